@@ -1,0 +1,46 @@
+// Installs CustomResourceDefinitions and waits until the apiserver serves them.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { KubeClient, ResourceType } from '../kube/client.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { sleep } from '../kube/informer.ts';
+import { renderCrds } from '../api/index.ts';
+import { REPO_ROOT } from './controlplane.ts';
+
+export const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
+
+/** KubeVirt's and CDI's real CRDs: $KOVA_KUBEVIRT_CRDS, or ../shared/kubevirt/crds beside the checkout. */
+export function kubevirtCrdDir(): string | undefined {
+  const candidates = [process.env.KOVA_KUBEVIRT_CRDS, join(REPO_ROOT, '..', 'shared', 'kubevirt', 'crds')];
+  return candidates.find((d): d is string => !!d && existsSync(d));
+}
+
+export function readYamlObjects(text: string): KubeObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJSON() as KubeObject | null)
+    .filter((o): o is KubeObject => !!o && typeof o === 'object');
+}
+
+export function crdsInDir(dir: string): KubeObject[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .flatMap((f) => readYamlObjects(readFileSync(join(dir, f), 'utf8')));
+}
+
+/** Kova's own CRDs, rendered from src/api (the same text as crds/*.yaml). */
+export const kovaCrds = (): KubeObject[] => [...renderCrds().values()].flatMap(readYamlObjects);
+
+export async function installCrds(client: KubeClient, crds: KubeObject[], timeoutMs = 60_000): Promise<void> {
+  await Promise.all(crds.map((crd) => client.apply(CRDS, crd, { fieldManager: 'kova-install' })));
+  const deadline = Date.now() + timeoutMs;
+  for (const crd of crds) {
+    for (;;) {
+      const live = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(CRDS, crd.metadata.name ?? '');
+      if (live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${crd.metadata.name} not established`);
+      await sleep(100);
+    }
+  }
+}

@@ -1,0 +1,226 @@
+// A list-watch cache of one resource type.
+//
+// What it fixes in client-node's informer (see docs/adr/002-kube-client.md): it never stops for
+// good (every failure restarts it with capped, jittered backoff, one timer only); it stores plain
+// JSON as the apiserver sent it; it asks for bookmarks so quiet watches keep their place; and a
+// watchdog relists on a timer and diffs the result, so a watch that silently lost events heals.
+import { KubeClient, KubeError, resourcePath, type ResourceType } from './client.ts';
+import { keyOf, type KubeObject } from './types.ts';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Handler<T> = (type: InformerEvent, obj: T, old?: T) => void;
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Full relist period, the watchdog (ms). */
+  relistMs?: number;
+  /** Server-side watch timeout (s); the watch is then resumed from the last resourceVersion. */
+  watchTimeoutSeconds?: number;
+  onError?: (err: unknown) => void;
+}
+
+export interface InformerStats {
+  restarts: number;
+  relists: number;
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly type: ResourceType;
+  readonly stats: InformerStats = { restarts: 0, relists: 0 };
+  private readonly client: KubeClient;
+  private readonly opts: InformerOptions;
+  private readonly store = new Map<string, T>();
+  private readonly handlers: Handler<T>[] = [];
+  private readonly indexes = new Map<string, { fn: (o: T) => string[]; map: Map<string, Set<string>> }>();
+  private rv = '';
+  private abort: AbortController | undefined;
+  private running = false;
+  private failures = 0;
+  private syncedResolve!: () => void;
+  private lastRelist = 0;
+  readonly synced: Promise<void>;
+  hasSynced = false;
+
+  constructor(client: KubeClient, type: ResourceType, opts: InformerOptions = {}) {
+    this.client = client;
+    this.type = type;
+    this.opts = opts;
+    this.synced = new Promise((r) => (this.syncedResolve = r));
+  }
+
+  on(handler: Handler<T>): this {
+    this.handlers.push(handler);
+    return this;
+  }
+
+  /** Adds a secondary index: `fn` returns the index values of an object. */
+  addIndex(name: string, fn: (o: T) => string[]): this {
+    const map = new Map<string, Set<string>>();
+    for (const [k, o] of this.store) for (const v of fn(o)) addTo(map, v, k);
+    this.indexes.set(name, { fn, map });
+    return this;
+  }
+
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.map.get(value);
+    if (!keys) return [];
+    return [...keys].map((k) => this.store.get(k)).filter((o): o is T => o !== undefined);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.store.get(namespace && this.type.namespaced ? `${namespace}/${name}` : name);
+  }
+
+  getByKey(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.store.values()];
+    return namespace ? all.filter((o) => o.metadata.namespace === namespace) : all;
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    void this.loop();
+    return this;
+  }
+
+  stop(): void {
+    this.running = false;
+    this.abort?.abort();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        const due = Date.now() - this.lastRelist >= (this.opts.relistMs ?? 300_000);
+        if (!this.rv || due) await this.relist();
+        await this.watchOnce();
+        this.failures = 0;
+      } catch (err) {
+        if (!this.running) return;
+        if (err instanceof KubeError && err.code === 410) {
+          this.rv = ''; // expired: relist at once
+          continue;
+        }
+        if ((err as Error).name === 'AbortError') continue; // the watchdog cut the watch
+        this.failures++;
+        this.stats.restarts++;
+        this.opts.onError?.(err);
+        const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7)) * (0.5 + Math.random() / 2);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.client.listAll<T>(this.type, {
+      namespace: this.opts.namespace,
+      labelSelector: this.opts.labelSelector,
+      fieldSelector: this.opts.fieldSelector,
+    });
+    this.stats.relists++;
+    this.lastRelist = Date.now();
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const key = keyOf(item);
+      seen.add(key);
+      this.upsert(item);
+    }
+    for (const [key, old] of this.store) if (!seen.has(key)) this.remove(old);
+    this.rv = list.metadata?.resourceVersion ?? '';
+    if (!this.hasSynced) {
+      this.hasSynced = true;
+      this.syncedResolve();
+    }
+  }
+
+  private async watchOnce(): Promise<void> {
+    const ac = new AbortController();
+    this.abort = ac;
+    // The watchdog: end the watch when the next relist is due.
+    const untilRelist = Math.max(1000, this.lastRelist + (this.opts.relistMs ?? 300_000) - Date.now());
+    const timer = setTimeout(() => ac.abort(), untilRelist);
+    try {
+      await this.client.watch(
+        resourcePath(this.type, this.opts.namespace),
+        {
+          resourceVersion: this.rv,
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+          timeoutSeconds: this.opts.watchTimeoutSeconds ?? 240,
+        },
+        (type, obj) => this.onWatchEvent(type, obj as T),
+        ac.signal,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private onWatchEvent(type: string, obj: T): void {
+    switch (type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.upsert(obj);
+        break;
+      case 'DELETED':
+        this.remove(obj);
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR': {
+        const status = obj as unknown as { code?: number; message?: string };
+        throw new KubeError(status.code ?? 500, status as never, `WATCH ${this.type.plural}`);
+      }
+    }
+    if (obj.metadata?.resourceVersion) this.rv = obj.metadata.resourceVersion;
+  }
+
+  private upsert(obj: T): void {
+    const key = keyOf(obj);
+    const old = this.store.get(key);
+    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    this.store.set(key, obj);
+    for (const ix of this.indexes.values()) {
+      if (old) for (const v of ix.fn(old)) ix.map.get(v)?.delete(key);
+      for (const v of ix.fn(obj)) addTo(ix.map, v, key);
+    }
+    this.emit(old ? 'update' : 'add', obj, old);
+  }
+
+  private remove(obj: T): void {
+    const key = keyOf(obj);
+    const old = this.store.get(key);
+    if (!old) return;
+    this.store.delete(key);
+    for (const ix of this.indexes.values()) for (const v of ix.fn(old)) ix.map.get(v)?.delete(key);
+    this.emit('delete', old);
+  }
+
+  private emit(type: InformerEvent, obj: T, old?: T): void {
+    for (const h of this.handlers) {
+      try {
+        h(type, obj, old);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    }
+  }
+}
+
+function addTo(map: Map<string, Set<string>>, value: string, key: string): void {
+  let s = map.get(value);
+  if (!s) map.set(value, (s = new Set()));
+  s.add(key);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
