@@ -1,5 +1,5 @@
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
-import { arr, cel, conditions, immutable, int, map, obj, str, type Infer, type KindDefinition } from './schema.ts';
+import { arr, cel, conditions, int, map, obj, str, type Infer, type KindDefinition } from './schema.ts';
 import type { ObjectMeta } from '../kube/types.ts';
 
 const aggregateSpec = cel(
@@ -13,7 +13,7 @@ const aggregateSpec = cel(
     },
     ['name'],
   ),
-  immutable('id', 'id is immutable once allocated'),
+  { rule: '!has(oldSelf.id) || (has(self.id) && self.id == oldSelf.id)', message: 'id is immutable once allocated', fieldPath: '.id' },
   {
     rule: '!has(self.metadata) || self.metadata.all(k, k.matches("^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"))',
     message: 'metadata keys must be valid Kubernetes label names (letters, digits, "-", "_", "." ; at most 63)',

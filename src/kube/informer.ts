@@ -21,6 +21,13 @@ export interface InformerOptions {
   onError?: (err: unknown) => void;
 }
 
+/** What a set of informers is started, awaited and stopped through. */
+export interface Runnable {
+  start(): unknown;
+  stop(): void;
+  readonly synced: Promise<void>;
+}
+
 export interface InformerStats {
   restarts: number;
   relists: number;

@@ -1,0 +1,105 @@
+// `kova dev`: a local sandbox cloud. A real control plane (built once from Go modules), three Nodes
+// in two zones, Nova's classic flavors, one image, the KubeVirt simulator and the controllers.
+// With --kubeconfig it uses that cluster instead and runs no simulator unless --sim is given.
+import { copyFileSync, createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ControllerManager } from '../controllers/manager.ts';
+import { defaultConfig } from '../controllers/context.ts';
+import { ControlPlane, ensureBinaries } from '../controlplane/controlplane.ts';
+import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../controlplane/crds.ts';
+import { KubeClient } from '../kube/client.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { minimalKubevirtCrds } from '../sim/crds.ts';
+import { seedSandbox, CLASSIC_FLAVORS, SANDBOX_NODES } from '../sim/seed.ts';
+import { KubeVirtSimulator } from '../sim/simulator.ts';
+
+export interface DevOptions {
+  kubeconfig?: string;
+  sim?: boolean;
+  stepMs?: number;
+  log: Logger;
+}
+
+const say = (line: string): void => void process.stdout.write(line + '\n');
+
+export async function runDev(o: DevOptions): Promise<void> {
+  const home = join(process.cwd(), '.kova', 'dev');
+  mkdirSync(home, { recursive: true });
+  const logFile = join(home, 'kova.log');
+  const logStream = createWriteStream(logFile, { flags: 'w' });
+  const log = createLogger({ command: 'dev' }, 'info', (l) => logStream.write(l + '\n'));
+  const stops: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say('\nkova dev: stopping…');
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    logStream.end();
+    say('kova dev: stopped.');
+  };
+  const signalled = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+
+  try {
+    let kubeconfig = o.kubeconfig;
+    let binDir: string | undefined;
+    const runSim = !o.kubeconfig || !!o.sim;
+    if (!kubeconfig) {
+      say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl).');
+      say('          The first start builds them from Go modules: several minutes, once; later starts reuse ~/.cache/kova.');
+      binDir = await ensureBinaries((line) => say(`          ${line.replace(/^kova: /, '')}`));
+      const state = join(home, 'state');
+      rmSync(state, { recursive: true, force: true });
+      const cp = new ControlPlane({ dir: state, binDir, log: (l) => say(`kova dev: ${l}`) });
+      say('kova dev: starting the control plane…');
+      await cp.start();
+      stops.push(() => cp.stop());
+      kubeconfig = join(home, 'kubeconfig');
+      copyFileSync(cp.kubeconfigPath, kubeconfig);
+      say(`kova dev: kube-apiserver is at ${cp.apiServerUrl}`);
+    }
+    const client = await KubeClient.load(kubeconfig, { fieldManager: 'kova-dev' });
+    stops.push(async () => client.close());
+    const cfg = defaultConfig();
+    const kubevirtDir = kubevirtCrdDir();
+    say(`kova dev: installing CRDs (Kova's, and KubeVirt's ${kubevirtDir ? `from ${relative(process.cwd(), kubevirtDir)}` : 'minimal built-in ones'})…`);
+    await installCrds(client, [...kovaCrds(), ...(runSim ? (kubevirtDir ? crdsInDir(kubevirtDir) : minimalKubevirtCrds()) : [])]);
+    if (runSim) {
+      const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs });
+      await sim.start();
+      stops.push(() => sim.stop());
+    }
+    say('kova dev: seeding nodes, flavors, an image and the project "demo"…');
+    await seedSandbox(client, { imagesNamespace: cfg.imagesNamespace, project: 'demo', nodes: runSim });
+    const mgr = new ControllerManager(await KubeClient.load(kubeconfig, { fieldManager: 'kova-controller' }), cfg, log);
+    await mgr.start();
+    stops.push(() => mgr.stop());
+
+    const rel = relative(process.cwd(), kubeconfig) || kubeconfig;
+    say('');
+    say('Kova sandbox is up.');
+    if (runSim) say(`  nodes:    ${SANDBOX_NODES.map((n) => `${n.name} (${n.zone})`).join(', ')}`);
+    say(`  flavors:  ${CLASSIC_FLAVORS.map((f) => f.name).join(', ')}`);
+    say(`  image:    cirros (namespace ${cfg.imagesNamespace});  project: demo`);
+    say(`  logs:     ${relative(process.cwd(), logFile)}`);
+    say('');
+    say('Try:');
+    if (binDir) say(`  export PATH=${binDir}:$PATH        # the kubectl built with the control plane`);
+    say(`  export KUBECONFIG=${rel}`);
+    say('  kubectl apply -f config/samples/');
+    say('  kubectl get flavors,keypairs,servers -n demo');
+    say('  kubectl get servers -n demo -w');
+    say('');
+    say('Ctrl-C stops everything.');
+    await signalled;
+  } catch (err) {
+    say(`kova dev: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  } finally {
+    await stopAll();
+  }
+  o.log.debug('dev finished');
+}

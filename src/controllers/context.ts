@@ -1,0 +1,109 @@
+// What every Kova controller shares: the client, the informer caches and the configuration.
+// Controllers never call each other; they read each other's objects and status from these caches.
+import { AGGREGATES, type Aggregate } from '../api/aggregate.ts';
+import { FLAVORS, type Flavor } from '../api/flavor.ts';
+import { PROJECT_LABEL } from '../api/group.ts';
+import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
+import { SERVERS, type Server } from '../api/server.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { Informer, type Runnable } from '../kube/informer.ts';
+import type { Logger } from '../log.ts';
+import {
+  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, NAMESPACES, NODES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES,
+  type DataSource, type DataVolume, type Instancetype, type Namespace, type Node, type VirtualMachine, type VirtualMachineInstance,
+} from '../kubevirt/types.ts';
+import type { FlavorMappingConfig } from './flavor-instancetype.ts';
+
+export const FLAVOR_LABEL = 'compute.kova.io/flavor';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kova' };
+
+export interface KovaConfig extends FlavorMappingConfig {
+  /** Namespace of the CDI DataSources that are Kova's images. */
+  imagesNamespace: string;
+  /** Network name under which pod-network addresses are shown. */
+  networkName: string;
+}
+
+export const defaultConfig = (): KovaConfig => ({ imagesNamespace: process.env.KOVA_IMAGES_NAMESPACE ?? 'kova-images', networkName: 'default' });
+
+export class Caches {
+  readonly servers: Informer<Server>;
+  readonly flavors: Informer<Flavor>;
+  readonly keyPairs: Informer<KeyPair>;
+  readonly aggregates: Informer<Aggregate>;
+  readonly vms: Informer<VirtualMachine>;
+  readonly vmis: Informer<VirtualMachineInstance>;
+  readonly dataVolumes: Informer<DataVolume>;
+  readonly images: Informer<DataSource>;
+  readonly clusterInstancetypes: Informer<Instancetype>;
+  readonly instancetypes: Informer<Instancetype>;
+  readonly nodes: Informer<Node>;
+  readonly namespaces: Informer<Namespace>;
+  private readonly imagesNamespace: string;
+
+  constructor(client: KubeClient, cfg: KovaConfig, log: Logger) {
+    this.imagesNamespace = cfg.imagesNamespace;
+    const onError = (what: string) => (err: unknown) => log.warn('watch failed; restarting', { resource: what, err });
+    const make = <T extends import('../kube/types.ts').KubeObject>(t: import('../kube/client.ts').ResourceType, o: Partial<import('../kube/informer.ts').InformerOptions> = {}) =>
+      new Informer<T>(client, t, { ...o, onError: onError(t.plural) });
+    this.servers = make<Server>(SERVERS);
+    this.flavors = make<Flavor>(FLAVORS).addIndex('id', (f) => [f.spec.id ?? f.metadata.name ?? '']);
+    this.keyPairs = make<KeyPair>(KEYPAIRS).addIndex('name', (k) => [`${k.metadata.namespace}/${k.spec.name}`]);
+    this.aggregates = make<Aggregate>(AGGREGATES);
+    this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: 'compute.kova.io/server' });
+    this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: 'compute.kova.io/server' });
+    this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: 'compute.kova.io/server' });
+    this.images = make<DataSource>(DATA_SOURCES, { namespace: cfg.imagesNamespace }).addIndex('uid', (d) => [d.metadata.uid ?? '']);
+    this.clusterInstancetypes = make<Instancetype>(CLUSTER_INSTANCETYPES);
+    this.instancetypes = make<Instancetype>(INSTANCETYPES, { labelSelector: FLAVOR_LABEL });
+    this.nodes = make<Node>(NODES);
+    this.namespaces = make<Namespace>(NAMESPACES, { labelSelector: PROJECT_LABEL });
+  }
+
+  all(): Runnable[] {
+    return Object.values(this).filter((v): v is Informer => v instanceof Informer);
+  }
+
+  start(): void {
+    for (const i of this.all()) i.start();
+  }
+
+  async synced(): Promise<void> {
+    await Promise.all(this.all().map((i) => i.synced));
+  }
+
+  stop(): void {
+    for (const i of this.all()) i.stop();
+  }
+
+  /** Nova project id of a namespace: its project label's value, or else its uid. */
+  projectIdOf(namespace: string): string | undefined {
+    const ns = this.namespaces.get(namespace);
+    if (!ns) return undefined;
+    return ns.metadata.labels?.[PROJECT_LABEL] || ns.metadata.uid;
+  }
+
+  /** A Flavor by metadata.name or by Nova id. */
+  flavor(ref: string): Flavor | undefined {
+    return this.flavors.get(ref) ?? this.flavors.byIndex('id', ref)[0];
+  }
+
+  /** A KeyPair of `namespace` by metadata.name or by Nova name. */
+  keyPair(namespace: string, ref: string): KeyPair | undefined {
+    return this.keyPairs.get(ref, namespace) ?? this.keyPairs.byIndex('name', `${namespace}/${ref}`)[0];
+  }
+
+  /** An image (DataSource) by name or uid. */
+  image(ref: string): DataSource | undefined {
+    return this.images.get(ref, this.imagesNamespace) ?? this.images.byIndex('uid', ref)[0];
+  }
+}
+
+export interface Context {
+  client: KubeClient;
+  caches: Caches;
+  cfg: KovaConfig;
+  log: Logger;
+  events: EventRecorder;
+}

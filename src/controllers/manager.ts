@@ -1,0 +1,85 @@
+// Starts Kova's controllers: the shared caches, one work queue per kind, and the event wiring
+// that turns a change of any watched object into the keys of the objects it concerns.
+import type { KubeClient } from '../kube/client.ts';
+import { Controller } from '../kube/controller.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { keyOf, controllerOf, type KubeObject } from '../kube/types.ts';
+import type { Logger } from '../log.ts';
+import { reconcileAggregate, memberLabel } from './aggregate.ts';
+import { Caches, type Context, type KovaConfig, FLAVOR_LABEL } from './context.ts';
+import { reconcileFlavor } from './flavor.ts';
+import { reconcileKeyPair } from './keypair.ts';
+import { reconcileServer, serverKeyOfLabelled } from './server.ts';
+
+export class ControllerManager {
+  readonly ctx: Context;
+  readonly controllers: Controller[];
+  private readonly servers: Controller;
+
+  constructor(client: KubeClient, cfg: KovaConfig, log: Logger) {
+    const caches = new Caches(client, cfg, log);
+    this.ctx = { client, caches, cfg, log, events: new EventRecorder(client, 'kova-controller') };
+    const ctx = this.ctx;
+    const flavors = new Controller('flavor', async (k) => reconcileFlavor(ctx, k), log);
+    const keyPairs = new Controller('keypair', async (k) => reconcileKeyPair(ctx, k), log);
+    const aggregates = new Controller('aggregate', async (k) => reconcileAggregate(ctx, k), log);
+    const servers = new Controller('server', async (k) => reconcileServer(ctx, k), log, { concurrency: 8 });
+    this.servers = servers;
+    this.controllers = [flavors, keyPairs, aggregates, servers];
+
+    const each = <T extends KubeObject>(fn: (o: T) => void) => (_t: string, o: T, old?: T) => {
+      fn(o);
+      if (old) fn(old);
+    };
+    const serversWhere = (pred: (s: import('../api/server.ts').Server) => boolean) => caches.servers.list().filter(pred).forEach((s) => servers.enqueue(keyOf(s)));
+
+    caches.flavors.on(each((f) => {
+      flavors.enqueue(keyOf(f));
+      serversWhere((s) => s.spec.flavor === f.metadata.name || s.spec.flavor === f.spec.id);
+    }));
+    caches.clusterInstancetypes.on(each((it) => {
+      const owner = it.metadata.labels?.[FLAVOR_LABEL];
+      if (owner) flavors.enqueue(owner);
+    }));
+    caches.instancetypes.on(each((it) => flavors.enqueue(it.metadata.labels?.[FLAVOR_LABEL] ?? '')));
+    caches.namespaces.on(each((ns) => {
+      caches.flavors.list().filter((f) => f.spec.isPublic === false).forEach((f) => flavors.enqueue(keyOf(f)));
+      serversWhere((s) => s.metadata.namespace === ns.metadata.name);
+    }));
+    caches.keyPairs.on(each((kp) => {
+      keyPairs.enqueue(keyOf(kp));
+      serversWhere((s) => s.metadata.namespace === kp.metadata.namespace && (s.spec.keyName === kp.metadata.name || s.spec.keyName === kp.spec.name));
+    }));
+    caches.images.on(each((img) => serversWhere((s) => s.spec.image === img.metadata.name || s.spec.image === img.metadata.uid)));
+    caches.aggregates.on(each((a) => aggregates.enqueue(keyOf(a))));
+    caches.nodes.on(each((n) => {
+      for (const a of caches.aggregates.list()) {
+        if (a.spec.hosts?.includes(n.metadata.name ?? '') || n.metadata.labels?.[memberLabel(a.metadata.name ?? '')] !== undefined) aggregates.enqueue(keyOf(a));
+      }
+    }));
+    caches.servers.on(each((s) => servers.enqueue(keyOf(s))));
+    const byOwner = each<KubeObject>((o) => {
+      const owner = controllerOf(o);
+      if (owner?.kind === 'Server') servers.enqueue(`${o.metadata.namespace}/${owner.name}`);
+      else {
+        const k = serverKeyOfLabelled(o);
+        if (k) servers.enqueue(k);
+      }
+    });
+    caches.vms.on(byOwner);
+    caches.vmis.on(byOwner);
+    caches.dataVolumes.on(byOwner);
+  }
+
+  async start(): Promise<void> {
+    this.ctx.caches.start();
+    await this.ctx.caches.synced();
+    for (const c of this.controllers) c.start();
+    this.ctx.log.info('controllers started', { controllers: this.controllers.map((c) => c.name) });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.stop()));
+    this.ctx.caches.stop();
+  }
+}

@@ -1,0 +1,109 @@
+// Server → the KubeVirt VirtualMachine it runs as. Pure: no I/O.
+import { createHash } from 'node:crypto';
+import { API_VERSION } from '../api/group.ts';
+import type { Server } from '../api/server.ts';
+import type { VirtualMachine, VirtualMachineInstanceSpec } from '../kubevirt/types.ts';
+import { ownerReference } from '../kube/types.ts';
+
+export const SERVER_LABEL = 'compute.kova.io/server';
+export const APPLIED_HASH = 'compute.kova.io/applied-hash';
+/** Annotations with this prefix on a Server are copied to its VM, for the KubeVirt simulator. */
+export const SIM_ANNOTATION_PREFIX = 'sim.kova.io/';
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+
+export interface VmInputs {
+  server: Server;
+  instancetype: { kind: string; name: string };
+  diskGiB: number;
+  ephemeralGiB: number;
+  swapMiB: number;
+  image: { name: string; namespace: string };
+  /** Secret holding the key pair's public key, for accessCredentials. */
+  keySecretName?: string;
+}
+
+export const rootVolumeName = (server: string): string => `${server}-root`;
+
+/** Nova's default hostname: the display name made DNS-safe (2.90 lets users choose their own). */
+export function defaultHostname(displayName: string): string {
+  const h = displayName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return h || 'server';
+}
+
+export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
+  const s = i.server;
+  const name = s.metadata.name ?? '';
+  const labels = { [SERVER_LABEL]: name };
+  const annotations: Record<string, string> = {};
+  for (const [k, v] of Object.entries(s.metadata.annotations ?? {})) if (k.startsWith(SIM_ANNOTATION_PREFIX)) annotations[k] = v;
+
+  const disks: NonNullable<VirtualMachineInstanceSpec['domain']['devices']['disks']> = [{ name: 'root', disk: { bus: 'virtio' }, bootOrder: 1 }];
+  const volumes: NonNullable<VirtualMachineInstanceSpec['volumes']> = [{ name: 'root', dataVolume: { name: rootVolumeName(name) } }];
+  if (i.ephemeralGiB > 0) {
+    disks.push({ name: 'ephemeral', disk: { bus: 'virtio' } });
+    volumes.push({ name: 'ephemeral', emptyDisk: { capacity: `${i.ephemeralGiB}Gi` } });
+  }
+  if (i.swapMiB > 0) {
+    disks.push({ name: 'swap', disk: { bus: 'virtio' } });
+    volumes.push({ name: 'swap', emptyDisk: { capacity: `${i.swapMiB}Mi` } });
+  }
+  // Nova's config drive: cloud-init reads user data and the key from it.
+  disks.push({ name: 'config-drive', disk: { bus: 'virtio' } });
+  volumes.push({
+    name: 'config-drive',
+    cloudInitConfigDrive: s.spec.userData ? { secretRef: { name: s.spec.userData.secretName } } : { userData: '#cloud-config\n' },
+  });
+
+  const nodeSelector: Record<string, string> = {};
+  if (s.spec.availabilityZone) nodeSelector[ZONE_LABEL] = s.spec.availabilityZone;
+  if (s.spec.host) nodeSelector[HOSTNAME_LABEL] = s.spec.host;
+
+  const templateSpec: VirtualMachineInstanceSpec = {
+    domain: {
+      devices: {
+        disks,
+        ...(s.spec.networks === 'none' ? { autoattachPodInterface: false, interfaces: [] } : { interfaces: [{ name: 'default', masquerade: {} }] }),
+      },
+    },
+    hostname: s.spec.hostname ?? defaultHostname(s.spec.name),
+    ...(s.spec.networks === 'none' ? { networks: [] } : { networks: [{ name: 'default', pod: {} }] }),
+    volumes,
+    ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+    ...(i.keySecretName
+      ? { accessCredentials: [{ sshPublicKey: { source: { secret: { secretName: i.keySecretName } }, propagationMethod: { configDrive: {} } } }] }
+      : {}),
+  };
+
+  const vm: VirtualMachine = {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: {
+      name,
+      namespace: s.metadata.namespace,
+      labels,
+      annotations,
+      ownerReferences: [ownerReference(s, API_VERSION, 'Server')],
+    },
+    spec: {
+      runStrategy: s.spec.powerState === 'Shutoff' ? 'Halted' : 'Always',
+      instancetype: { kind: i.instancetype.kind, name: i.instancetype.name },
+      dataVolumeTemplates: [
+        {
+          metadata: { name: rootVolumeName(name), labels },
+          spec: {
+            sourceRef: { kind: 'DataSource', name: i.image.name, namespace: i.image.namespace },
+            // Flavor disk 0 means "the size of the image": CDI then sizes the volume from its source.
+            storage: i.diskGiB > 0 ? { resources: { requests: { storage: `${i.diskGiB}Gi` } } } : {},
+          },
+        },
+      ],
+      template: { metadata: { labels }, spec: templateSpec },
+    },
+  };
+  vm.metadata.annotations = { ...annotations, [APPLIED_HASH]: hashOf(vm) };
+  return vm;
+}
+
+/** A stable hash of what Kova applies, so an unchanged VM is not applied again. */
+export const hashOf = (o: unknown): string => createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);

@@ -1,0 +1,183 @@
+// The KubeVirt, CDI and core objects Kova reads and writes, trimmed to the fields it uses.
+// Field names are KubeVirt's own (reference: ../shared/reference/kubevirt.md).
+import type { ResourceType } from '../kube/client.ts';
+import type { Condition, KubeObject } from '../kube/types.ts';
+
+export const VIRTUAL_MACHINES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', kind: 'VirtualMachine', namespaced: true };
+export const VIRTUAL_MACHINE_INSTANCES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
+export const CLUSTER_INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineclusterinstancetypes', kind: 'VirtualMachineClusterInstancetype', namespaced: false };
+export const INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineinstancetypes', kind: 'VirtualMachineInstancetype', namespaced: true };
+export const DATA_VOLUMES: ResourceType = { group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datavolumes', kind: 'DataVolume', namespaced: true };
+export const DATA_SOURCES: ResourceType = { group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datasources', kind: 'DataSource', namespaced: true };
+export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+export const NODES: ResourceType = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
+export const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
+export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
+
+/** VirtualMachine.status.printableStatus values, in KubeVirt's spelling. */
+export type PrintableStatus =
+  | 'Stopped' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping' | 'Terminating' | 'CrashLoopBackOff' | 'Migrating'
+  | 'Unknown' | 'ErrorUnschedulable' | 'ErrImagePull' | 'ImagePullBackOff' | 'ErrorPvcNotFound' | 'DataVolumeError'
+  | 'WaitingForVolumeBinding' | 'WaitingForReceiver';
+
+export type RunStrategy = 'Always' | 'RerunOnFailure' | 'Manual' | 'Halted' | 'Once' | 'WaitAsReceiver';
+export type VMIPhase = '' | 'Pending' | 'Scheduling' | 'Scheduled' | 'Running' | 'Succeeded' | 'Failed' | 'WaitingForSync' | 'Unknown';
+
+/** KubeVirt conditions carry no observedGeneration and may lack a transition time. */
+export type KubeVirtCondition = Omit<Condition, 'lastTransitionTime' | 'reason' | 'message'> & { reason?: string; message?: string; lastTransitionTime?: string | null; lastProbeTime?: string | null };
+
+export interface DataVolumeTemplate {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    sourceRef?: { kind: 'DataSource'; name: string; namespace?: string };
+    storage?: { resources?: { requests?: { storage?: string } } };
+  };
+}
+
+export interface VirtualMachineSpec {
+  runStrategy?: RunStrategy;
+  instancetype?: { kind?: string; name: string };
+  preference?: { kind?: string; name: string };
+  dataVolumeTemplates?: DataVolumeTemplate[];
+  template: {
+    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec: VirtualMachineInstanceSpec;
+  };
+}
+
+export interface VirtualMachineInstanceSpec {
+  domain: {
+    devices: {
+      disks?: { name: string; disk?: { bus?: string }; cdrom?: { bus?: string }; bootOrder?: number }[];
+      interfaces?: { name: string; masquerade?: Record<string, never>; bridge?: Record<string, never> }[];
+      autoattachPodInterface?: boolean;
+    };
+    resources?: { requests?: Record<string, string> };
+    cpu?: { cores?: number; sockets?: number; threads?: number };
+    memory?: { guest?: string };
+  };
+  hostname?: string;
+  nodeSelector?: Record<string, string>;
+  affinity?: unknown;
+  tolerations?: unknown[];
+  networks?: { name: string; pod?: Record<string, never> }[];
+  volumes?: {
+    name: string;
+    dataVolume?: { name: string };
+    cloudInitConfigDrive?: { secretRef?: { name: string }; userData?: string };
+    containerDisk?: { image: string };
+    emptyDisk?: { capacity: string };
+  }[];
+  accessCredentials?: { sshPublicKey: { source: { secret: { secretName: string } }; propagationMethod: { configDrive?: Record<string, never>; noCloud?: Record<string, never> } } }[];
+}
+
+export interface VirtualMachine extends KubeObject {
+  spec: VirtualMachineSpec;
+  status?: {
+    printableStatus?: PrintableStatus;
+    created?: boolean;
+    ready?: boolean;
+    conditions?: KubeVirtCondition[];
+    startFailure?: { consecutiveFailCount?: number; lastFailedVMIUID?: string; retryAfterTimestamp?: string };
+    runStrategy?: RunStrategy;
+    observedGeneration?: number;
+    desiredGeneration?: number;
+  };
+}
+
+export interface VMIInterface {
+  name?: string;
+  ipAddress?: string;
+  ipAddresses?: string[];
+  mac?: string;
+  interfaceName?: string;
+  infoSource?: string;
+}
+
+export interface VirtualMachineInstance extends KubeObject {
+  spec: VirtualMachineInstanceSpec;
+  status?: {
+    phase?: VMIPhase;
+    nodeName?: string;
+    reason?: string;
+    conditions?: KubeVirtCondition[];
+    interfaces?: VMIInterface[];
+    phaseTransitionTimestamps?: { phase: VMIPhase; phaseTransitionTimestamp: string }[];
+    migrationState?: { startTimestamp?: string; endTimestamp?: string; sourceNode?: string; targetNode?: string; completed?: boolean; failed?: boolean };
+    guestOSInfo?: Record<string, string>;
+    activePods?: Record<string, string>;
+    qosClass?: string;
+    launcherContainerImageVersion?: string;
+  };
+}
+
+export type DataVolumePhase = '' | 'Pending' | 'PVCBound' | 'ImportScheduled' | 'ImportInProgress' | 'CloneScheduled' | 'CloneInProgress' | 'Succeeded' | 'Failed' | 'Unknown' | 'WaitForFirstConsumer' | 'PendingPopulation';
+
+export interface DataVolume extends KubeObject {
+  spec: DataVolumeTemplate['spec'];
+  status?: { phase?: DataVolumePhase; progress?: string; conditions?: KubeVirtCondition[]; restartCount?: number };
+}
+
+export interface DataSource extends KubeObject {
+  spec: { source: { pvc?: { name: string; namespace?: string }; snapshot?: { name: string; namespace?: string } } };
+  status?: { conditions?: KubeVirtCondition[] };
+}
+
+export interface InstancetypeSpec {
+  cpu: { guest: number; dedicatedCPUPlacement?: boolean; isolateEmulatorThread?: boolean; maxSockets?: number; realtime?: { mask?: string }; numa?: { guestMappingPassthrough: Record<string, never> } };
+  memory: { guest: string; hugepages?: { pageSize: string } };
+  gpus?: { name: string; deviceName: string }[];
+  hostDevices?: { name: string; deviceName: string }[];
+  nodeSelector?: Record<string, string>;
+  launchSecurity?: { sev?: Record<string, never> };
+  annotations?: Record<string, string>;
+}
+
+export interface Instancetype extends KubeObject {
+  spec: InstancetypeSpec;
+}
+
+export interface Node extends KubeObject {
+  spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
+  status?: {
+    capacity?: Record<string, string>;
+    allocatable?: Record<string, string>;
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string; lastTransitionTime?: string }[];
+    addresses?: { type: string; address: string }[];
+    nodeInfo?: Record<string, string>;
+  };
+}
+
+export interface Pod extends KubeObject {
+  spec: {
+    nodeName?: string;
+    nodeSelector?: Record<string, string>;
+    affinity?: unknown;
+    tolerations?: unknown[];
+    schedulerName?: string;
+    containers: { name: string; image: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
+  };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    hostIP?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: unknown[];
+    startTime?: string;
+  };
+}
+
+export interface Namespace extends KubeObject {
+  status?: { phase?: string };
+}
+
+export interface Secret extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+
+export const vmCondition = (o: { status?: { conditions?: KubeVirtCondition[] } } | undefined, type: string): KubeVirtCondition | undefined =>
+  o?.status?.conditions?.find((c) => c.type === type);

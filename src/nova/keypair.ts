@@ -1,0 +1,82 @@
+// Key pair checks and Nova's fingerprints. Pure: no I/O.
+// ssh: MD5 of the decoded key blob, as colon-separated hex; x509: SHA-1 of the DER certificate.
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+
+export class InvalidKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidKeyError';
+  }
+}
+
+const colonHex = (buf: Buffer): string => buf.toString('hex').replace(/(..)(?!$)/g, '$1:');
+
+/** Reads the SSH wire-format strings (uint32 length + bytes) of a public key blob. */
+function sshFields(blob: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let off = 0;
+  while (off < blob.length) {
+    if (off + 4 > blob.length) throw new InvalidKeyError('the key data is truncated');
+    const len = blob.readUInt32BE(off);
+    off += 4;
+    if (off + len > blob.length) throw new InvalidKeyError('the key data is truncated');
+    out.push(blob.subarray(off, off + len));
+    off += len;
+  }
+  return out;
+}
+
+const b64url = (b: Buffer): string => {
+  const trimmed = b[0] === 0 && b.length > 1 ? b.subarray(1) : b; // mpint sign byte
+  return trimmed.toString('base64url');
+};
+
+/** Validates an OpenSSH public key line and returns Nova's fingerprint of it. */
+export function sshFingerprint(line: string): string {
+  const parts = line.trim().split(/\s+/);
+  if (parts.length < 2) throw new InvalidKeyError('expected "<type> <base64 key> [comment]"');
+  const [type = '', data = ''] = parts;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) throw new InvalidKeyError('the key data is not base64');
+  const blob = Buffer.from(data, 'base64');
+  const fields = sshFields(blob);
+  const inner = fields[0]?.toString('latin1');
+  if (inner !== type) throw new InvalidKeyError(`the key data is of type ${inner ?? 'unknown'}, not ${type}`);
+  try {
+    if (type === 'ssh-rsa') {
+      const [, e, n] = fields;
+      if (!e || !n) throw new InvalidKeyError('an RSA key needs an exponent and a modulus');
+      createPublicKey({ key: { kty: 'RSA', e: b64url(e), n: b64url(n) }, format: 'jwk' });
+    } else if (type === 'ssh-ed25519') {
+      const x = fields[1];
+      if (!x || x.length !== 32) throw new InvalidKeyError('an Ed25519 key is 32 bytes');
+      createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: x.toString('base64url') }, format: 'jwk' });
+    } else if (type.startsWith('ecdsa-sha2-nistp')) {
+      const bits = type.slice('ecdsa-sha2-nistp'.length);
+      const point = fields[2];
+      const size = { '256': 32, '384': 48, '521': 66 }[bits];
+      if (!size || !point || point[0] !== 4 || point.length !== 1 + 2 * size) throw new InvalidKeyError('the ECDSA point is malformed');
+      createPublicKey({ key: { kty: 'EC', crv: `P-${bits}`, x: point.subarray(1, 1 + size).toString('base64url'), y: point.subarray(1 + size).toString('base64url') }, format: 'jwk' });
+    } else if (type === 'ssh-dss') {
+      if (fields.length !== 5) throw new InvalidKeyError('a DSA key has four parameters');
+    } else if (!type.startsWith('sk-')) {
+      throw new InvalidKeyError(`key type ${type} is not supported`);
+    }
+  } catch (e) {
+    if (e instanceof InvalidKeyError) throw e;
+    throw new InvalidKeyError(`the key is not a valid ${type} key (${(e as Error).message})`);
+  }
+  return colonHex(createHash('md5').update(blob).digest());
+}
+
+/** Validates a PEM X.509 certificate and returns Nova's fingerprint of it. */
+export function x509Fingerprint(pem: string): string {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (e) {
+    throw new InvalidKeyError(`the certificate cannot be read (${(e as Error).message})`);
+  }
+  return colonHex(createHash('sha1').update(cert.raw).digest());
+}
+
+export const fingerprintOf = (type: 'ssh' | 'x509', publicKey: string): string => (type === 'x509' ? x509Fingerprint(publicKey) : sshFingerprint(publicKey));

@@ -1,0 +1,108 @@
+// Simulated Nodes (KWOK style): plain Node objects with capacity and zone labels, kept Ready by
+// heartbeats (Node status and a Lease in kube-node-lease), as a kubelet would.
+import type { KubeClient } from '../kube/client.ts';
+import { isAlreadyExists, isNotFound } from '../kube/client.ts';
+import { LEASES, NODES, type Node } from '../kubevirt/types.ts';
+import { HOSTNAME_LABEL, ZONE_LABEL } from '../controllers/server-vm.ts';
+
+export const SIM_NODE_LABEL = 'sim.kova.io/node';
+
+export interface NodeSpec {
+  name: string;
+  zone?: string;
+  cpu?: string;
+  memory?: string;
+  pods?: string;
+  labels?: Record<string, string>;
+}
+
+const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+function nodeStatus(spec: NodeSpec, transition: string): NonNullable<Node['status']> {
+  const resources = { cpu: spec.cpu ?? '16', memory: spec.memory ?? '64Gi', pods: spec.pods ?? '110' };
+  const t = now();
+  return {
+    capacity: resources,
+    allocatable: resources,
+    conditions: [
+      { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kova simulator is posting ready status', lastHeartbeatTime: t, lastTransitionTime: transition },
+      { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: '', lastHeartbeatTime: t, lastTransitionTime: transition },
+      { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: '', lastHeartbeatTime: t, lastTransitionTime: transition },
+      { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: '', lastHeartbeatTime: t, lastTransitionTime: transition },
+    ],
+    addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: spec.name }],
+    nodeInfo: {
+      architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'kova-sim', kubeProxyVersion: '', bootID: '', machineID: '', systemUUID: '',
+      kernelVersion: '', osImage: 'KubeVirt simulator', containerRuntimeVersion: 'sim://1',
+    },
+  };
+}
+
+/** Creates (or updates) one simulated Node and makes it Ready. */
+export async function ensureNode(client: KubeClient, spec: NodeSpec): Promise<void> {
+  const labels: Record<string, string> = {
+    [HOSTNAME_LABEL]: spec.name,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'kubevirt.io/schedulable': 'true',
+    [SIM_NODE_LABEL]: 'true',
+    ...(spec.zone ? { [ZONE_LABEL]: spec.zone } : {}),
+    ...spec.labels,
+  };
+  try {
+    await client.create<Node>(NODES, { metadata: { name: spec.name, labels } });
+  } catch (e) {
+    if (!isAlreadyExists(e)) throw e;
+  }
+  await client.mergePatch<Node>(NODES, spec.name, undefined, { status: nodeStatus(spec, now()) }, 'status');
+}
+
+/** Keeps the simulated Nodes alive: status heartbeat and node Lease renewal. */
+export class NodeHeartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly client: KubeClient;
+  private readonly intervalMs: number;
+
+  constructor(client: KubeClient, intervalMs = 10_000) {
+    this.client = client;
+    this.intervalMs = intervalMs;
+  }
+
+  start(): void {
+    const beat = (): void => {
+      void this.beat().finally(() => {
+        if (this.timer) this.timer = setTimeout(beat, this.intervalMs);
+      });
+    };
+    this.timer = setTimeout(beat, 0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      const nodes = await this.client.list<Node>(NODES, { labelSelector: SIM_NODE_LABEL });
+      await Promise.all(nodes.items.map((n) => this.beatOne(n)));
+    } catch {
+      // the next beat tries again
+    }
+  }
+
+  private async beatOne(n: Node): Promise<void> {
+    const name = n.metadata.name ?? '';
+    // Re-assert readiness: the node lifecycle controller marks silent nodes Unknown.
+    const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
+    const transition = ready?.status === 'True' ? ready.lastTransitionTime ?? now() : now();
+    const { conditions } = nodeStatus({ name }, transition);
+    await this.client.mergePatch(NODES, name, undefined, { status: { conditions } }, 'status').catch(() => undefined);
+    const lease = { metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') } };
+    try {
+      await this.client.apply(LEASES, lease, { fieldManager: 'kova-sim-kubelet' });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}

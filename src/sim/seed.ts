@@ -1,0 +1,44 @@
+// What a fresh sandbox cloud holds: Nova's classic flavors, a sample image, a project, and Nodes.
+import { FLAVORS, type Flavor } from '../api/flavor.ts';
+import { PROJECT_LABEL } from '../api/group.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { DATA_SOURCES, NAMESPACES } from '../kubevirt/types.ts';
+import { ensureNode, type NodeSpec } from './nodes.ts';
+
+/** Nova's classic flavors (devstack's defaults). */
+export const CLASSIC_FLAVORS: Flavor['spec'][] = [
+  { id: '1', name: 'm1.tiny', vcpus: 1, ramMiB: 512, diskGiB: 1 },
+  { id: '2', name: 'm1.small', vcpus: 1, ramMiB: 2048, diskGiB: 20 },
+  { id: '3', name: 'm1.medium', vcpus: 2, ramMiB: 4096, diskGiB: 40 },
+  { id: '4', name: 'm1.large', vcpus: 4, ramMiB: 8192, diskGiB: 80 },
+  { id: '5', name: 'm1.xlarge', vcpus: 8, ramMiB: 16384, diskGiB: 160 },
+];
+
+export const SANDBOX_NODES: NodeSpec[] = [
+  { name: 'compute-1', zone: 'zone-a', cpu: '16', memory: '64Gi' },
+  { name: 'compute-2', zone: 'zone-a', cpu: '16', memory: '64Gi' },
+  { name: 'compute-3', zone: 'zone-b', cpu: '16', memory: '64Gi' },
+];
+
+export async function ensureNamespace(client: KubeClient, name: string, labels: Record<string, string> = {}): Promise<void> {
+  await client.apply(NAMESPACES, { metadata: { name, labels } }, { fieldManager: 'kova-dev' });
+}
+
+/** A Nova project: a namespace carrying the project label. */
+export const ensureProject = (client: KubeClient, name: string): Promise<void> => ensureNamespace(client, name, { [PROJECT_LABEL]: '' });
+
+/** An image: a CDI DataSource in the images namespace (the simulator makes it Ready). */
+export async function ensureImage(client: KubeClient, imagesNamespace: string, name: string, displayName = name): Promise<void> {
+  await ensureNamespace(client, imagesNamespace);
+  await client.apply(DATA_SOURCES, {
+    metadata: { name, namespace: imagesNamespace, annotations: { 'compute.kova.io/image-name': displayName } },
+    spec: { source: { pvc: { name, namespace: imagesNamespace } } },
+  }, { fieldManager: 'kova-dev' });
+}
+
+export async function seedSandbox(client: KubeClient, o: { imagesNamespace: string; project: string; nodes: boolean }): Promise<void> {
+  if (o.nodes) await Promise.all(SANDBOX_NODES.map((n) => ensureNode(client, n)));
+  await Promise.all(CLASSIC_FLAVORS.map((spec) => client.apply(FLAVORS, { metadata: { name: spec.name }, spec }, { fieldManager: 'kova-dev' })));
+  await ensureImage(client, o.imagesNamespace, 'cirros', 'cirros-0.6.3-x86_64-disk');
+  await ensureProject(client, o.project);
+}
