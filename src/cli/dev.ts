@@ -9,6 +9,7 @@ import { ControlPlane, ensureBinaries } from '../controlplane/controlplane.ts';
 import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../controlplane/crds.ts';
 import { KubeClient } from '../kube/client.ts';
 import { createLogger, type Logger } from '../log.ts';
+import type { KubeObject } from '../kube/types.ts';
 import { minimalKubevirtCrds } from '../sim/crds.ts';
 import { seedSandbox, CLASSIC_FLAVORS, SANDBOX_NODES } from '../sim/seed.ts';
 import { KubeVirtSimulator } from '../sim/simulator.ts';
@@ -21,6 +22,14 @@ export interface DevOptions {
 }
 
 const say = (line: string): void => void process.stdout.write(line + '\n');
+
+/** Kova's CRDs, and KubeVirt's (the real ones when found, else minimal ones) when simulating. */
+function crdsFor(withKubevirt: boolean): KubeObject[] {
+  if (!withKubevirt) return kovaCrds();
+  const dir = kubevirtCrdDir();
+  say(`kova dev: installing CRDs (Kova's, and KubeVirt's ${dir ? `from ${relative(process.cwd(), dir)}` : 'minimal built-in ones'})…`);
+  return [...kovaCrds(), ...(dir ? crdsInDir(dir) : minimalKubevirtCrds())];
+}
 
 export async function runDev(o: DevOptions): Promise<void> {
   const home = join(process.cwd(), '.kova', 'dev');
@@ -53,7 +62,16 @@ export async function runDev(o: DevOptions): Promise<void> {
       binDir = await ensureBinaries((line) => say(`          ${line.replace(/^kova: /, '')}`));
       const state = join(home, 'state');
       rmSync(state, { recursive: true, force: true });
-      const cp = new ControlPlane({ dir: state, binDir, log: (l) => say(`kova dev: ${l}`) });
+      const cp = new ControlPlane({
+        dir: state,
+        binDir,
+        log: (l) => say(`kova dev: ${l}`),
+        beforeControllers: async (kc) => {
+          const c = await KubeClient.load(kc);
+          await installCrds(c, crdsFor(true));
+          c.close();
+        },
+      });
       say('kova dev: starting the control plane…');
       await cp.start();
       stops.push(() => cp.stop());
@@ -64,9 +82,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     const client = await KubeClient.load(kubeconfig, { fieldManager: 'kova-dev' });
     stops.push(async () => client.close());
     const cfg = defaultConfig();
-    const kubevirtDir = kubevirtCrdDir();
-    say(`kova dev: installing CRDs (Kova's, and KubeVirt's ${kubevirtDir ? `from ${relative(process.cwd(), kubevirtDir)}` : 'minimal built-in ones'})…`);
-    await installCrds(client, [...kovaCrds(), ...(runSim ? (kubevirtDir ? crdsInDir(kubevirtDir) : minimalKubevirtCrds()) : [])]);
+    if (o.kubeconfig) await installCrds(client, crdsFor(runSim));
     if (runSim) {
       const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs });
       await sim.start();

@@ -56,6 +56,11 @@ export interface ControlPlaneOptions {
   binDir: string;
   keepDir?: boolean;
   log?: (line: string) => void;
+  /**
+   * Runs once the apiserver is ready, before kube-controller-manager starts: install CRDs here so
+   * the garbage collector knows their types from the start instead of after its next discovery.
+   */
+  beforeControllers?: (kubeconfigPath: string) => Promise<void>;
 }
 
 export class ControlPlane {
@@ -67,6 +72,7 @@ export class ControlPlane {
   private readonly keepDir: boolean;
   private readonly procs: { name: string; child: ChildProcess }[] = [];
   private readonly log: (line: string) => void;
+  private readonly beforeControllers: ControlPlaneOptions['beforeControllers'];
   private stopping = false;
   private readonly exited = new Set<string>();
   private readonly onExit = (): void => this.killAll('SIGKILL');
@@ -76,6 +82,7 @@ export class ControlPlane {
     this.binDir = o.binDir;
     this.keepDir = o.keepDir ?? false;
     this.log = o.log ?? (() => {});
+    this.beforeControllers = o.beforeControllers;
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
     this.token = randomBytes(24).toString('hex');
   }
@@ -129,6 +136,7 @@ export class ControlPlane {
       ]);
       await this.waitFor('kube-apiserver', () => httpOk(`${this.apiServerUrl}/readyz`, this.token), 120_000);
       this.writeKubeconfig();
+      await this.beforeControllers?.(this.kubeconfigPath);
 
       const kc = this.kubeconfigPath;
       this.spawn('kube-controller-manager', [

@@ -1,0 +1,127 @@
+// Shared pieces of the integration tests: the control plane's client, Kova (controllers + simulator)
+// started per test file, waiting for observable state, and unique names.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
+import { SERVERS, type Server } from '../../src/api/server.ts';
+import { ControllerManager } from '../../src/controllers/manager.ts';
+import { defaultConfig, type KovaConfig } from '../../src/controllers/context.ts';
+import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { sleep } from '../../src/kube/informer.ts';
+import { createLogger } from '../../src/log.ts';
+import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
+import { ensureNode, type NodeSpec } from '../../src/sim/nodes.ts';
+import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
+
+export const kubeconfig = (): string => {
+  const k = process.env.KOVA_TEST_KUBECONFIG;
+  if (!k) throw new Error('KOVA_TEST_KUBECONFIG is not set: run through `npm run test:integration`');
+  return k;
+};
+
+export const client = (): Promise<KubeClient> => KubeClient.load(kubeconfig(), { fieldManager: 'kova-test' });
+
+/** A short random suffix for names that must not collide between test files. */
+export const uniq = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;
+
+const quietLog = () => createLogger({}, (process.env.KOVA_TEST_LOG as 'debug') ?? 'error');
+
+export interface Kova {
+  client: KubeClient;
+  cfg: KovaConfig;
+  stop(): Promise<void>;
+}
+
+/** Starts the KubeVirt simulator and (unless `controller: false`) Kova's controllers in-process. */
+export async function startKova(o: { controller?: boolean; stepMs?: number; imagesNamespace?: string } = {}): Promise<Kova> {
+  const cfg = { ...defaultConfig(), imagesNamespace: o.imagesNamespace ?? 'kova-images' };
+  const c = await client();
+  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3 });
+  await sim.start();
+  const mgr = o.controller === false ? undefined : new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, quietLog());
+  await mgr?.start();
+  return {
+    client: c,
+    cfg,
+    async stop() {
+      await mgr?.stop();
+      await sim.stop();
+      c.close();
+    },
+  };
+}
+
+/** Starts `kova controller` as a child process (so a test can kill it for real). */
+export function spawnController(): ChildProcess {
+  return spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'controller', '--kubeconfig', kubeconfig()], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, KOVA_LOG_LEVEL: 'error' },
+  });
+}
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails with `what`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until the Server's status matches `pred`; returns it. */
+export async function serverWhere(c: KubeClient, namespace: string, name: string, what: string, pred: (s: Server) => boolean, timeoutMs = 30_000): Promise<Server> {
+  let last: Server | undefined;
+  try {
+    return await eventually(`server ${namespace}/${name} ${what}`, async () => {
+      last = await c.find<Server>(SERVERS, name, namespace);
+      return last && pred(last) ? last : undefined;
+    }, timeoutMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; last status: ${JSON.stringify(last?.status ?? null)}`);
+  }
+}
+
+export const serverStatusIs = (c: KubeClient, ns: string, name: string, status: string, taskState?: string): Promise<Server> =>
+  serverWhere(c, ns, name, `is ${status}${taskState ? `/${taskState}` : ''}`, (s) => s.status?.status === status && (s.status?.taskState ?? undefined) === taskState);
+
+export function serverObject(namespace: string, name: string, spec: Partial<Server['spec']>, annotations?: Record<string, string>): Server {
+  return { metadata: { name, namespace, ...(annotations ? { annotations } : {}) }, spec: { name, flavor: 'm1.tiny', image: 'cirros', ...spec } as Server['spec'] };
+}
+
+export async function createServer(c: KubeClient, namespace: string, name: string, spec: Partial<Server['spec']> = {}, annotations?: Record<string, string>): Promise<Server> {
+  return c.create<Server>(SERVERS, serverObject(namespace, name, spec, annotations));
+}
+
+export async function ensureFlavor(c: KubeClient, spec: Flavor['spec'], name = spec.name): Promise<void> {
+  await c.apply(FLAVORS, { metadata: { name }, spec });
+}
+
+/** A project namespace with the sample image and Nodes in a zone of its own. */
+export async function project(c: KubeClient, o: { nodes?: NodeSpec[] } = {}): Promise<{ namespace: string; zone: string }> {
+  const namespace = uniq('proj');
+  const zone = uniq('zone');
+  await ensureProject(c, namespace);
+  await ensureImage(c, 'kova-images', 'cirros');
+  for (const n of o.nodes ?? [{ name: uniq('node'), zone }]) await ensureNode(c, { zone, ...n });
+  return { namespace, zone };
+}
+
+const exec = promisify(execFile);
+
+/** Runs the kubectl built with the control plane against it. */
+export async function kubectl(...args: string[]): Promise<string> {
+  const bin = process.env.KOVA_TEST_BIN;
+  if (!bin) throw new Error('KOVA_TEST_BIN is not set');
+  const { stdout } = await exec(join(bin, 'kubectl'), ['--kubeconfig', kubeconfig(), ...args]);
+  return stdout;
+}
