@@ -27,6 +27,17 @@ export interface InstancetypeMapping {
 const truthy = (v: string): boolean => ['true', 'yes', '1', 'on'].includes(v.toLowerCase());
 const falsy = (v: string): boolean => ['false', 'no', '0', 'off'].includes(v.toLowerCase());
 
+/** Placement's CPU trait names whose KubeVirt node-labeller feature name is not the lowercased trait. */
+const CPU_FEATURE_NAMES: Record<string, string> = {
+  SSE3: 'pni', SSSE3: 'ssse3', SSE41: 'sse4.1', SSE42: 'sse4.2', SSE4A: 'sse4a', AESNI: 'aes', AMD_SVM: 'svm', VMX: 'vmx',
+  CLMUL: 'pclmulqdq', F16C: 'f16c', FMA3: 'fma', FMA4: 'fma4', ABM: 'abm', BMI: 'bmi1', BMI2: 'bmi2', SHA: 'sha-ni', MPX: 'mpx',
+  AVX512VNNI: 'avx512-vnni', AVX512VBMI: 'avx512vbmi', AVX512IFMA: 'avx512ifma', AVX512BITALG: 'avx512bitalg',
+  AVX512VPOPCNTDQ: 'avx512-vpopcntdq', AVX512GFNI: 'gfni', AVX512VAES: 'vaes', AVX512VPCLMULQDQ: 'vpclmulqdq',
+};
+
+/** KubeVirt's node label for a Placement CPU trait (HW_CPU_X86_<NAME>). */
+export const cpuFeatureLabel = (name: string): string => `cpu-feature.node.kubevirt.io/${CPU_FEATURE_NAMES[name] ?? name.toLowerCase().replaceAll('_', '-')}`;
+
 type Rule = (value: string, spec: InstancetypeSpec, all: Record<string, string>, cfg: FlavorMappingConfig) => string | undefined;
 
 /** Each rule applies its extra spec to `spec` and returns undefined, or returns why it cannot. */
@@ -113,7 +124,7 @@ export function instancetypeFor(flavor: FlavorSpec, cfg: FlavorMappingConfig = {
       const feature = /^HW_CPU_X86_([A-Z0-9_]+)$/.exec(trait)?.[1];
       if (value !== 'required') reason = `"${value}" is not supported: only required traits can become node selectors`;
       else if (!feature) reason = `trait ${trait} has no KubeVirt node label (only HW_CPU_X86_* CPU features do)`;
-      else (spec.nodeSelector ??= {})[`cpu-feature.node.kubevirt.io/${feature.toLowerCase().replaceAll('_', '-')}`] = 'true';
+      else (spec.nodeSelector ??= {})[cpuFeatureLabel(feature)] = 'true';
     } else reason = 'KubeVirt has no equivalent';
     if (reason) unsupported.push({ key, reason });
   }

@@ -41,10 +41,16 @@ export function sshFingerprint(line: string): string {
   const fields = sshFields(blob);
   const inner = fields[0]?.toString('latin1');
   if (inner !== type) throw new InvalidKeyError(`the key data is of type ${inner ?? 'unknown'}, not ${type}`);
+  // The number of wire fields (type name included) each key type has; anything more is malformed.
+  const expected: Record<string, number> = { 'ssh-rsa': 3, 'ssh-ed25519': 2, 'ssh-dss': 5, 'ecdsa-sha2-nistp256': 3, 'ecdsa-sha2-nistp384': 3, 'ecdsa-sha2-nistp521': 3 };
+  const want = expected[type];
+  if (want !== undefined && fields.length !== want) throw new InvalidKeyError(`a ${type} key has ${want - 1} field(s), this one has ${fields.length - 1}`);
   try {
     if (type === 'ssh-rsa') {
       const [, e, n] = fields;
-      if (!e || !n) throw new InvalidKeyError('an RSA key needs an exponent and a modulus');
+      if (!e?.length || !n?.length) throw new InvalidKeyError('an RSA key needs an exponent and a modulus');
+      const modulusBits = (n[0] === 0 ? n.length - 1 : n.length) * 8;
+      if (modulusBits < 1024) throw new InvalidKeyError(`an RSA key of ${modulusBits} bits is too short (at least 1024)`);
       createPublicKey({ key: { kty: 'RSA', e: b64url(e), n: b64url(n) }, format: 'jwk' });
     } else if (type === 'ssh-ed25519') {
       const x = fields[1];
@@ -54,6 +60,7 @@ export function sshFingerprint(line: string): string {
       const bits = type.slice('ecdsa-sha2-nistp'.length);
       const point = fields[2];
       const size = { '256': 32, '384': 48, '521': 66 }[bits];
+      if (fields[1]?.toString('latin1') !== `nistp${bits}`) throw new InvalidKeyError(`the curve of the key is not nistp${bits}`);
       if (!size || !point || point[0] !== 4 || point.length !== 1 + 2 * size) throw new InvalidKeyError('the ECDSA point is malformed');
       createPublicKey({ key: { kty: 'EC', crv: `P-${bits}`, x: point.subarray(1, 1 + size).toString('base64url'), y: point.subarray(1 + size).toString('base64url') }, format: 'jwk' });
     } else if (type === 'ssh-dss') {

@@ -157,7 +157,9 @@ function synchronizedMessage(i: NovaViewInput): string | undefined {
 
 function dataVolumeMessage(dvs: DataVolume[] | undefined): string | undefined {
   for (const dv of dvs ?? []) {
-    const c = dv.status?.conditions?.find((c) => c.type === 'Running' && c.status === 'False' && c.message);
+    if (dv.status?.phase === 'Succeeded') continue;
+    // KubeVirt's own test for a failed DataVolume (printableStatus DataVolumeError).
+    const c = dv.status?.conditions?.find((c) => c.type === 'Running' && c.status === 'False' && (c.reason === 'Error' || c.reason === 'ImagePullFailed'));
     if (dv.status?.phase === 'Failed' || c) return `${dv.metadata.name}: ${c?.message ?? 'import failed'}`;
   }
   return undefined;

@@ -57,6 +57,22 @@ export async function ensureNode(client: KubeClient, spec: NodeSpec): Promise<vo
   await client.mergePatch<Node>(NODES, spec.name, undefined, { status: nodeStatus(spec, now()) }, 'status');
 }
 
+/**
+ * Waits until the Nodes carry no taints: the apiserver taints a new Node not-ready and the node
+ * lifecycle controller lifts that once the Node reports Ready. Until then nothing schedules there.
+ */
+export async function waitSchedulable(client: KubeClient, names: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    for (;;) {
+      const node = await client.get<Node>(NODES, name);
+      if (!node.spec?.taints?.length) break;
+      if (Date.now() > deadline) throw new Error(`Node ${name} still has taints ${JSON.stringify(node.spec.taints)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Keeps the simulated Nodes alive: status heartbeat and node Lease renewal. */
 export class NodeHeartbeat {
   private timer: NodeJS.Timeout | undefined;

@@ -3,7 +3,7 @@ import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { PROJECT_LABEL } from '../api/group.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { DATA_SOURCES, NAMESPACES } from '../kubevirt/types.ts';
-import { ensureNode, type NodeSpec } from './nodes.ts';
+import { ensureNode, waitSchedulable, type NodeSpec } from './nodes.ts';
 
 /** Nova's classic flavors (devstack's defaults). */
 export const CLASSIC_FLAVORS: Flavor['spec'][] = [
@@ -37,7 +37,10 @@ export async function ensureImage(client: KubeClient, imagesNamespace: string, n
 }
 
 export async function seedSandbox(client: KubeClient, o: { imagesNamespace: string; project: string; nodes: boolean }): Promise<void> {
-  if (o.nodes) await Promise.all(SANDBOX_NODES.map((n) => ensureNode(client, n)));
+  if (o.nodes) {
+    await Promise.all(SANDBOX_NODES.map((n) => ensureNode(client, n)));
+    await waitSchedulable(client, SANDBOX_NODES.map((n) => n.name));
+  }
   await Promise.all(CLASSIC_FLAVORS.map((spec) => client.apply(FLAVORS, { metadata: { name: spec.name }, spec }, { fieldManager: 'kova-dev' })));
   await ensureImage(client, o.imagesNamespace, 'cirros', 'cirros-0.6.3-x86_64-disk');
   await ensureProject(client, o.project);

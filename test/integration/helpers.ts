@@ -13,7 +13,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { sleep } from '../../src/kube/informer.ts';
 import { createLogger } from '../../src/log.ts';
 import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
-import { ensureNode, type NodeSpec } from '../../src/sim/nodes.ts';
+import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 
 export const kubeconfig = (): string => {
@@ -112,7 +112,9 @@ export async function project(c: KubeClient, o: { nodes?: NodeSpec[] } = {}): Pr
   const zone = uniq('zone');
   await ensureProject(c, namespace);
   await ensureImage(c, 'kova-images', 'cirros');
-  for (const n of o.nodes ?? [{ name: uniq('node'), zone }]) await ensureNode(c, { zone, ...n });
+  const nodes = o.nodes ?? [{ name: uniq('node'), zone }];
+  for (const n of nodes) await ensureNode(c, { zone, ...n });
+  await waitSchedulable(c, nodes.map((n) => n.name));
   return { namespace, zone };
 }
 

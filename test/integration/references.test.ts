@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FLAVORS } from '../../src/api/flavor.ts';
 import { KEYPAIRS, type KeyPair } from '../../src/api/keypair.ts';
-import { type Server } from '../../src/api/server.ts';
+import { SERVERS, type Server } from '../../src/api/server.ts';
 import { NO_VALID_HOST } from '../../src/nova/status.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINES } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
-import { createServer, ensureFlavor, project, serverStatusIs, serverWhere, startKova, uniq, type Kova } from './helpers.ts';
+import { createServer, ensureFlavor, eventually, project, serverStatusIs, startKova, uniq, type Kova } from './helpers.ts';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
 
@@ -79,12 +79,13 @@ describe('references and capacity', () => {
     const small = await project(kova.client, { nodes: [{ name: uniq('small'), memory: '3Gi' }, { name: uniq('small'), memory: '3Gi' }] });
     await ensureFlavor(kova.client, { id: 'big', name: 'big', vcpus: 1, ramMiB: 2048 });
     for (const n of ['c1', 'c2', 'c3']) await createServer(kova.client, small.namespace, n, { flavor: 'big', availabilityZone: small.zone });
-    const settled = await Promise.all(['c1', 'c2', 'c3'].map((n) =>
-      serverWhere(kova.client, small.namespace, n, 'settles', (s: Server) => s.status?.status === 'ACTIVE' || s.status?.status === 'ERROR', 60_000)));
-    const active = settled.filter((s) => s.status?.status === 'ACTIVE');
-    const failed = settled.filter((s) => s.status?.status === 'ERROR');
-    assert.equal(active.length, 2);
-    assert.equal(failed.length, 1);
+    const servers = await eventually('two ACTIVE and one ERROR', async () => {
+      const list = await Promise.all(['c1', 'c2', 'c3'].map((n) => kova.client.get<Server>(SERVERS, n, small.namespace)));
+      const count = (st: string) => list.filter((s) => s.status?.status === st).length;
+      return count('ACTIVE') === 2 && count('ERROR') === 1 ? list : undefined;
+    }, 60_000);
+    const active = servers.filter((s) => s.status?.status === 'ACTIVE');
+    const failed = servers.filter((s) => s.status?.status === 'ERROR');
     assert.notEqual(active[0]?.status?.host, active[1]?.status?.host, 'one per node');
     assert.equal(failed[0]?.status?.fault?.message, NO_VALID_HOST);
     assert.equal(failed[0]?.status?.fault?.code, 500);

@@ -201,7 +201,7 @@ describe('sshFingerprint: invalid keys', () => {
     const short = Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp256'), sshString(Buffer.concat([Buffer.from([4]), randomBytes(63)]))]);
     const p384point = ecdsaBlob('P-384');
     const mixed = Buffer.concat([sshString('ecdsa-sha2-nistp256'), p384point.subarray(4 + 'ecdsa-sha2-nistp384'.length)]);
-    for (const blob of [compressed, short, mixed]) throwsInvalid(() => sshFingerprint(line(blob)), /ECDSA|malformed/);
+    for (const blob of [compressed, short, mixed]) throwsInvalid(() => sshFingerprint(line(blob)), /ECDSA|malformed|curve/);
     // right size but not on the curve
     const offCurve = Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp256'), sshString(Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 0x01)]))]);
     throwsInvalid(() => sshFingerprint(line(offCurve)));
@@ -215,7 +215,7 @@ describe('sshFingerprint: invalid keys', () => {
 
   test('ssh-dss without four parameters', () => {
     const blob = Buffer.concat([sshString('ssh-dss'), mpint(randomBytes(128)), mpint(randomBytes(20)), mpint(randomBytes(128))]);
-    throwsInvalid(() => sshFingerprint(line(blob)), /DSA/);
+    throwsInvalid(() => sshFingerprint(line(blob)), /DSA|dss/);
   });
 
   test('an unsupported key type', () => {
@@ -227,19 +227,19 @@ describe('sshFingerprint: invalid keys', () => {
     throwsInvalid(() => sshFingerprint(CERT_PLACEHOLDER));
   });
 
-  test('an ECDSA key whose curve name does not match its type', { todo: 'src/nova/keypair.ts never checks the curve identifier field (fields[1])' }, () => {
+  test('an ECDSA key whose curve name does not match its type', () => {
     const p256 = ecdsaBlob('P-256');
     const point = p256.subarray(4 + 'ecdsa-sha2-nistp256'.length + 4 + 'nistp256'.length);
     const blob = Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp384'), point]);
     throwsInvalid(() => sshFingerprint(line(blob)));
   });
 
-  test('extra data after the key fields', { todo: 'src/nova/keypair.ts ignores fields after the ones it validates' }, () => {
+  test('extra data after the key fields', () => {
     const blob = Buffer.concat([ed25519Blob(), sshString('trailing')]);
     throwsInvalid(() => sshFingerprint(line(blob)));
   });
 
-  test('an RSA key with an empty exponent and modulus', { todo: 'src/nova/keypair.ts accepts zero-length e/n (createPublicKey does not reject them)' }, () => {
+  test('an RSA key with an empty exponent and modulus', () => {
     const blob = Buffer.concat([sshString('ssh-rsa'), sshString(Buffer.alloc(0)), sshString(Buffer.alloc(0))]);
     throwsInvalid(() => sshFingerprint(line(blob)));
   });

@@ -283,7 +283,7 @@ describe('novaView: errors', () => {
 
   // CDI leaves Running=False (reason Completed, message "Import Complete") on a DataVolume that
   // finished importing; such a DataVolume is not the failing one.
-  test('DataVolumeError does not blame a DataVolume that completed', { todo: 'src/nova/status.ts dataVolumeMessage matches any Running=False condition with a message' }, () => {
+  test('DataVolumeError does not blame a DataVolume that completed', () => {
     const v = novaView(
       input({
         vm: vm('DataVolumeError'),
