@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { SERVERS, type FlavorSnapshot, type Server, type ServerStatus } from '../api/server.ts';
 import { findCondition, isTrue, setCondition } from '../kube/conditions.ts';
 import { splitKey, type Condition } from '../kube/types.ts';
-import { VIRTUAL_MACHINES, type DataVolume } from '../kubevirt/types.ts';
+import { API_VERSION } from '../api/group.ts';
+import { SECRETS, VIRTUAL_MACHINES, type DataVolume } from '../kubevirt/types.ts';
 import { networksSummary, novaView, type NovaView } from '../nova/status.ts';
 import type { Context } from './context.ts';
 import { APPLIED_HASH, desiredVirtualMachine, SERVER_LABEL, type VmInputs } from './server-vm.ts';
@@ -98,6 +99,7 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
   if (!deleting && resolved.inputs) {
     const desired = desiredVirtualMachine(resolved.inputs);
     if (vm?.metadata.annotations?.[APPLIED_HASH] !== desired.metadata.annotations?.[APPLIED_HASH]) {
+      if (resolved.inputs.keySecretName) await shareKeySecret(ctx, server, resolved.inputs.keySecretName);
       vm = await ctx.client.apply(VIRTUAL_MACHINES, desired);
       if (!c.vms.get(name, namespace)) await ctx.events.record(server, 'Normal', 'VirtualMachineCreated', 'Create', `created VirtualMachine ${name}`);
     }
@@ -119,6 +121,18 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
   });
   const status = statusFrom(ctx, server, view, resolved, !!vm);
   if (await writeStatus(ctx.client, SERVERS, server, status)) await recordTransition(ctx, server, prev, status);
+}
+
+/**
+ * Makes the Server a co-owner of its key pair's Secret. Nova injects a key at build time, so deleting
+ * the key pair must not take the key from servers built with it: garbage collection removes the
+ * Secret only when its last owner (key pair or server) is gone. One field manager per server keeps
+ * each owner reference its own under server-side apply.
+ */
+async function shareKeySecret(ctx: Context, server: Server, secretName: string): Promise<void> {
+  const m = server.metadata;
+  const ref = { apiVersion: API_VERSION, kind: 'Server', name: m.name ?? '', uid: m.uid ?? '', controller: false, blockOwnerDeletion: false };
+  await ctx.client.apply(SECRETS, { metadata: { name: secretName, namespace: m.namespace, ownerReferences: [ref] } }, { fieldManager: `kova-server-${m.uid}`, force: false });
 }
 
 function statusFrom(ctx: Context, server: Server, view: NovaView, resolved: Resolved, vmExists: boolean): ServerStatus {

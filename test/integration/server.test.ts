@@ -92,9 +92,28 @@ describe('Server → VirtualMachine', () => {
     assert.equal(on.status?.launchedAt, off.status?.launchedAt, 'launchedAt is the first launch');
   });
 
-  test('deleting the Server deletes its VM and root DataVolume (garbage collection)', async () => {
+  test('deleting the key pair keeps the key for the server built with it', async () => {
     const c = kova.client;
+    const kp = await c.get<KeyPair>(KEYPAIRS, 'mykey', ns);
+    const secretName = kp.status?.secretName ?? '';
+    await c.delete(KEYPAIRS, 'mykey', ns);
+    await eventually('the key pair to be gone', async () => !(await c.find(KEYPAIRS, 'mykey', ns)));
+    // Give the garbage collector time to act on the Secret the key pair owned.
+    await eventually('the key pair owner reference to be dropped', async () => {
+      const s = await c.get<Secret>(SECRETS, secretName, ns);
+      return !s.metadata.ownerReferences?.some((r) => r.kind === 'KeyPair');
+    }, 60_000);
+    const secret = await c.get<Secret>(SECRETS, secretName, ns);
+    assert.deepEqual(secret.metadata.ownerReferences?.map((r) => `${r.kind}/${r.name}`), ['Server/web']);
+    assert.equal(Buffer.from(secret.data?.key ?? '', 'base64').toString().trim(), PUBLIC_KEY);
+  });
+
+  test('deleting the Server deletes its VM, root DataVolume and key Secret (garbage collection)', async () => {
+    const c = kova.client;
+    const vm = await c.get<VirtualMachine>(VIRTUAL_MACHINES, 'web', ns);
+    const secretName = vm.spec.template.spec.accessCredentials?.[0]?.sshPublicKey.source.secret.secretName ?? '';
     await c.delete(SERVERS, 'web', ns);
+    await eventually('the key Secret to be garbage-collected', async () => !(await c.find(SECRETS, secretName, ns)), 60_000);
     await eventually('the VM to be garbage-collected', async () => !(await c.find(VIRTUAL_MACHINES, 'web', ns)), 60_000);
     await eventually('the DataVolume to be garbage-collected', async () => !(await c.find(DATA_VOLUMES, 'web-root', ns)), 60_000);
     assert.equal(await c.find<Server>(SERVERS, 'web', ns), undefined);
