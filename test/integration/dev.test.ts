@@ -1,0 +1,62 @@
+// `kova dev` (what `npm run dev` runs), tried as a new user would: it comes up, writes its
+// kubeconfig, serves the samples, and Ctrl-C stops every process it started.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
+import { SERVERS, type Server } from '../../src/api/server.ts';
+import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { NODES } from '../../src/kubevirt/types.ts';
+import { eventually } from './helpers.ts';
+
+test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-C', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'kova-dev-'));
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--step-ms', '50'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
+    assert.match(out, /export KUBECONFIG=\.kova\/dev\/kubeconfig/);
+    assert.match(out, /kubectl apply -f config\/samples\//);
+    const kubeconfig = join(cwd, '.kova', 'dev', 'kubeconfig');
+    assert.ok(existsSync(kubeconfig));
+    const c = await KubeClient.load(kubeconfig);
+    try {
+      const nodes = await c.list(NODES);
+      assert.deepEqual(nodes.items.map((n) => n.metadata.name).sort(), ['compute-1', 'compute-2', 'compute-3']);
+      const zones = new Set(nodes.items.map((n) => n.metadata.labels?.['topology.kubernetes.io/zone']));
+      assert.equal(zones.size, 2);
+      const flavors = await eventually('classic flavors Ready', async () => {
+        const l = await c.list<Flavor>(FLAVORS);
+        return l.items.length === 5 && l.items.every((f) => f.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) ? l.items : undefined;
+      });
+      assert.deepEqual(flavors.map((f) => f.spec.name).sort(), ['m1.large', 'm1.medium', 'm1.small', 'm1.tiny', 'm1.xlarge']);
+
+      // The README's next step, with the kubectl built alongside the control plane.
+      const bin = /export PATH=(\S+):\$PATH/.exec(out)?.[1] ?? '';
+      execFileSync(join(bin, 'kubectl'), ['apply', '-f', join(REPO_ROOT, 'config', 'samples')], { cwd, env: { ...process.env, KUBECONFIG: kubeconfig } });
+      const web = await eventually('web-1 ACTIVE', async () => {
+        const s = await c.find<Server>(SERVERS, 'web-1', 'demo');
+        return s?.status?.status === 'ACTIVE' ? s : undefined;
+      }, 60_000);
+      assert.match(web.status?.host ?? '', /^compute-[12]$/, 'zone-a holds compute-1 and compute-2');
+      const table = execFileSync(join(bin, 'kubectl'), ['get', 'servers', '-n', 'demo'], { env: { ...process.env, KUBECONFIG: kubeconfig }, encoding: 'utf8' });
+      assert.match(table, /web-1\s+web-1\s+ACTIVE\s+Running\s+default=/);
+    } finally {
+      c.close();
+    }
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, out);
+  assert.match(out, /kova dev: stopped\./);
+  // "[.]kova" keeps pgrep from matching the shell that runs it.
+  const left = execFileSync('bash', ['-c', `pgrep -f '${cwd}/[.]kova' || true`], { encoding: 'utf8' }).trim();
+  assert.equal(left, '', 'no process of the sandbox is left');
+});
