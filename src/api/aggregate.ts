@@ -1,6 +1,5 @@
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
-import { arr, cel, conditions, int, map, obj, str, type Infer, type KindDefinition } from './schema.ts';
-import type { ObjectMeta } from '../kube/types.ts';
+import { arr, cel, conditions, int, map, obj, str, type Infer, type KindDefinition, type CustomResource, READY_AND_AGE } from './schema.ts';
 
 const aggregateSpec = cel(
   obj(
@@ -47,19 +46,11 @@ export const AggregateDefinition: KindDefinition = {
     { name: 'Aggregate', type: 'string', jsonPath: '.spec.name' },
     { name: 'Zone', type: 'string', jsonPath: '.spec.availabilityZone' },
     { name: 'Hosts', type: 'string', jsonPath: '.spec.hosts' },
-    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ...READY_AND_AGE,
   ],
 };
 
 export const AGGREGATES = resourceTypeOf(AggregateDefinition);
 export type AggregateSpec = Infer<typeof aggregateSpec>;
 export type AggregateStatus = Infer<typeof aggregateStatus>;
-export interface Aggregate {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec: AggregateSpec;
-  status?: AggregateStatus;
-  [k: string]: unknown;
-}
+export type Aggregate = CustomResource<AggregateSpec, AggregateStatus>;

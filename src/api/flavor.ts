@@ -1,6 +1,5 @@
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
-import { bool, cel, conditions, int, map, obj, str, arr, type Infer, type KindDefinition } from './schema.ts';
-import type { ObjectMeta } from '../kube/types.ts';
+import { bool, cel, conditions, int, map, obj, str, arr, type Infer, type KindDefinition, type CustomResource, READY_AND_AGE } from './schema.ts';
 
 const flavorSpec = cel(
   obj(
@@ -60,19 +59,11 @@ export const FlavorDefinition: KindDefinition = {
     { name: 'RAM', type: 'integer', jsonPath: '.spec.ramMiB', description: 'MiB' },
     { name: 'Disk', type: 'integer', jsonPath: '.spec.diskGiB', description: 'GiB' },
     { name: 'Public', type: 'boolean', jsonPath: '.spec.isPublic' },
-    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ...READY_AND_AGE,
   ],
 };
 
 export const FLAVORS = resourceTypeOf(FlavorDefinition);
 export type FlavorSpec = Infer<typeof flavorSpec>;
 export type FlavorStatus = Infer<typeof flavorStatus>;
-export interface Flavor {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec: FlavorSpec;
-  status?: FlavorStatus;
-  [k: string]: unknown;
-}
+export type Flavor = CustomResource<FlavorSpec, FlavorStatus>;

@@ -1,6 +1,5 @@
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
-import { cel, conditions, int, obj, oneOf, str, type Infer, type KindDefinition } from './schema.ts';
-import type { ObjectMeta } from '../kube/types.ts';
+import { cel, conditions, int, obj, oneOf, str, type Infer, type KindDefinition, type CustomResource, READY_AND_AGE } from './schema.ts';
 
 const keyPairSpec = cel(
   obj(
@@ -47,19 +46,11 @@ export const KeyPairDefinition: KindDefinition = {
     { name: 'Key', type: 'string', jsonPath: '.spec.name' },
     { name: 'Type', type: 'string', jsonPath: '.spec.type' },
     { name: 'Fingerprint', type: 'string', jsonPath: '.status.fingerprint' },
-    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ...READY_AND_AGE,
   ],
 };
 
 export const KEYPAIRS = resourceTypeOf(KeyPairDefinition);
 export type KeyPairSpec = Infer<typeof keyPairSpec>;
 export type KeyPairStatus = Infer<typeof keyPairStatus>;
-export interface KeyPair {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec: KeyPairSpec;
-  status?: KeyPairStatus;
-  [k: string]: unknown;
-}
+export type KeyPair = CustomResource<KeyPairSpec, KeyPairStatus>;

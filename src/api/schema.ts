@@ -88,6 +88,22 @@ export const conditions = (): S<import('../kube/types.ts').Condition[]> =>
     { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
   ) as S<import('../kube/types.ts').Condition[]>;
 
+/** A custom resource object whose spec and status have the given types. */
+export interface CustomResource<Spec, Status> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: import('../kube/types.ts').ObjectMeta;
+  spec: Spec;
+  status?: Status;
+  [k: string]: unknown;
+}
+
+/** The printer columns every Kova kind ends with. */
+export const READY_AND_AGE: PrinterColumn[] = [
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+];
+
 export interface PrinterColumn {
   name: string;
   type: 'string' | 'integer' | 'number' | 'boolean' | 'date';

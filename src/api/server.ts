@@ -1,6 +1,5 @@
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
-import { arr, cel, conditions, dateTime, immutable, int, map, obj, oneOf, str, type Infer, type KindDefinition } from './schema.ts';
-import type { ObjectMeta } from '../kube/types.ts';
+import { arr, cel, conditions, dateTime, immutable, int, map, obj, oneOf, str, type Infer, type KindDefinition, type CustomResource } from './schema.ts';
 
 /** Nova's power_state names, as `openstack server show` prints them. */
 export const POWER_STATES = ['NOSTATE', 'Running', 'Paused', 'Shutdown', 'Crashed', 'Suspended'] as const;
@@ -125,11 +124,4 @@ export type ServerStatus = Infer<typeof serverStatus>;
 export type Fault = Infer<typeof fault>;
 export type Address = Infer<typeof address>;
 export type FlavorSnapshot = Infer<typeof flavorSnapshot>;
-export interface Server {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec: ServerSpec;
-  status?: ServerStatus;
-  [k: string]: unknown;
-}
+export type Server = CustomResource<ServerSpec, ServerStatus>;
