@@ -1,7 +1,7 @@
 // What a fresh sandbox cloud holds: Nova's classic flavors, a sample image, a project, and Nodes.
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { PROJECT_LABEL } from '../api/group.ts';
-import type { KubeClient } from '../kube/client.ts';
+import { isNotFound, type KubeClient } from '../kube/client.ts';
 import { DATA_SOURCES, NAMESPACES } from '../kubevirt/types.ts';
 import { ensureNode, waitSchedulable, type NodeSpec } from './nodes.ts';
 
@@ -42,6 +42,11 @@ export async function seedSandbox(client: KubeClient, o: { imagesNamespace: stri
     await waitSchedulable(client, SANDBOX_NODES.map((n) => n.name));
   }
   await Promise.all(CLASSIC_FLAVORS.map((spec) => client.apply(FLAVORS, { metadata: { name: spec.name }, spec }, { fieldManager: 'kova-dev' })));
-  await ensureImage(client, o.imagesNamespace, 'cirros', 'cirros-0.6.3-x86_64-disk');
+  try {
+    await ensureImage(client, o.imagesNamespace, 'cirros', 'cirros-0.6.3-x86_64-disk');
+  } catch (e) {
+    // A cluster without CDI has no DataSource type: no sample image then.
+    if (!isNotFound(e)) throw e;
+  }
   await ensureProject(client, o.project);
 }
