@@ -1,7 +1,13 @@
 // `kova dev`: a local sandbox cloud. A real control plane (built once from Go modules), three Nodes
 // in two zones, Nova's classic flavors, one image, the KubeVirt simulator and the controllers.
 // With --kubeconfig it uses that cluster instead and runs no simulator unless --sim is given.
-import { copyFileSync, createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { CLUSTER_ROLES, clusterRoleBinding } from '../api/rbac.ts';
+import { Facade } from '../facade/server.ts';
+import { PasswordUsers } from '../identity/auth.ts';
+import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../kubevirt/types.ts';
 import { join, relative } from 'node:path';
 import { ControllerManager } from '../controllers/manager.ts';
 import { defaultConfig } from '../controllers/context.ts';
@@ -18,7 +24,23 @@ export interface DevOptions {
   kubeconfig?: string;
   sim?: boolean;
   stepMs?: number;
+  host?: string;
+  port?: number;
   log: Logger;
+}
+
+/** clouds.yaml for the openstack CLI and SDKs. */
+function cloudsYaml(url: string, password: string): string {
+  return stringify({
+    clouds: {
+      kova: {
+        auth: { auth_url: `${url}/identity/v3`, username: 'admin', password, project_name: 'demo', user_domain_name: 'Default', project_domain_name: 'Default' },
+        region_name: 'RegionOne',
+        identity_api_version: 3,
+        interface: 'public',
+      },
+    },
+  });
 }
 
 const say = (line: string): void => void process.stdout.write(line + '\n');
@@ -94,6 +116,20 @@ export async function runDev(o: DevOptions): Promise<void> {
     await mgr.start();
     stops.push(() => mgr.stop());
 
+    // The Compute API, with a generated admin (Keystone password and a ready token) for the openstack CLI.
+    await Promise.all(CLUSTER_ROLES.map((r) => client.apply(CLUSTER_ROLE_TYPE, r)));
+    await client.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding('kova-dev-admin', 'kova-admin', { kind: 'User', name: 'admin' }));
+    const password = randomBytes(12).toString('base64url');
+    const passwords = new PasswordUsers();
+    passwords.add('admin', password);
+    const api = await Facade.start(await KubeClient.load(kubeconfig, { fieldManager: 'kova-api' }), cfg, log, { host: o.host, port: o.port, passwords });
+    stops.push(() => api.stop());
+    const project = api.caches.projectByIdOrName('demo');
+    const { token } = api.issuer.issue({ user: 'admin', groups: [], ...(project ? { project } : {}) });
+    const cloudsPath = join(home, 'clouds.yaml');
+    const clouds = cloudsYaml(api.url, password);
+    writeFileSync(cloudsPath, clouds, { mode: 0o600 });
+
     const rel = relative(process.cwd(), kubeconfig) || kubeconfig;
     say('');
     say('Kova sandbox is up.');
@@ -101,6 +137,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     say(`  flavors:  ${CLASSIC_FLAVORS.map((f) => f.name).join(', ')}`);
     say(`  image:    cirros (namespace ${cfg.imagesNamespace});  project: demo`);
     say(`  logs:     ${relative(process.cwd(), logFile)}`);
+    say(`  compute:  ${api.url}/v2.1  (identity ${api.url}/identity/v3, image ${api.url}/image)`);
     say('');
     say('Try:');
     if (binDir) say(`  export PATH=${binDir}:$PATH        # the kubectl built with the control plane`);
@@ -108,6 +145,14 @@ export async function runDev(o: DevOptions): Promise<void> {
     say('  kubectl apply -f config/samples/');
     say('  kubectl get flavors,keypairs,servers -n demo');
     say('  kubectl get servers -n demo -w');
+    say('');
+    say(`The openstack CLI (pip install python-openstackclient), with ${relative(process.cwd(), cloudsPath)}:`);
+    say(clouds.replace(/^/gm, '    ').trimEnd());
+    say(`  export OS_CLIENT_CONFIG_FILE=${relative(process.cwd(), cloudsPath)} OS_CLOUD=kova`);
+    say('  openstack server create --flavor m1.tiny --image cirros --network auto --wait vm1');
+    say('  openstack server list');
+    say(`Or with curl: export OS_TOKEN=${token}`);
+    say(`  curl -s -H "X-Auth-Token: $OS_TOKEN" ${api.url}/v2.1/flavors`);
     say('');
     say('Ctrl-C stops everything.');
     await signalled;

@@ -7,11 +7,13 @@ import { KubeClient } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
 import { KubeVirtSimulator } from '../sim/simulator.ts';
 import { runDev } from './dev.ts';
+import { Facade } from '../facade/server.ts';
 
 const USAGE = `usage: kova <command> [options]
 
 commands:
   controller   run the Kova controllers (Server, Flavor, KeyPair, Aggregate)
+  api          run the Compute API façade (Nova v2.1, Keystone v3 and Glance v2 subsets) on 127.0.0.1:8774
   sim          run the KubeVirt simulator (virt-controller, virt-handler, kubelet, CDI)
   dev          start a local sandbox cloud: control plane, nodes, flavors, image, simulator, controllers
 
@@ -19,6 +21,7 @@ options:
   --kubeconfig PATH   cluster to use (default: $KUBECONFIG, ~/.kube/config or in-cluster)
   --sim               with dev --kubeconfig: run the simulator too
   --step-ms N         simulator step time in ms (default 300)
+  --host H, --port N  where the API listens (default 127.0.0.1:8774; env KOVA_TOKEN_KEY = base64 signing key)
 `;
 
 /** Runs until SIGINT/SIGTERM, then stops what `start` returned. */
@@ -34,7 +37,9 @@ async function runUntilSignal(stop: () => Promise<void>): Promise<void> {
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { kubeconfig: { type: 'string' }, sim: { type: 'boolean' }, 'step-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      kubeconfig: { type: 'string' }, sim: { type: 'boolean' }, 'step-ms': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0];
   const log = createLogger({ command });
@@ -60,8 +65,18 @@ async function main(): Promise<void> {
       });
       return;
     }
+    case 'api': {
+      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-api' });
+      const key = process.env.KOVA_TOKEN_KEY ? Buffer.from(process.env.KOVA_TOKEN_KEY, 'base64') : undefined;
+      const api = await Facade.start(client, defaultConfig(), log, { host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key });
+      await runUntilSignal(async () => {
+        await api.stop();
+        client.close();
+      });
+      return;
+    }
     case 'dev':
-      await runDev({ kubeconfig: values.kubeconfig, sim: values.sim, stepMs, log });
+      await runDev({ kubeconfig: values.kubeconfig, sim: values.sim, stepMs, log, host: values.host, port: values.port ? Number(values.port) : undefined });
       return;
     default:
       process.stdout.write(USAGE);

@@ -47,7 +47,7 @@ export class Caches {
     const onError = (what: string) => (err: unknown) => log.warn('watch failed; restarting', { resource: what, err });
     const make = <T extends import('../kube/types.ts').KubeObject>(t: import('../kube/client.ts').ResourceType, o: Partial<import('../kube/informer.ts').InformerOptions> = {}) =>
       new Informer<T>(client, t, { ...o, onError: onError(t.plural) });
-    this.servers = make<Server>(SERVERS);
+    this.servers = make<Server>(SERVERS).addIndex('uid', (x) => [x.metadata.uid ?? '']);
     this.flavors = make<Flavor>(FLAVORS).addIndex('id', (f) => [f.spec.id ?? f.metadata.name ?? '']);
     this.keyPairs = make<KeyPair>(KEYPAIRS).addIndex('name', (k) => [`${k.metadata.namespace}/${k.spec.name}`]);
     this.aggregates = make<Aggregate>(AGGREGATES);
@@ -82,6 +82,13 @@ export class Caches {
     const ns = this.namespaces.get(namespace);
     if (!ns) return undefined;
     return ns.metadata.labels?.[PROJECT_LABEL] || ns.metadata.uid;
+  }
+
+  /** A project (namespace carrying the project label) by Nova project id or namespace name. */
+  projectByIdOrName(ref: string): { namespace: string; id: string } | undefined {
+    const ns = this.namespaces.get(ref) ?? this.namespaces.list().find((n) => (n.metadata.labels?.[PROJECT_LABEL] || n.metadata.uid) === ref);
+    const name = ns?.metadata.name;
+    return name ? { namespace: name, id: this.projectIdOf(name) ?? name } : undefined;
   }
 
   /** A Flavor by metadata.name or by Nova id. */

@@ -20,6 +20,8 @@ interface Resolved {
   waiting?: string;
   flavor?: FlavorSnapshot;
   image?: { name?: string; uid?: string };
+  /** The key pair's Nova name (spec.keyName may name the object instead). */
+  keyName?: string;
   fault?: Fault;
 }
 
@@ -61,6 +63,7 @@ export function resolveReferences(ctx: Context, server: Server, vmExists: boolea
   if (!image?.name) return { flavor, fault: { code: 404, message: `Image ${spec.image} could not be found.`, details: `no DataSource ${spec.image} in namespace ${ctx.cfg.imagesNamespace}` } };
 
   let keySecretName: string | undefined;
+  let keyName: string | undefined;
   if (spec.keyName) {
     const kp = c.keyPair(ns, spec.keyName);
     if (!kp) return { flavor, image, fault: { code: 400, message: 'Invalid key_name provided.', details: `key pair ${spec.keyName} not found in project ${ns}` } };
@@ -70,11 +73,13 @@ export function resolveReferences(ctx: Context, server: Server, vmExists: boolea
       return { flavor, image, fault: { code: 400, message: 'Invalid key_name provided.', details: ready.message } };
     }
     if ((kp.spec.type ?? 'ssh') === 'ssh') keySecretName = kp.status.secretName;
+    keyName = kp.spec.name;
   }
   const it = flavor.instancetype ?? { kind: 'VirtualMachineClusterInstancetype', name: flavor.id ?? '' };
   return {
     flavor,
     image,
+    keyName,
     inputs: {
       server,
       instancetype: { kind: it.kind ?? 'VirtualMachineClusterInstancetype', name: it.name ?? '' },
@@ -161,7 +166,7 @@ function statusFrom(ctx: Context, server: Server, view: NovaView, resolved: Reso
     terminatedAt: prev.terminatedAt,
     flavor: resolved.flavor ?? prev.flavor,
     image: resolved.image ?? prev.image,
-    keyName: server.spec.keyName,
+    keyName: resolved.keyName ?? prev.keyName ?? server.spec.keyName,
     conditions: setCondition(prev.conditions, readyCondition(server, view, gen)),
   };
   return status;

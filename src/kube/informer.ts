@@ -62,6 +62,12 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this;
   }
 
+  off(handler: Handler<T>): this {
+    const i = this.handlers.indexOf(handler);
+    if (i >= 0) this.handlers.splice(i, 1);
+    return this;
+  }
+
   /** Adds a secondary index: `fn` returns the index values of an object. */
   addIndex(name: string, fn: (o: T) => string[]): this {
     const map = new Map<string, Set<string>>();

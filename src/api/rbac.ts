@@ -1,0 +1,58 @@
+// Kova's user roles as Kubernetes ClusterRoles: Nova's reader, member and admin. Bind kova-reader
+// or kova-member per project namespace (RoleBinding) and kova-admin cluster-wide. The façade acts
+// as the caller, so these rules are Nova's policy.
+import type { KubeObject } from '../kube/types.ts';
+import { GROUP } from './group.ts';
+
+const rule = (apiGroups: string[], resources: string[], verbs: string[]) => ({ apiGroups, resources, verbs });
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'update', 'patch', 'delete'];
+
+export const CLUSTER_ROLES: KubeObject[] = [
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-reader', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [rule([GROUP], ['servers', 'keypairs', 'flavors'], READ)],
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-member', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [
+      rule([GROUP], ['servers', 'keypairs', 'flavors'], READ),
+      rule([GROUP], ['servers', 'keypairs'], WRITE),
+      // User data travels in a Secret the façade creates for the server, as the caller.
+      rule([''], ['secrets'], ['create']),
+    ],
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-admin', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [
+      rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates'], [...READ, ...WRITE]),
+      // The virtual resource that makes a caller a Nova admin (Nova's role:admin).
+      rule([GROUP], ['nova-admin'], ['use']),
+      rule([''], ['secrets'], ['create']),
+      rule([''], ['nodes'], [...READ, 'patch', 'update']),
+      rule([''], ['namespaces'], READ),
+    ],
+  },
+];
+
+export const clusterRoleBinding = (name: string, role: string, subject: { kind: 'User' | 'Group'; name: string }): KubeObject => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
+});
+
+export const roleBinding = (namespace: string, name: string, role: string, subject: { kind: 'User' | 'Group'; name: string }): KubeObject => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'RoleBinding',
+  metadata: { name, namespace },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
+});

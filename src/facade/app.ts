@@ -1,0 +1,190 @@
+// The Compute API façade: a Fastify app that speaks Nova v2.1 (microversions 2.1–2.104) and the
+// small pieces of Keystone v3 and Glance v2 that clients need. Reads come from the informer caches;
+// writes go to the kube-apiserver as the caller (impersonation). One error handler renders every
+// error as a Nova fault; one hook negotiates the microversion and authenticates.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Caches, KovaConfig } from '../controllers/context.ts';
+import type { Authenticator, Authorizer, Caller, PasswordUsers } from '../identity/auth.ts';
+import type { TokenIssuer } from '../identity/tokens.ts';
+import { KubeError, type KubeClient } from '../kube/client.ts';
+import type { Logger } from '../log.ts';
+import { faultBody, NovaError } from '../nova/faults.ts';
+import { MIN, negotiate, type Version } from '../nova/microversion.ts';
+import { registerComputeRoutes } from './routes/index.ts';
+import { registerIdentityRoutes } from './routes/identity.ts';
+import { registerImageRoutes } from './routes/images.ts';
+import { registerVersionRoutes } from './routes/versions.ts';
+
+export interface FacadeDeps {
+  /** The façade's own client: informers and reviews. Writes use `client.as(caller)`. */
+  client: KubeClient;
+  caches: Caches;
+  cfg: KovaConfig;
+  authn: Authenticator;
+  authz: Authorizer;
+  issuer: TokenIssuer;
+  passwords: PasswordUsers;
+  log: Logger;
+  /** Largest request body accepted (bytes). */
+  bodyLimit?: number;
+}
+
+/** What the compute hook works out for each request. */
+export interface NovaRequestContext {
+  version: Version;
+  caller: Caller;
+  /** The project (namespace) the request acts in. */
+  project: { namespace: string; id: string } | undefined;
+  /** "/v2.1" or "/v2.1/<project_id>": the prefix the request used, for links. */
+  prefix: string;
+  /** The URL prefix without version, for bookmark links. */
+  bookmarkPrefix: string;
+  origin: string;
+  isAdmin: () => Promise<boolean>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    nova: NovaRequestContext;
+    requestId: string;
+  }
+}
+
+const COMPUTE_MEDIA = 'application/vnd.openstack.compute+json';
+const OWN_PREFIXES = ['/v2.1', '/v2', '/identity', '/image', '/healthz', '/readyz', '/metrics'];
+
+export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    // Nova picks the version from the media type when the URI names none.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      if (url === '/' || OWN_PREFIXES.some((p) => url === p || url.startsWith(p + '/') || url.startsWith(p + '?'))) return url;
+      const v = /application\/vnd\.openstack\.compute\+json;\s*version=([\d.]+)/.exec(String(req.headers.accept ?? ''))?.[1];
+      if (v === '2.1') return `/v2.1${url}`;
+      if (v === '2' || v === '2.0') return `/v2${url}`;
+      return url;
+    },
+  });
+  app.decorateRequest('nova', null as unknown as NovaRequestContext);
+  app.decorateRequest('requestId', '');
+  app.addContentTypeParser(COMPUTE_MEDIA, { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body as string));
+    } catch {
+      done(new NovaError(400, 'Malformed request body'), undefined);
+    }
+  });
+
+  // Request ids on every response; a valid incoming global id is echoed.
+  app.addHook('onRequest', async (req, reply) => {
+    const incoming = String(req.headers['x-openstack-request-id'] ?? '');
+    req.requestId = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(incoming) ? incoming : `req-${randomUUID()}`;
+    reply.header('x-compute-request-id', req.requestId);
+    reply.header('x-openstack-request-id', req.requestId);
+  });
+
+  app.setErrorHandler((err, req, reply) => sendFault(reply, toNovaError(err, deps.log, req)));
+  app.setNotFoundHandler((req, reply) => sendFault(reply, new NovaError(404, 'The resource could not be found.')));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = deps.caches.all().every((i) => 'hasSynced' in i && (i as { hasSynced: boolean }).hasSynced);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'syncing' });
+  });
+
+  registerVersionRoutes(app);
+  await app.register(async (identity) => registerIdentityRoutes(identity, deps), { prefix: '/identity' });
+  await app.register(async (image) => registerImageRoutes(image, deps), { prefix: '/image' });
+  for (const base of ['/v2.1', '/v2']) {
+    for (const withProject of [false, true]) {
+      await app.register(async (compute) => {
+        compute.addHook('onRequest', (req, reply) => computeContext(req, reply, deps, base));
+        compute.addHook('onSend', async (req, reply) => {
+          if (base !== '/v2.1') return;
+          const v = req.nova?.version ?? MIN;
+          reply.header('openstack-api-version', `compute ${v}`);
+          reply.header('x-openstack-nova-api-version', `${v}`);
+          reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
+        });
+        await registerComputeRoutes(compute, deps);
+      }, { prefix: withProject ? `${base}/:project_id` : base });
+    }
+  }
+  return app;
+}
+
+async function computeContext(req: FastifyRequest, reply: FastifyReply, deps: FacadeDeps, base: string): Promise<void> {
+  // Version headers go on faults too: negotiate first, with 2.1 as the fallback for the fault itself.
+  req.nova = { version: MIN } as NovaRequestContext;
+  if (base === '/v2.1') {
+    const n = negotiate(req.headers);
+    if (!n.ok) throw new NovaError(n.status, n.message);
+    req.nova.version = n.version;
+  }
+  const token = String(req.headers['x-auth-token'] ?? '');
+  const caller = token ? await deps.authn.authenticate(token) : undefined;
+  if (!caller) throw new NovaError(401, 'The request you have made requires authentication.');
+  const urlProject = (req.params as { project_id?: string }).project_id;
+  let project = caller.project;
+  if (urlProject) {
+    // Nova's project ids are hex (with dashes); anything else is not a project prefix but an unknown path.
+    if (!/^[0-9a-f-]+$/.test(urlProject)) throw new NovaError(404, 'The resource could not be found.');
+    if (project && project.id !== urlProject && project.namespace !== urlProject) {
+      throw new NovaError(400, `Malformed request URL: URL's project_id '${urlProject}' doesn't match Context's project_id '${project.id}'`);
+    }
+    project ??= deps.caches.projectByIdOrName(urlProject);
+    if (!project) throw new NovaError(404, `Project ${urlProject} could not be found.`);
+  }
+  const origin = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+  let admin: Promise<boolean> | undefined;
+  req.nova = {
+    version: req.nova.version,
+    caller,
+    project,
+    prefix: `${base}${urlProject ? `/${urlProject}` : ''}`,
+    bookmarkPrefix: urlProject ? `/${urlProject}` : '',
+    origin,
+    isAdmin: () => (admin ??= deps.authz.isAdmin(caller)),
+  };
+  void reply;
+}
+
+function sendFault(reply: FastifyReply, e: NovaError): FastifyReply {
+  return reply.code(e.code).type('application/json; charset=UTF-8').send(faultBody(e.code, e.message));
+}
+
+/** Every error the app can meet, as the Nova fault a client would get from Nova. */
+export function toNovaError(err: unknown, log: Logger, req: FastifyRequest): NovaError {
+  if (err instanceof NovaError) return err;
+  if (err instanceof KubeError) {
+    const msg = err.status?.message ?? err.message;
+    switch (err.code) {
+      case 403:
+        return new NovaError(403, `Policy doesn't allow this request to be performed. ${msg}`);
+      case 404:
+        return new NovaError(404, msg);
+      case 409:
+        return new NovaError(409, msg);
+      case 422:
+        return new NovaError(400, msg);
+    }
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+  if (e.validation) return new NovaError(400, e.message ?? 'Invalid input');
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new NovaError(415, 'Unsupported Content-Type');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new NovaError(413, 'Request is too large.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new NovaError(400, 'Malformed request body');
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new NovaError(e.statusCode, e.message ?? 'Bad request');
+  if (e instanceof SyntaxError) return new NovaError(400, 'Malformed request body');
+  log.error('unexpected error', { err, requestId: req.requestId, url: req.url });
+  return new NovaError(500, `Unexpected API Error. Please contact the administrator\n<class '${(err as Error)?.name ?? 'Error'}'>`);
+}

@@ -1,0 +1,70 @@
+// Helpers every compute route file uses: the view context, the caller's client, paging, waiting
+// for the cache to see a write (read-your-writes), and policy checks.
+import type { FastifyRequest } from 'fastify';
+import type { Informer } from '../../kube/informer.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import { forbidden, NovaError } from '../../nova/faults.ts';
+import type { ViewContext } from '../../nova/views/links.ts';
+import type { FacadeDeps } from '../app.ts';
+
+export async function viewContext(req: FastifyRequest): Promise<ViewContext> {
+  const n = req.nova;
+  return { version: n.version, origin: n.origin, prefix: n.prefix, bookmarkPrefix: n.bookmarkPrefix, admin: await n.isAdmin() };
+}
+
+/** A client that acts as the caller: Kubernetes RBAC decides what the write may do. */
+export const callerClient = (deps: FacadeDeps, req: FastifyRequest): KubeClient => deps.client.as(req.nova.caller.user, req.nova.caller.groups);
+
+/** Nova's admin-only rule: 403 with Nova's message otherwise. */
+export async function requireAdmin(req: FastifyRequest, rule: string): Promise<void> {
+  if (!(await req.nova.isAdmin())) throw forbidden(`Policy doesn't allow ${rule} to be performed.`);
+}
+
+/** The project the request acts in; a request without one cannot touch project resources. */
+export function requireProject(req: FastifyRequest): { namespace: string; id: string } {
+  const p = req.nova.project;
+  if (!p) throw new NovaError(400, 'This request needs a project: use a project-scoped token or /v2.1/{project_id}/… URLs.');
+  return p;
+}
+
+/** Nova's limit/marker paging over an already filtered and sorted list. */
+export function page<T>(items: T[], idOf: (t: T) => string, query: { limit?: string | number; marker?: string }, maxLimit = 1000): { items: T[]; full: boolean; limit: number } {
+  let start = 0;
+  if (query.marker !== undefined) {
+    const i = items.findIndex((t) => idOf(t) === query.marker);
+    if (i < 0) throw new NovaError(400, `marker [${query.marker}] not found`);
+    start = i + 1;
+  }
+  let limit = maxLimit;
+  if (query.limit !== undefined) {
+    const n = Number(query.limit);
+    if (!Number.isInteger(n) || n < 0) throw new NovaError(400, `Invalid input for query parameters limit. Value: ${query.limit}. '${query.limit}' does not match '^[0-9]*$'`);
+    limit = Math.min(n, maxLimit);
+  }
+  const slice = items.slice(start, start + limit);
+  return { items: slice, full: slice.length === limit && limit > 0, limit };
+}
+
+/** Waits until the informer's cache satisfies `pred`, so the caller's next read sees its write. */
+export async function cacheCatchUp<T extends KubeObject>(inf: Informer<T>, pred: () => boolean, timeoutMs = 5000): Promise<void> {
+  if (pred()) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const handler = (): void => {
+      if (pred()) done();
+    };
+    function done(): void {
+      clearTimeout(timer);
+      inf.off(handler);
+      resolve();
+    }
+    inf.on(handler);
+  });
+}
+
+/** Query values may repeat (?a=1&a=2); Nova mostly takes the last. */
+export const last = (v: unknown): string | undefined => (Array.isArray(v) ? (v.at(-1) as string | undefined) : (v as string | undefined));
+
+export const isTrueish = (v: string | undefined): boolean | undefined =>
+  v === undefined ? undefined : ['1', 'true', 't', 'yes', 'y', 'on'].includes(v.toLowerCase()) ? true : ['0', 'false', 'f', 'no', 'n', 'off'].includes(v.toLowerCase()) ? false : undefined;

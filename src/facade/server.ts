@@ -1,0 +1,55 @@
+// Runs the façade (`kova api`): caches, authentication, the Fastify app, and a clean shutdown.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Caches, type KovaConfig } from '../controllers/context.ts';
+import { Authorizer, ChainAuthenticator, KovaTokenAuthenticator, PasswordUsers, TokenReviewAuthenticator } from '../identity/auth.ts';
+import { TokenIssuer } from '../identity/tokens.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Logger } from '../log.ts';
+import { buildFacade } from './app.ts';
+
+export interface FacadeOptions {
+  host?: string;
+  port?: number;
+  /** Shared token signing key (every replica must have the same); random when not given. */
+  tokenKey?: Buffer;
+  passwords?: PasswordUsers;
+}
+
+export class Facade {
+  readonly app: FastifyInstance;
+  readonly caches: Caches;
+  readonly issuer: TokenIssuer;
+  readonly url: string;
+  private constructor(app: FastifyInstance, caches: Caches, issuer: TokenIssuer, url: string) {
+    this.app = app;
+    this.caches = caches;
+    this.issuer = issuer;
+    this.url = url;
+  }
+
+  static async start(client: KubeClient, cfg: KovaConfig, log: Logger, o: FacadeOptions = {}): Promise<Facade> {
+    const caches = new Caches(client, cfg, log);
+    caches.start();
+    await caches.synced();
+    const issuer = new TokenIssuer(o.tokenKey ?? randomBytes(32));
+    const app = await buildFacade({
+      client,
+      caches,
+      cfg,
+      authn: new ChainAuthenticator(new KovaTokenAuthenticator(issuer), new TokenReviewAuthenticator(client)),
+      authz: new Authorizer(client),
+      issuer,
+      passwords: o.passwords ?? new PasswordUsers(),
+      log,
+    });
+    const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8774 });
+    log.info('compute API listening', { address });
+    return new Facade(app, caches, issuer, address);
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close();
+    this.caches.stop();
+  }
+}

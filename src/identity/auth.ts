@@ -1,0 +1,147 @@
+// Who is calling, and what may they do. Authentication resolves X-Auth-Token to a Kubernetes user
+// (a Kova-issued token, or a Kubernetes bearer token checked with a TokenReview); authorization asks
+// the apiserver (SubjectAccessReview), so Kubernetes RBAC is the one policy engine.
+import { createHash, timingSafeEqual, scryptSync, randomBytes } from 'node:crypto';
+import type { KubeClient, ResourceType } from '../kube/client.ts';
+import type { TokenIssuer } from './tokens.ts';
+import { GROUP } from '../api/group.ts';
+
+export interface Caller {
+  user: string;
+  groups: string[];
+  /** The project the token is scoped to, if any. */
+  project?: { namespace: string; id: string };
+}
+
+export interface Authenticator {
+  authenticate(token: string): Promise<Caller | undefined>;
+}
+
+export class KovaTokenAuthenticator implements Authenticator {
+  private readonly issuer: TokenIssuer;
+  constructor(issuer: TokenIssuer) {
+    this.issuer = issuer;
+  }
+  async authenticate(token: string): Promise<Caller | undefined> {
+    const c = this.issuer.verify(token);
+    return c ? { user: c.user, groups: c.groups, project: c.project } : undefined;
+  }
+}
+
+const TOKEN_REVIEWS: ResourceType = { group: 'authentication.k8s.io', version: 'v1', plural: 'tokenreviews', kind: 'TokenReview', namespaced: false };
+const ACCESS_REVIEWS: ResourceType = { group: 'authorization.k8s.io', version: 'v1', plural: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false };
+
+/** Small TTL cache keyed by string. */
+class TtlCache<V> {
+  private readonly m = new Map<string, { v: V; until: number }>();
+  private readonly ttlMs: number;
+  constructor(ttlMs: number) {
+    this.ttlMs = ttlMs;
+  }
+  get(k: string): V | undefined {
+    const e = this.m.get(k);
+    if (!e) return undefined;
+    if (e.until < Date.now()) {
+      this.m.delete(k);
+      return undefined;
+    }
+    return e.v;
+  }
+  set(k: string, v: V): void {
+    if (this.m.size > 10_000) this.m.clear();
+    this.m.set(k, { v, until: Date.now() + this.ttlMs });
+  }
+}
+
+/** Kubernetes bearer tokens (service accounts, OIDC …), checked by the apiserver. */
+export class TokenReviewAuthenticator implements Authenticator {
+  private readonly client: KubeClient;
+  private readonly cache = new TtlCache<Caller | null>(30_000);
+  constructor(client: KubeClient) {
+    this.client = client;
+  }
+  async authenticate(token: string): Promise<Caller | undefined> {
+    const key = createHash('sha256').update(token).digest('hex');
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const review = await this.client.create<{ metadata: object; status?: { authenticated?: boolean; user?: { username?: string; groups?: string[] } } }>(
+      TOKEN_REVIEWS, { metadata: {}, spec: { token } } as never,
+    );
+    const u = review.status?.authenticated ? review.status.user : undefined;
+    const caller = u?.username ? { user: u.username, groups: u.groups ?? [] } : null;
+    this.cache.set(key, caller);
+    return caller ?? undefined;
+  }
+}
+
+export class ChainAuthenticator implements Authenticator {
+  private readonly chain: Authenticator[];
+  constructor(...chain: Authenticator[]) {
+    this.chain = chain;
+  }
+  async authenticate(token: string): Promise<Caller | undefined> {
+    for (const a of this.chain) {
+      const c = await a.authenticate(token);
+      if (c) return c;
+    }
+    return undefined;
+  }
+}
+
+/** Keystone password users that Kova itself knows (the sandbox's admin): name → Kubernetes identity. */
+export class PasswordUsers {
+  private readonly users = new Map<string, { salt: Buffer; hash: Buffer; user: string; groups: string[] }>();
+
+  add(name: string, password: string, user = name, groups: string[] = []): void {
+    const salt = randomBytes(16);
+    this.users.set(name, { salt, hash: scryptSync(password, salt, 32), user, groups });
+  }
+
+  check(name: string, password: string): Omit<Caller, 'project'> | undefined {
+    const u = this.users.get(name);
+    if (!u) return undefined;
+    const got = scryptSync(password, u.salt, 32);
+    return timingSafeEqual(got, u.hash) ? { user: u.user, groups: u.groups } : undefined;
+  }
+}
+
+export interface Access {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace?: string;
+  subresource?: string;
+  name?: string;
+}
+
+/** The virtual resource whose `use` verb makes a caller a Nova admin (granted by ClusterRole kova-admin). */
+export const NOVA_ADMIN: Access = { verb: 'use', group: GROUP, resource: 'nova-admin' };
+
+export class Authorizer {
+  private readonly client: KubeClient;
+  private readonly cache = new TtlCache<boolean>(10_000);
+  constructor(client: KubeClient) {
+    this.client = client;
+  }
+
+  async can(caller: Caller, a: Access): Promise<boolean> {
+    const key = JSON.stringify([caller.user, caller.groups, a]);
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const review = await this.client.create<{ metadata: object; status?: { allowed?: boolean } }>(ACCESS_REVIEWS, {
+      metadata: {},
+      spec: {
+        user: caller.user,
+        groups: caller.groups,
+        resourceAttributes: { verb: a.verb, group: a.group, resource: a.resource, namespace: a.namespace, subresource: a.subresource, name: a.name },
+      },
+    } as never);
+    const allowed = review.status?.allowed === true;
+    this.cache.set(key, allowed);
+    return allowed;
+  }
+
+  isAdmin(caller: Caller): Promise<boolean> {
+    return this.can(caller, NOVA_ADMIN);
+  }
+}

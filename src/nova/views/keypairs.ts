@@ -1,0 +1,35 @@
+// Nova's key pair view per microversion. Pure.
+import type { KeyPair } from '../../api/keypair.ts';
+import type { ViewContext } from './links.ts';
+import { naiveTime } from './links.ts';
+
+export function keyPairListItem(c: ViewContext, k: KeyPair): Record<string, unknown> {
+  const out: Record<string, unknown> = { fingerprint: k.status?.fingerprint ?? '', name: k.spec.name, public_key: k.spec.publicKey };
+  if (c.version.atLeast('2.2')) out.type = k.spec.type ?? 'ssh';
+  return { keypair: out };
+}
+
+export function keyPairDetail(c: ViewContext, k: KeyPair): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    public_key: k.spec.publicKey,
+    name: k.spec.name,
+    fingerprint: k.status?.fingerprint ?? '',
+    user_id: k.spec.userId ?? '',
+    deleted: false,
+    created_at: naiveTime(k.metadata.creationTimestamp),
+    updated_at: null,
+    deleted_at: null,
+    id: idOf(k),
+  };
+  if (c.version.atLeast('2.2')) out.type = k.spec.type ?? 'ssh';
+  return out;
+}
+
+export function keyPairCreated(c: ViewContext, k: KeyPair): Record<string, unknown> {
+  const out: Record<string, unknown> = { fingerprint: k.status?.fingerprint ?? '', name: k.spec.name, public_key: k.spec.publicKey, user_id: k.spec.userId ?? '' };
+  if (c.version.atLeast('2.2')) out.type = k.spec.type ?? 'ssh';
+  return out;
+}
+
+/** Nova's key pairs have an integer id; a stable one from the uid. */
+const idOf = (k: KeyPair): number => Number.parseInt((k.metadata.uid ?? '0').replace(/-/g, '').slice(0, 7), 16);

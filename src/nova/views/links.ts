@@ -1,0 +1,37 @@
+// Links in Nova bodies: "self" carries the version prefix, "bookmark" does not. Pure.
+import type { Version } from '../microversion.ts';
+
+/** What a view needs to know about the request it answers. */
+export interface ViewContext {
+  version: Version;
+  origin: string;
+  /** "/v2.1" or "/v2.1/<project_id>". */
+  prefix: string;
+  /** "" or "/<project_id>". */
+  bookmarkPrefix: string;
+  admin: boolean;
+}
+
+export const selfAndBookmark = (c: ViewContext, collection: string, id: string): { href: string; rel: string }[] => [
+  { href: `${c.origin}${c.prefix}/${collection}/${id}`, rel: 'self' },
+  { href: `${c.origin}${c.bookmarkPrefix}/${collection}/${id}`, rel: 'bookmark' },
+];
+
+export const bookmark = (c: ViewContext, collection: string, id: string): { href: string; rel: string }[] => [
+  { href: `${c.origin}${c.bookmarkPrefix}/${collection}/${id}`, rel: 'bookmark' },
+];
+
+/** Nova's "next" link when a page is full: the same path with limit and the last item as marker. */
+export function nextLink(c: ViewContext, path: string, query: Record<string, unknown>, lastId: string, limit: number): { href: string; rel: string }[] {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (k === 'marker' || k === 'limit' || v === undefined) continue;
+    for (const x of Array.isArray(v) ? v : [v]) q.append(k, String(x));
+  }
+  q.set('limit', String(limit));
+  q.set('marker', lastId);
+  return [{ href: `${c.origin}${c.prefix}/${path}?${q.toString()}`, rel: 'next' }];
+}
+
+/** Nova's naive timestamps for some fields (no "Z"): 2013-09-23T13:53:12.000000. */
+export const naiveTime = (iso: string | undefined): string | null => (iso ? iso.replace(/Z$/, '').replace(/(\.\d+)?$/, '.000000') : null);

@@ -1,0 +1,143 @@
+// Nova's server view per microversion, rendered from Server.status (which the controller computes).
+// Pure: the route gathers the inputs, this decides the shape.
+import type { Server } from '../../api/server.ts';
+import { POWER_STATE_CODES } from '../status.ts';
+import { bookmark, naiveTime, selfAndBookmark, type ViewContext } from './links.ts';
+
+export const USER_ANNOTATION = 'compute.kova.io/user-id';
+export const RESERVATION_ANNOTATION = 'compute.kova.io/reservation-id';
+export const LAUNCH_INDEX_ANNOTATION = 'compute.kova.io/launch-index';
+
+/** What a server view needs besides the Server itself. */
+export interface ServerViewInputs {
+  projectId: string;
+  /** The image's Nova id (DataSource uid) and properties, if known. */
+  image?: { id: string; properties?: Record<string, string> };
+  /** Flavor id for the pre-2.47 link form. */
+  flavorId?: string;
+  /** Whether the host (Node) is up, for host_status (2.16, admin). */
+  hostStatus?: 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '';
+  /** The availability zone of the server's host. */
+  zone?: string;
+}
+
+const iso = (t: string | undefined): string => (t ?? new Date(0).toISOString()).replace(/\.\d+Z$/, 'Z');
+const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
+
+/** The server's id in Nova: its Kubernetes uid. */
+export const serverId = (s: Server): string => s.metadata.uid ?? '';
+
+export function serverSummary(c: ViewContext, s: Server): Record<string, unknown> {
+  return { id: serverId(s), links: selfAndBookmark(c, 'servers', serverId(s)), name: s.spec.name };
+}
+
+/** Time of the last change Nova would record as `updated`. */
+export function updatedAt(s: Server): string {
+  const times = [s.metadata.creationTimestamp, ...(s.status?.conditions ?? []).map((c) => c.lastTransitionTime)].filter((t): t is string => !!t);
+  return times.sort().at(-1) ?? new Date(0).toISOString();
+}
+
+export function serverDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: boolean } = {}): Record<string, unknown> {
+  const v = c.version;
+  const st = s.status ?? {};
+  const status = st.status ?? 'BUILD';
+  const vmState = st.vmState ?? 'building';
+  const flavor = st.flavor;
+  const out: Record<string, unknown> = {
+    ...serverSummary(c, s),
+    accessIPv4: '',
+    accessIPv6: '',
+    addresses: vmState === 'building' ? {} : addresses(st.addresses),
+    created: iso(s.metadata.creationTimestamp),
+    flavor: v.atLeast('2.47')
+      ? {
+          vcpus: flavor?.vcpus ?? 0,
+          ram: flavor?.ramMiB ?? 0,
+          disk: flavor?.diskGiB ?? 0,
+          ephemeral: flavor?.ephemeralGiB ?? 0,
+          swap: flavor?.swapMiB ?? 0,
+          original_name: flavor?.name ?? s.spec.flavor,
+          extra_specs: flavor?.extraSpecs ?? {},
+        }
+      : { id: i.flavorId ?? flavor?.id ?? s.spec.flavor, links: bookmark(c, 'flavors', i.flavorId ?? flavor?.id ?? s.spec.flavor) },
+    hostId: st.hostId ?? '',
+    image: i.image ? { id: i.image.id, links: bookmark(c, 'images', i.image.id), ...(v.atLeast('2.98') ? { properties: i.image.properties ?? {} } : {}) } : '',
+    key_name: s.spec.keyName ? st.keyName ?? s.spec.keyName : null,
+    metadata: s.spec.metadata ?? {},
+    config_drive: 'True',
+    'OS-DCF:diskConfig': 'AUTO',
+    'OS-EXT-AZ:availability_zone': i.zone ?? s.spec.availabilityZone ?? '',
+    'OS-EXT-STS:power_state': POWER_STATE_CODES[st.powerState ?? 'NOSTATE'],
+    'OS-EXT-STS:task_state': st.taskState ?? null,
+    'OS-EXT-STS:vm_state': vmState,
+    'os-extended-volumes:volumes_attached': [],
+    'OS-SRV-USG:launched_at': naiveTime(st.launchedAt),
+    'OS-SRV-USG:terminated_at': naiveTime(st.terminatedAt),
+    security_groups: s.spec.networks === 'none' ? undefined : [{ name: 'default' }],
+    status,
+    tenant_id: i.projectId,
+    updated: iso(updatedAt(s)),
+    user_id: s.metadata.annotations?.[USER_ANNOTATION] ?? '',
+  };
+  if (out.security_groups === undefined) delete out.security_groups;
+  if (PROGRESS_STATUSES.has(status)) out.progress = st.progress ?? 0;
+  if ((status === 'ERROR' || status === 'DELETED') && st.fault) {
+    out.fault = {
+      code: st.fault.code,
+      created: iso(st.fault.created),
+      message: st.fault.message,
+      ...(st.fault.details && (c.admin || st.fault.code !== 500) ? { details: st.fault.details } : {}),
+    };
+  }
+  if (c.admin) {
+    out['OS-EXT-SRV-ATTR:host'] = st.host ?? null;
+    out['OS-EXT-SRV-ATTR:hypervisor_hostname'] = st.hypervisorHostname ?? null;
+    out['OS-EXT-SRV-ATTR:instance_name'] = st.instanceName ?? '';
+    if (v.atLeast('2.3')) {
+      out['OS-EXT-SRV-ATTR:hostname'] = hostnameOf(s);
+      out['OS-EXT-SRV-ATTR:kernel_id'] = '';
+      out['OS-EXT-SRV-ATTR:launch_index'] = Number(s.metadata.annotations?.[LAUNCH_INDEX_ANNOTATION] ?? 0);
+      out['OS-EXT-SRV-ATTR:ramdisk_id'] = '';
+      out['OS-EXT-SRV-ATTR:reservation_id'] = s.metadata.annotations?.[RESERVATION_ANNOTATION] ?? '';
+      out['OS-EXT-SRV-ATTR:root_device_name'] = '/dev/vda';
+      // User data lives in a Secret and is never echoed back.
+      out['OS-EXT-SRV-ATTR:user_data'] = null;
+    }
+  } else if (v.atLeast('2.90')) {
+    out['OS-EXT-SRV-ATTR:hostname'] = hostnameOf(s);
+  }
+  if (v.atLeast('2.3')) out['os-extended-volumes:volumes_attached'] = [];
+  if (v.atLeast('2.9')) out.locked = false;
+  if (v.atLeast('2.16') && c.admin) out.host_status = i.hostStatus ?? '';
+  if (v.atLeast('2.19')) out.description = s.spec.description ?? null;
+  if (v.atLeast('2.26')) out.tags = s.spec.tags ?? [];
+  if (v.atLeast('2.63')) out.trusted_image_certificates = null;
+  if (v.atLeast('2.71') && o.show) out.server_groups = [];
+  if (v.atLeast('2.73')) out.locked_reason = null;
+  if (v.atLeast('2.96')) out.pinned_availability_zone = s.spec.availabilityZone ?? null;
+  if (v.atLeast('2.100')) out.scheduler_hints = {};
+  return out;
+}
+
+export const hostnameOf = (s: Server): string => s.spec.hostname ?? s.spec.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+
+function addresses(a: NonNullable<Server['status']>['addresses']): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const [net, list] of Object.entries(a ?? {})) {
+    out[net] = list.map((x) => ({
+      addr: x.addr,
+      'OS-EXT-IPS-MAC:mac_addr': x.macAddr ?? '',
+      'OS-EXT-IPS:type': x.type ?? 'fixed',
+      version: x.version ?? 4,
+    }));
+  }
+  return out;
+}
+
+/** `/servers/{id}/ips`: the same addresses, without the OS-EXT fields. */
+export function ipsView(s: Server): Record<string, { addr: string; version: number }[]> {
+  const out: Record<string, { addr: string; version: number }[]> = {};
+  if ((s.status?.vmState ?? 'building') === 'building') return out;
+  for (const [net, list] of Object.entries(s.status?.addresses ?? {})) out[net] = list.map((x) => ({ addr: x.addr ?? '', version: x.version ?? 4 }));
+  return out;
+}
