@@ -80,6 +80,7 @@ export class ChainAuthenticator implements Authenticator {
     this.chain = chain;
   }
   async authenticate(token: string): Promise<Caller | undefined> {
+    if (!token) return undefined;
     for (const a of this.chain) {
       const c = await a.authenticate(token);
       if (c) return c;

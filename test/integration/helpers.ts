@@ -15,6 +15,10 @@ import { createLogger } from '../../src/log.ts';
 import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
+import { CLUSTER_ROLES, clusterRoleBinding, roleBinding } from '../../src/api/rbac.ts';
+import { Facade } from '../../src/facade/server.ts';
+import type { PasswordUsers } from '../../src/identity/auth.ts';
+import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE } from '../../src/kubevirt/types.ts';
 
 export const kubeconfig = (): string => {
   const k = process.env.KOVA_TEST_KUBECONFIG;
@@ -52,6 +56,53 @@ export async function startKova(o: { controller?: boolean; stepMs?: number; imag
       c.close();
     },
   };
+}
+
+export interface Api {
+  url: string;
+  facade: Facade;
+  /** A Kova token for `user`, scoped to `namespace` when given. */
+  token(user: string, namespace?: string): string;
+  /** fetch against the API with a token and a microversion. */
+  call(method: string, path: string, o?: { token?: string; version?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  stop(): Promise<void>;
+}
+
+/** Starts the Compute API façade on a free port, with Kova's ClusterRoles installed. */
+export async function startApi(kova: Kova, o: { passwords?: PasswordUsers } = {}): Promise<Api> {
+  await Promise.all(CLUSTER_ROLES.map((r) => kova.client.apply(CLUSTER_ROLE_TYPE, r)));
+  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, quietLog(), { port: 0, passwords: o.passwords });
+  const url = facade.url;
+  const token = (user: string, namespace?: string): string => {
+    const project = namespace ? facade.caches.projectByIdOrName(namespace) : undefined;
+    if (namespace && !project) throw new Error(`no project ${namespace} in the façade's cache`);
+    return facade.issuer.issue({ user, groups: [], ...(project ? { project } : {}) }).token;
+  };
+  return {
+    url,
+    facade,
+    token,
+    async call(method, path, c = {}) {
+      const headers: Record<string, string> = { ...(c.token ? { 'x-auth-token': c.token } : {}), ...(c.version ? { 'openstack-api-version': `compute ${c.version}` } : {}), ...c.headers };
+      if (c.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+      const res = await fetch(url + path, { method, headers, body: c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body) });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON
+      }
+      return { status: res.status, headers: res.headers, body };
+    },
+    stop: () => facade.stop(),
+  };
+}
+
+/** Grants `user` a Kova role: kova-admin cluster-wide, or kova-member / kova-reader in `namespace`. */
+export async function grant(c: KubeClient, user: string, role: 'kova-admin' | 'kova-member' | 'kova-reader', namespace?: string): Promise<void> {
+  if (role === 'kova-admin') await c.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding(`${role}-${user}`, role, { kind: 'User', name: user }));
+  else await c.apply(ROLE_BINDING_TYPE, roleBinding(namespace ?? '', `${role}-${user}`, role, { kind: 'User', name: user }));
 }
 
 /** Starts `kova controller` as a child process (so a test can kill it for real). */
