@@ -17,7 +17,7 @@ import { KubeClient } from '../kube/client.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { minimalKubevirtCrds } from '../sim/crds.ts';
-import { seedSandbox, CLASSIC_FLAVORS, SANDBOX_NODES } from '../sim/seed.ts';
+import { seedSandbox, CLASSIC_FLAVORS, SANDBOX_ZONES } from '../sim/seed.ts';
 import { KubeVirtSimulator } from '../sim/simulator.ts';
 
 export interface DevOptions {
@@ -133,7 +133,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     const rel = relative(process.cwd(), kubeconfig) || kubeconfig;
     say('');
     say('Kova sandbox is up.');
-    if (runSim) say(`  nodes:    ${SANDBOX_NODES.map((n) => `${n.name} (${n.zone})`).join(', ')}`);
+    if (runSim) say(`  nodes:    ${SANDBOX_ZONES.map((z) => `${z.hosts.join(', ')} (${z.name})`).join('; ')}`);
     say(`  flavors:  ${CLASSIC_FLAVORS.map((f) => f.name).join(', ')}`);
     say(`  image:    cirros (namespace ${cfg.imagesNamespace});  project: demo`);
     say(`  logs:     ${relative(process.cwd(), logFile)}`);
@@ -149,7 +149,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     say(`The openstack CLI (pip install python-openstackclient), with ${relative(process.cwd(), cloudsPath)}:`);
     say(clouds.replace(/^/gm, '    ').trimEnd());
     say(`  export OS_CLIENT_CONFIG_FILE=${relative(process.cwd(), cloudsPath)} OS_CLOUD=kova`);
-    say('  openstack server create --flavor m1.tiny --image cirros --network auto --wait vm1');
+    say('  openstack server create --flavor m1.tiny --image cirros --nic auto --wait vm1');
     say('  openstack server list');
     say(`Or with curl: export OS_TOKEN=${token}`);
     say(`  curl -s -H "X-Auth-Token: $OS_TOKEN" ${api.url}/v2.1/flavors`);

@@ -1,4 +1,5 @@
 // What a fresh sandbox cloud holds: Nova's classic flavors, a sample image, a project, and Nodes.
+import { AGGREGATES } from '../api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { PROJECT_LABEL } from '../api/group.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
@@ -15,9 +16,15 @@ export const CLASSIC_FLAVORS: Flavor['spec'][] = [
 ];
 
 export const SANDBOX_NODES: NodeSpec[] = [
-  { name: 'compute-1', zone: 'zone-a', cpu: '16', memory: '64Gi' },
-  { name: 'compute-2', zone: 'zone-a', cpu: '16', memory: '64Gi' },
-  { name: 'compute-3', zone: 'zone-b', cpu: '16', memory: '64Gi' },
+  { name: 'compute-1', cpu: '16', memory: '64Gi' },
+  { name: 'compute-2', cpu: '16', memory: '64Gi' },
+  { name: 'compute-3', cpu: '16', memory: '64Gi' },
+];
+
+/** As in Nova, availability zones are aggregates: these label the sandbox's Nodes with their zone. */
+export const SANDBOX_ZONES: { name: string; hosts: string[] }[] = [
+  { name: 'zone-a', hosts: ['compute-1', 'compute-2'] },
+  { name: 'zone-b', hosts: ['compute-3'] },
 ];
 
 export async function ensureNamespace(client: KubeClient, name: string, labels: Record<string, string> = {}): Promise<void> {
@@ -40,10 +47,11 @@ export async function seedSandbox(client: KubeClient, o: { imagesNamespace: stri
   if (o.nodes) {
     await Promise.all(SANDBOX_NODES.map((n) => ensureNode(client, n)));
     await waitSchedulable(client, SANDBOX_NODES.map((n) => n.name));
+    await Promise.all(SANDBOX_ZONES.map((z, i) => client.apply(AGGREGATES, { metadata: { name: z.name }, spec: { id: i + 1, name: z.name, availabilityZone: z.name, hosts: z.hosts } }, { fieldManager: 'kova-dev' })));
   }
   await Promise.all(CLASSIC_FLAVORS.map((spec) => client.apply(FLAVORS, { metadata: { name: spec.name }, spec }, { fieldManager: 'kova-dev' })));
   try {
-    await ensureImage(client, o.imagesNamespace, 'cirros', 'cirros-0.6.3-x86_64-disk');
+    await ensureImage(client, o.imagesNamespace, 'cirros', 'cirros');
   } catch (e) {
     // A cluster without CDI has no DataSource type: no sample image then.
     if (!isNotFound(e)) throw e;

@@ -80,8 +80,12 @@ export function registerImageRoutes(app: FastifyInstance, deps: FacadeDeps): voi
     if (!(await authed(req, reply))) return reply;
     const q = req.query as Record<string, string | undefined>;
     let list = images();
-    if (q.name !== undefined) list = list.filter((d) => imageName(d) === q.name);
-    if (q.id !== undefined) list = list.filter((d) => d.metadata.uid === q.id);
+    // Glance filters take a value or "in:a,b,c".
+    const oneOf = (v: string | undefined): Set<string> | undefined => (v === undefined ? undefined : new Set(v.startsWith('in:') ? v.slice(3).split(',') : [v]));
+    const names = oneOf(q.name);
+    const ids = oneOf(q.id);
+    if (names) list = list.filter((d) => names.has(imageName(d)));
+    if (ids) list = list.filter((d) => ids.has(d.metadata.uid ?? ''));
     if (q.status !== undefined) list = list.filter((d) => (isReady(d) ? 'active' : 'queued') === q.status);
     if (q.visibility !== undefined && q.visibility !== 'public' && q.visibility !== 'all') list = [];
     const { items, full } = page(list, (d) => d.metadata.uid ?? '', { limit: q.limit, marker: q.marker }, 25);

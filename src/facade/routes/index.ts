@@ -6,12 +6,18 @@ import { registerFlavorRoutes } from './flavors.ts';
 import { registerNovaImageRoutes } from './images.ts';
 import { registerKeyPairRoutes } from './keypairs.ts';
 import { registerServerRoutes } from './servers.ts';
+import { registerAggregateRoutes } from './aggregates.ts';
+import { registerHostRoutes } from './hosts.ts';
+import { registerLimitRoutes } from './limits.ts';
 
 export async function registerComputeRoutes(app: FastifyInstance, deps: FacadeDeps): Promise<void> {
   registerFlavorRoutes(app, deps);
   registerKeyPairRoutes(app, deps);
   registerServerRoutes(app, deps);
   registerNovaImageRoutes(app, deps);
+  registerAggregateRoutes(app, deps);
+  registerHostRoutes(app, deps);
+  registerLimitRoutes(app, deps);
   // Inside the versioned API an unknown path is a 404, not the root's 300.
   app.all('/*', async () => {
     throw new NovaError(404, 'The resource could not be found.');

@@ -1,0 +1,102 @@
+// End to end with the real openstack CLI against `kova dev`, as the README tells a new user:
+// start the sandbox, point OS_CLIENT_CONFIG_FILE at the clouds.yaml it wrote, and go.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
+import { eventually } from './helpers.ts';
+import { openstackCli } from './openstack-cli.ts';
+
+const exec = promisify(execFile);
+
+describe('openstack CLI against kova dev', () => {
+  let cwd: string;
+  let osc: string;
+  let out = '';
+  let child: ReturnType<typeof spawn>;
+  let exited: Promise<number | null>;
+
+  before(async () => {
+    osc = await openstackCli();
+    cwd = mkdtempSync(join(tmpdir(), 'kova-e2e-'));
+    const port = await freePort();
+    child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--step-ms', '100', '--port', String(port)], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
+  });
+  after(async () => {
+    child?.kill('SIGINT');
+    assert.equal(await exited, 0, out);
+  });
+
+  const os = async (...args: string[]): Promise<string> => {
+    try {
+      const { stdout } = await exec(osc, args, { cwd, env: { ...process.env, OS_CLIENT_CONFIG_FILE: join(cwd, '.kova', 'dev', 'clouds.yaml'), OS_CLOUD: 'kova' }, timeout: 120_000 });
+      return stdout;
+    } catch (e) {
+      throw new Error(`openstack ${args.join(' ')} failed: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`);
+    }
+  };
+  const json = async <T = any>(...args: string[]): Promise<T> => JSON.parse(await os(...args, '-f', 'json')) as T;
+
+  test('the printed clouds.yaml is the written one', () => {
+    const written = readFileSync(join(cwd, '.kova', 'dev', 'clouds.yaml'), 'utf8');
+    assert.match(out, /auth_url: http:\/\/127\.0\.0\.1:\d+\/identity\/v3/);
+    assert.ok(out.includes(written.split('\n')[3]?.trim() ?? 'x'));
+  });
+
+  test('flavor list / create / set', async () => {
+    const flavors = await json<{ Name: string }[]>('flavor', 'list');
+    assert.deepEqual(flavors.map((f) => f.Name).sort(), ['m1.large', 'm1.medium', 'm1.small', 'm1.tiny', 'm1.xlarge']);
+    const made = await json<{ name: string; vcpus: number; ram: number }>('flavor', 'create', '--vcpus', '2', '--ram', '1024', '--disk', '5', 'e2e.small');
+    assert.deepEqual([made.name, made.vcpus, made.ram], ['e2e.small', 2, 1024]);
+    await os('flavor', 'set', '--property', 'hw:cpu_policy=dedicated', 'e2e.small');
+    const shown = await json<{ properties: Record<string, string> }>('flavor', 'show', 'e2e.small');
+    assert.deepEqual(shown.properties, { 'hw:cpu_policy': 'dedicated' });
+  });
+
+  test('keypair create / list / delete', async () => {
+    const made = await json<{ name: string; fingerprint: string }>('keypair', 'create', '--private-key', join(cwd, 'e2e-key.pem'), 'e2e-key');
+    assert.match(readFileSync(join(cwd, 'e2e-key.pem'), 'utf8'), /PRIVATE KEY/);
+    assert.equal(made.name, 'e2e-key');
+    assert.match(made.fingerprint, /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
+    const list = await json<{ Name: string }[]>('keypair', 'list');
+    assert.deepEqual(list.map((k) => k.Name), ['e2e-key']);
+    await os('keypair', 'delete', 'e2e-key');
+    assert.deepEqual(await json('keypair', 'list'), []);
+  });
+
+  test('server create --wait / list / show / delete', async () => {
+    const made = await json<{ id: string; name: string; status: string; addresses: unknown; 'OS-EXT-AZ:availability_zone': string }>(
+      'server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--availability-zone', 'zone-b', '--wait', 'e2e-vm');
+    assert.equal(made.status, 'ACTIVE');
+    assert.equal(made['OS-EXT-AZ:availability_zone'], 'zone-b');
+    const list = await json<{ ID: string; Name: string; Status: string; Networks: unknown; Image: string; Flavor: string }[]>('server', 'list');
+    const row = list.find((s) => s.ID === made.id);
+    assert.ok(row);
+    assert.deepEqual([row.Name, row.Status, row.Image, row.Flavor], ['e2e-vm', 'ACTIVE', 'cirros', 'm1.tiny']);
+    const shown = await json<{ status: string; 'OS-EXT-SRV-ATTR:host': string }>('server', 'show', 'e2e-vm');
+    assert.equal(shown['OS-EXT-SRV-ATTR:host'], 'compute-3', 'zone-b is compute-3');
+    await os('server', 'delete', '--wait', 'e2e-vm');
+    const after = await json<unknown[]>('server', 'list');
+    assert.deepEqual(after, []);
+  });
+
+  test('aggregate create / add host, hypervisor list, availability zone list', async () => {
+    const agg = await json<{ name: string; availability_zone: string }>('aggregate', 'create', '--zone', 'zone-b', 'e2e-agg');
+    assert.deepEqual([agg.name, agg.availability_zone], ['e2e-agg', 'zone-b']);
+    const added = await json<{ hosts: string[] }>('aggregate', 'add', 'host', 'e2e-agg', 'compute-3');
+    assert.deepEqual(added.hosts, ['compute-3']);
+    const hypervisors = await json<{ 'Hypervisor Hostname': string; State: string }[]>('hypervisor', 'list');
+    assert.deepEqual(hypervisors.map((h) => h['Hypervisor Hostname']).sort(), ['compute-1', 'compute-2', 'compute-3']);
+    assert.ok(hypervisors.every((h) => h.State === 'up'));
+    const zones = await json<{ 'Zone Name': string; 'Zone Status': string }[]>('availability', 'zone', 'list');
+    assert.deepEqual(zones.map((z) => [z['Zone Name'], z['Zone Status']]), [['zone-a', 'available'], ['zone-b', 'available']]);
+  });
+});
