@@ -1,11 +1,12 @@
 // /os-aggregates (admin): backed by the Aggregate resource, whose controller labels the Nodes.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AGGREGATES, type Aggregate } from '../../api/aggregate.ts';
+import { isConflict } from '../../kube/client.ts';
 import { badRequest, conflict, notFound } from '../../nova/faults.ts';
 import { naiveTime } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, callerClient, requireAdmin } from './common.ts';
+import { cacheCatchUp, cacheSeesUpdate, callerClient, requireAdmin } from './common.ts';
 
 const AZ = { type: ['string', 'null'], minLength: 1, maxLength: 255 };
 const NAME = { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S(.*\\S)?$' };
@@ -40,11 +41,24 @@ export function registerAggregateRoutes(app: FastifyInstance, deps: FacadeDeps):
     if (!a) throw notFound(`Aggregate ${id} could not be found.`);
     return a;
   };
-  const patch = async (req: FastifyRequest, a: Aggregate, spec: Record<string, unknown>): Promise<Aggregate> => {
-    const updated = await callerClient(deps, req).mergePatch<Aggregate>(AGGREGATES, a.metadata.name ?? '', undefined, { metadata: { resourceVersion: a.metadata.resourceVersion }, spec });
-    await cacheCatchUp(c.aggregates, () => c.aggregates.get(a.metadata.name ?? '')?.metadata.resourceVersion !== a.metadata.resourceVersion);
-    return updated;
+  /**
+   * Applies `change` (a function of the aggregate's current state) with optimistic concurrency: on a
+   * conflict (the controller or another request wrote in between) it re-reads and tries again.
+   */
+  const update = async (req: FastifyRequest, a: Aggregate, change: (current: Aggregate) => Record<string, unknown>): Promise<Aggregate> => {
+    let current = a;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const updated = await callerClient(deps, req).mergePatch<Aggregate>(AGGREGATES, current.metadata.name ?? '', undefined, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: change(current) });
+        await cacheSeesUpdate(c.aggregates, current, updated);
+        return updated;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= 4) throw e;
+        current = await deps.client.get<Aggregate>(AGGREGATES, current.metadata.name ?? '');
+      }
+    }
   };
+  const patch = (req: FastifyRequest, a: Aggregate, spec: Record<string, unknown>): Promise<Aggregate> => update(req, a, () => spec);
   const uniqueName = (name: string, except?: Aggregate): void => {
     if (c.aggregates.list().some((x) => x.spec.name === name && x !== except)) throw conflict(`Aggregate ${name} already exists.`);
   };
@@ -110,12 +124,12 @@ export function registerAggregateRoutes(app: FastifyInstance, deps: FacadeDeps):
       if (a.spec.availabilityZone && zone && zone !== a.spec.availabilityZone) {
         throw badRequest(`Cannot add host to aggregate ${a.spec.id}. Reason: One or more hosts already in availability zone(s) ['${zone}'].`);
       }
-      return { aggregate: aggregateView(req, await patch(req, a, { hosts: [...hosts, host] })) };
+      return { aggregate: aggregateView(req, await update(req, a, (cur) => ({ hosts: [...new Set([...(cur.spec.hosts ?? []), host])] }))) };
     }
     if (body.remove_host) {
       const host = body.remove_host.host;
-      if (!hosts.delete(host)) throw notFound(`Cannot remove host ${host} in aggregate ${a.spec.id}: not found`);
-      return { aggregate: aggregateView(req, await patch(req, a, { hosts: [...hosts] })) };
+      if (!hosts.has(host)) throw notFound(`Cannot remove host ${host} in aggregate ${a.spec.id}: not found`);
+      return { aggregate: aggregateView(req, await update(req, a, (cur) => ({ hosts: (cur.spec.hosts ?? []).filter((h) => h !== host) }))) };
     }
     const md = { ...(body.set_metadata?.metadata ?? {}) };
     const spec: Record<string, unknown> = {};

@@ -63,6 +63,16 @@ export async function cacheCatchUp<T extends KubeObject>(inf: Informer<T>, pred:
   });
 }
 
+/**
+ * Waits until the cache holds the result of an update (`before` → `after`): the written version,
+ * or any later one. A write that changed nothing returns at once.
+ */
+export function cacheSeesUpdate<T extends KubeObject>(inf: Informer<T>, before: KubeObject, after: KubeObject): Promise<void> {
+  const rv = (): string | undefined => inf.get(before.metadata.name ?? '', before.metadata.namespace)?.metadata.resourceVersion;
+  if (after.metadata.resourceVersion === before.metadata.resourceVersion) return Promise.resolve();
+  return cacheCatchUp(inf, () => rv() === after.metadata.resourceVersion || rv() !== before.metadata.resourceVersion);
+}
+
 /** Query values may repeat (?a=1&a=2); Nova mostly takes the last. */
 export const last = (v: unknown): string | undefined => (Array.isArray(v) ? (v.at(-1) as string | undefined) : (v as string | undefined));
 

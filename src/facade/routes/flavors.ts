@@ -7,7 +7,7 @@ import { flavorDetail, flavorId, flavorSummary } from '../../nova/views/flavors.
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, S, type Schema } from '../validate.ts';
-import { cacheCatchUp, callerClient, isTrueish, last, page, requireAdmin, viewContext } from './common.ts';
+import { cacheCatchUp, cacheSeesUpdate, callerClient, isTrueish, last, page, requireAdmin, viewContext } from './common.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -139,7 +139,7 @@ export function registerFlavorRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     }, req.body);
     const f = find((req.params as { id: string }).id);
     const updated = await callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { description: body.flavor.description } });
-    await cacheCatchUp(c.flavors, () => c.flavors.get(f.metadata.name ?? '')?.metadata.resourceVersion !== f.metadata.resourceVersion);
+    await cacheSeesUpdate(c.flavors, f, updated);
     return { flavor: flavorDetail(await viewContext(req), updated) };
   });
 
@@ -162,7 +162,7 @@ export function registerFlavorRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   const patchExtraSpecs = async (req: FastifyRequest, id: string, changes: Record<string, string | null>): Promise<Flavor> => {
     const f = find(id);
     const updated = await callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { extraSpecs: changes } });
-    await cacheCatchUp(c.flavors, () => c.flavors.get(f.metadata.name ?? '')?.metadata.resourceVersion !== f.metadata.resourceVersion);
+    await cacheSeesUpdate(c.flavors, f, updated);
     return updated;
   };
   app.post('/flavors/:id/os-extra_specs', async (req) => {
@@ -213,7 +213,7 @@ export function registerFlavorRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       if (!projects.delete(body.removeTenantAccess.tenant)) throw notFound(`Flavor access not found for ${id} / ${body.removeTenantAccess.tenant} combination.`);
     }
     const updated = await callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { projects: [...projects] } });
-    await cacheCatchUp(c.flavors, () => c.flavors.get(f.metadata.name ?? '')?.metadata.resourceVersion !== f.metadata.resourceVersion);
+    await cacheSeesUpdate(c.flavors, f, updated);
     return accessList(updated);
   });
 }

@@ -8,7 +8,7 @@ import { badRequest, conflict, NovaError, notFound, versionNotFound } from '../.
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate } from '../validate.ts';
-import { cacheCatchUp, callerClient, last, page, requireAdmin, viewContext } from './common.ts';
+import { cacheCatchUp, cacheSeesUpdate, callerClient, last, page, requireAdmin, viewContext } from './common.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const DEFAULT_ZONE = 'nova';
@@ -74,7 +74,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
       metadata: { resourceVersion: n.metadata.resourceVersion, ...(Object.keys(annotations).length ? { annotations } : {}) },
       spec,
     });
-    await cacheCatchUp(c.nodes, () => c.nodes.get(n.metadata.name ?? '')?.metadata.resourceVersion !== n.metadata.resourceVersion);
+    await cacheSeesUpdate(c.nodes, n, updated);
     return updated;
   };
 

@@ -62,6 +62,7 @@ function novaImage(c: ViewContext, d: DataSource, detail: boolean): Record<strin
     minRam: num(a['image.kova.io/min_ram']),
     metadata: imageProperties(a),
     'OS-EXT-IMG-SIZE:size': num(a['image.kova.io/size']),
+    'OS-DCF:diskConfig': 'AUTO',
   };
 }
 

@@ -7,14 +7,14 @@ import { requireProject } from './common.ts';
 /** Nova's default quotas (the `[quota]` options). Kova does not enforce them yet. */
 export const DEFAULT_QUOTAS = {
   instances: 10, cores: 20, ram: 51200, metadata_items: 128, key_pairs: 100, server_groups: 10, server_group_members: 10,
-  injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_length: 255,
+  injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255,
   fixed_ips: -1, floating_ips: 10, security_groups: 10, security_group_rules: 20,
 };
 
 function quotaKeys(req: FastifyRequest): (keyof typeof DEFAULT_QUOTAS)[] {
   const v = req.nova.version;
   const keys: (keyof typeof DEFAULT_QUOTAS)[] = ['cores', 'instances', 'key_pairs', 'metadata_items', 'ram', 'server_groups', 'server_group_members'];
-  if (!v.atLeast('2.57')) keys.push('injected_files', 'injected_file_content_bytes', 'injected_file_path_length');
+  if (!v.atLeast('2.57')) keys.push('injected_files', 'injected_file_content_bytes', 'injected_file_path_bytes');
   if (!v.atLeast('2.36')) keys.push('fixed_ips', 'floating_ips', 'security_groups', 'security_group_rules');
   return keys;
 }

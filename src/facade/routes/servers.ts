@@ -17,7 +17,7 @@ import {
 import { POWER_STATE_CODES } from '../../nova/status.ts';
 import type { FacadeDeps } from '../app.ts';
 import { S, validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, callerClient, last, page, requireProject, viewContext } from './common.ts';
+import { cacheCatchUp, cacheSeesUpdate, callerClient, last, page, requireProject, viewContext } from './common.ts';
 import type { Version } from '../../nova/microversion.ts';
 
 type Query = Record<string, string | string[] | undefined>;
@@ -345,8 +345,8 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     if (body.description !== undefined) spec.description = body.description;
     if (body.hostname !== undefined) spec.hostname = body.hostname.toLowerCase().split('.')[0];
     const updated = Object.keys(spec).length ? await callerClient(deps, req).mergePatch<Server>(SERVERS, s.metadata.name ?? '', s.metadata.namespace, { spec }) : s;
-    await cacheCatchUp(c.servers, () => c.servers.get(s.metadata.name ?? '', s.metadata.namespace)?.metadata.resourceVersion !== s.metadata.resourceVersion || updated === s);
-    return { server: serverDetail(await viewContext(req), updated, inputs(updated), { show: true }) };
+    await cacheSeesUpdate(c.servers, s, updated);
+    return { server: serverDetail(await viewContext(req), updated, inputs(updated), { update: true }) };
   });
 
   app.delete('/servers/:id', async (req, reply) => {
@@ -368,7 +368,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   // Metadata.
   const patchSpec = async (req: FastifyRequest, s: Server, spec: Record<string, unknown>): Promise<Server> => {
     const updated = await callerClient(deps, req).mergePatch<Server>(SERVERS, s.metadata.name ?? '', s.metadata.namespace, { spec });
-    await cacheCatchUp(c.servers, () => c.servers.get(s.metadata.name ?? '', s.metadata.namespace)?.metadata.resourceVersion !== s.metadata.resourceVersion);
+    await cacheSeesUpdate(c.servers, s, updated);
     return updated;
   };
   const metadataSchema: Schema = { type: 'object', required: ['metadata'], additionalProperties: false, properties: { metadata: S.metadata } };

@@ -37,7 +37,18 @@ export function updatedAt(s: Server): string {
   return times.sort().at(-1) ?? new Date(0).toISOString();
 }
 
-export function serverDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: boolean } = {}): Record<string, unknown> {
+/** Keys Nova leaves out of the PUT /servers/{id} answer before 2.75 (it used a reduced view). */
+const NOT_IN_OLD_UPDATE = /^(key_name|config_drive|OS-EXT-|os-extended-volumes|OS-SRV-USG|security_groups|host_status|fault)/;
+
+export function serverDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: boolean; update?: boolean } = {}): Record<string, unknown> {
+  const out = fullDetail(c, s, i, o);
+  if (!o.update || c.version.atLeast('2.75')) return out;
+  for (const k of Object.keys(out)) if (NOT_IN_OLD_UPDATE.test(k)) delete out[k];
+  out.addresses = Object.fromEntries(Object.entries((out.addresses ?? {}) as Record<string, { addr: string; version: number }[]>).map(([n, l]) => [n, l.map((a) => ({ addr: a.addr, version: a.version }))]));
+  return out;
+}
+
+function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: boolean; update?: boolean }): Record<string, unknown> {
   const v = c.version;
   const st = s.status ?? {};
   const status = st.status ?? 'BUILD';
@@ -112,7 +123,7 @@ export function serverDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: 
   if (v.atLeast('2.19')) out.description = s.spec.description ?? null;
   if (v.atLeast('2.26')) out.tags = s.spec.tags ?? [];
   if (v.atLeast('2.63')) out.trusted_image_certificates = null;
-  if (v.atLeast('2.71') && o.show) out.server_groups = [];
+  if (v.atLeast('2.71') && (o.show || o.update)) out.server_groups = [];
   if (v.atLeast('2.73')) out.locked_reason = null;
   if (v.atLeast('2.96')) out.pinned_availability_zone = s.spec.availabilityZone ?? null;
   if (v.atLeast('2.100')) out.scheduler_hints = {};
