@@ -47,9 +47,9 @@ class TtlCache<V> {
     }
     return e.v;
   }
-  set(k: string, v: V): void {
+  set(k: string, v: V, ttlMs = this.ttlMs): void {
     if (this.m.size > 10_000) this.m.clear();
-    this.m.set(k, { v, until: Date.now() + this.ttlMs });
+    this.m.set(k, { v, until: Date.now() + ttlMs });
   }
 }
 
@@ -138,7 +138,8 @@ export class Authorizer {
       },
     } as never);
     const allowed = review.status?.allowed === true;
-    this.cache.set(key, allowed);
+    // A denial is kept briefly, so a new RoleBinding takes effect within seconds.
+    this.cache.set(key, allowed, allowed ? 10_000 : 2_000);
     return allowed;
   }
 

@@ -1,12 +1,11 @@
 // /os-aggregates (admin): backed by the Aggregate resource, whose controller labels the Nodes.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AGGREGATES, type Aggregate } from '../../api/aggregate.ts';
-import { isConflict } from '../../kube/client.ts';
 import { badRequest, conflict, notFound } from '../../nova/faults.ts';
 import { naiveTime } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, cacheSeesUpdate, callerClient, requireAdmin } from './common.ts';
+import { cacheCatchUp, callerClient, patchFresh, requireAdmin } from './common.ts';
 
 const AZ = { type: ['string', 'null'], minLength: 1, maxLength: 255 };
 const NAME = { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S(.*\\S)?$' };
@@ -41,23 +40,8 @@ export function registerAggregateRoutes(app: FastifyInstance, deps: FacadeDeps):
     if (!a) throw notFound(`Aggregate ${id} could not be found.`);
     return a;
   };
-  /**
-   * Applies `change` (a function of the aggregate's current state) with optimistic concurrency: on a
-   * conflict (the controller or another request wrote in between) it re-reads and tries again.
-   */
-  const update = async (req: FastifyRequest, a: Aggregate, change: (current: Aggregate) => Record<string, unknown>): Promise<Aggregate> => {
-    let current = a;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const updated = await callerClient(deps, req).mergePatch<Aggregate>(AGGREGATES, current.metadata.name ?? '', undefined, { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: change(current) });
-        await cacheSeesUpdate(c.aggregates, current, updated);
-        return updated;
-      } catch (e) {
-        if (!isConflict(e) || attempt >= 4) throw e;
-        current = await deps.client.get<Aggregate>(AGGREGATES, current.metadata.name ?? '');
-      }
-    }
-  };
+  const update = (req: FastifyRequest, a: Aggregate, change: (current: Aggregate) => Record<string, unknown>): Promise<Aggregate> =>
+    patchFresh(deps, req, c.aggregates, a, (cur) => ({ spec: change(cur) }));
   const patch = (req: FastifyRequest, a: Aggregate, spec: Record<string, unknown>): Promise<Aggregate> => update(req, a, () => spec);
   const uniqueName = (name: string, except?: Aggregate): void => {
     if (c.aggregates.list().some((x) => x.spec.name === name && x !== except)) throw conflict(`Aggregate ${name} already exists.`);

@@ -2,7 +2,7 @@
 // for the cache to see a write (read-your-writes), and policy checks.
 import type { FastifyRequest } from 'fastify';
 import type { Informer } from '../../kube/informer.ts';
-import type { KubeClient } from '../../kube/client.ts';
+import { isConflict, type KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { forbidden, NovaError } from '../../nova/faults.ts';
 import type { ViewContext } from '../../nova/views/links.ts';
@@ -61,6 +61,31 @@ export async function cacheCatchUp<T extends KubeObject>(inf: Informer<T>, pred:
     }
     inf.on(handler);
   });
+}
+
+/**
+ * A merge patch computed from the object's current state, guarded by its resourceVersion, as the
+ * caller. On a conflict (a controller, kubelet heartbeat or another request wrote in between) it
+ * re-reads and recomputes, a few times; then waits until the cache holds the result.
+ */
+export async function patchFresh<T extends KubeObject>(
+  deps: FacadeDeps, req: FastifyRequest, inf: Informer<T>, obj: T, change: (current: T) => Record<string, unknown>,
+): Promise<T> {
+  let current = obj;
+  for (let attempt = 0; ; attempt++) {
+    const { metadata: patchMeta, ...rest } = change(current) as { metadata?: Record<string, unknown> };
+    try {
+      const updated = await callerClient(deps, req).mergePatch<T>(inf.type, current.metadata.name ?? '', current.metadata.namespace, {
+        ...rest,
+        metadata: { ...patchMeta, resourceVersion: current.metadata.resourceVersion },
+      });
+      await cacheSeesUpdate(inf, current, updated);
+      return updated;
+    } catch (e) {
+      if (!isConflict(e) || attempt >= 5) throw e;
+      current = await deps.client.get<T>(inf.type, current.metadata.name ?? '', current.metadata.namespace);
+    }
+  }
 }
 
 /**

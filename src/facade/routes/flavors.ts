@@ -7,7 +7,7 @@ import { flavorDetail, flavorId, flavorSummary } from '../../nova/views/flavors.
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, S, type Schema } from '../validate.ts';
-import { cacheCatchUp, cacheSeesUpdate, callerClient, isTrueish, last, page, requireAdmin, viewContext } from './common.ts';
+import { cacheCatchUp, cacheSeesUpdate, callerClient, patchFresh, isTrueish, last, page, requireAdmin, viewContext } from './common.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -208,12 +208,14 @@ export function registerFlavorRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     if (body.addTenantAccess) {
       if (f.spec.isPublic !== false) throw conflict('Can not add access to a public flavor.');
       if (projects.has(body.addTenantAccess.tenant)) throw conflict(`Flavor access already exists for flavor ${id} and project ${body.addTenantAccess.tenant} combination.`);
-      projects.add(body.addTenantAccess.tenant);
     } else if (body.removeTenantAccess) {
-      if (!projects.delete(body.removeTenantAccess.tenant)) throw notFound(`Flavor access not found for ${id} / ${body.removeTenantAccess.tenant} combination.`);
+      if (!projects.has(body.removeTenantAccess.tenant)) throw notFound(`Flavor access not found for ${id} / ${body.removeTenantAccess.tenant} combination.`);
     }
-    const updated = await callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { projects: [...projects] } });
-    await cacheSeesUpdate(c.flavors, f, updated);
+    const add = body.addTenantAccess?.tenant;
+    const remove = body.removeTenantAccess?.tenant;
+    const updated = await patchFresh(deps, req, c.flavors, f, (cur) => ({
+      spec: { projects: [...new Set([...(cur.spec.projects ?? []), ...(add ? [add] : [])])].filter((p) => p !== remove) },
+    }));
     return accessList(updated);
   });
 }

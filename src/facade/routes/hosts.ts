@@ -8,7 +8,7 @@ import { badRequest, conflict, NovaError, notFound, versionNotFound } from '../.
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate } from '../validate.ts';
-import { cacheCatchUp, cacheSeesUpdate, callerClient, last, page, requireAdmin, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, patchFresh, last, page, requireAdmin, viewContext } from './common.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const DEFAULT_ZONE = 'nova';
@@ -60,23 +60,19 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
     if (!n) throw notFound(`Compute host ${host} could not be found.`);
     return n;
   };
-  const patchNode = async (req: FastifyRequest, n: Node, patch: { unschedulable?: boolean; reason?: string | null; forcedDown?: boolean; maintenance?: boolean }): Promise<Node> => {
-    const spec: Record<string, unknown> = {};
-    const annotations: Record<string, string | null> = {};
-    if (patch.unschedulable !== undefined) spec.unschedulable = patch.unschedulable;
-    if (patch.reason !== undefined) annotations[DISABLED_REASON] = patch.reason;
-    if (patch.maintenance !== undefined) annotations[MAINTENANCE] = patch.maintenance ? 'true' : null;
-    if (patch.forcedDown !== undefined) {
-      const others = (n.spec?.taints ?? []).filter((t) => t.key !== FORCED_DOWN_TAINT);
-      spec.taints = patch.forcedDown ? [...others, { key: FORCED_DOWN_TAINT, value: 'true', effect: 'NoSchedule' }] : others;
-    }
-    const updated = await callerClient(deps, req).mergePatch<Node>(NODES, n.metadata.name ?? '', undefined, {
-      metadata: { resourceVersion: n.metadata.resourceVersion, ...(Object.keys(annotations).length ? { annotations } : {}) },
-      spec,
+  const patchNode = (req: FastifyRequest, n: Node, patch: { unschedulable?: boolean; reason?: string | null; forcedDown?: boolean; maintenance?: boolean }): Promise<Node> =>
+    patchFresh(deps, req, c.nodes, n, (cur) => {
+      const spec: Record<string, unknown> = {};
+      const annotations: Record<string, string | null> = {};
+      if (patch.unschedulable !== undefined) spec.unschedulable = patch.unschedulable;
+      if (patch.reason !== undefined) annotations[DISABLED_REASON] = patch.reason;
+      if (patch.maintenance !== undefined) annotations[MAINTENANCE] = patch.maintenance ? 'true' : null;
+      if (patch.forcedDown !== undefined) {
+        const others = (cur.spec?.taints ?? []).filter((t) => t.key !== FORCED_DOWN_TAINT);
+        spec.taints = patch.forcedDown ? [...others, { key: FORCED_DOWN_TAINT, value: 'true', effect: 'NoSchedule' }] : others;
+      }
+      return { ...(Object.keys(annotations).length ? { metadata: { annotations } } : {}), spec };
     });
-    await cacheSeesUpdate(c.nodes, n, updated);
-    return updated;
-  };
 
   app.get('/os-services', { onRequest: admin('os_compute_api:os-services:list') }, async (req) => {
     const q = req.query as Record<string, string | undefined>;

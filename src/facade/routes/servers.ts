@@ -17,7 +17,7 @@ import {
 import { POWER_STATE_CODES } from '../../nova/status.ts';
 import type { FacadeDeps } from '../app.ts';
 import { S, validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, cacheSeesUpdate, callerClient, last, page, requireProject, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, patchFresh, last, page, requireProject, viewContext } from './common.ts';
 import type { Version } from '../../nova/microversion.ts';
 
 type Query = Record<string, string | string[] | undefined>;
@@ -344,8 +344,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     if (body.name !== undefined) spec.name = body.name;
     if (body.description !== undefined) spec.description = body.description;
     if (body.hostname !== undefined) spec.hostname = body.hostname.toLowerCase().split('.')[0];
-    const updated = Object.keys(spec).length ? await callerClient(deps, req).mergePatch<Server>(SERVERS, s.metadata.name ?? '', s.metadata.namespace, { spec }) : s;
-    await cacheSeesUpdate(c.servers, s, updated);
+    const updated = Object.keys(spec).length ? await patchSpec(req, s, spec) : s;
     return { server: serverDetail(await viewContext(req), updated, inputs(updated), { update: true }) };
   });
 
@@ -366,11 +365,9 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   });
 
   // Metadata.
-  const patchSpec = async (req: FastifyRequest, s: Server, spec: Record<string, unknown>): Promise<Server> => {
-    const updated = await callerClient(deps, req).mergePatch<Server>(SERVERS, s.metadata.name ?? '', s.metadata.namespace, { spec });
-    await cacheSeesUpdate(c.servers, s, updated);
-    return updated;
-  };
+  /** Patches spec as the caller; `spec` may depend on the server's current state (re-read on conflict). */
+  const patchSpec = (req: FastifyRequest, s: Server, spec: Record<string, unknown> | ((cur: Server) => Record<string, unknown>)): Promise<Server> =>
+    patchFresh(deps, req, c.servers, s, (cur) => ({ spec: typeof spec === 'function' ? spec(cur) : spec }));
   const metadataSchema: Schema = { type: 'object', required: ['metadata'], additionalProperties: false, properties: { metadata: S.metadata } };
   const checkMetadataState = (s: Server): void => {
     const vmState = s.status?.vmState ?? 'building';
@@ -395,8 +392,8 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const s = await findServer(req, (req.params as { id: string }).id);
     const body = validate<{ metadata: Record<string, string> }>(metadataSchema, req.body);
     checkMetadataState(s);
-    const removed = Object.fromEntries(Object.keys(s.spec.metadata ?? {}).filter((k) => !(k in body.metadata)).map((k) => [k, null]));
-    return { metadata: (await patchSpec(req, s, { metadata: { ...removed, ...body.metadata } })).spec.metadata ?? {} };
+    const replaceAll = (cur: Server) => ({ metadata: { ...Object.fromEntries(Object.keys(cur.spec.metadata ?? {}).map((k) => [k, null])), ...body.metadata } });
+    return { metadata: (await patchSpec(req, s, replaceAll)).spec.metadata ?? {} };
   });
   app.put('/servers/:id/metadata/:key', async (req) => {
     const { id, key } = req.params as { id: string; key: string };
@@ -448,7 +445,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     checkTagState(s);
     if (s.spec.tags?.includes(tag)) return reply.code(204).send();
     if ((s.spec.tags?.length ?? 0) >= 50) throw badRequest('The number of tags exceeded the per-server limit 50');
-    await patchSpec(req, s, { tags: [...(s.spec.tags ?? []), tag] });
+    await patchSpec(req, s, (cur) => ({ tags: [...new Set([...(cur.spec.tags ?? []), tag])] }));
     const vc = await viewContext(req);
     reply.header('location', `${vc.origin}${vc.prefix}/servers/${id}/tags/${encodeURIComponent(tag)}`);
     return reply.code(201).send();
@@ -458,7 +455,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const s = await findServer(req, id);
     if (!s.spec.tags?.includes(tag)) throw notFound(`Tag ${tag} could not be found.`);
     checkTagState(s);
-    await patchSpec(req, s, { tags: s.spec.tags.filter((t) => t !== tag) });
+    await patchSpec(req, s, (cur) => ({ tags: (cur.spec.tags ?? []).filter((t) => t !== tag) }));
     return reply.code(204).send();
   }));
 
