@@ -184,6 +184,9 @@ describe('Compute API façade', () => {
       const list = await api.call('GET', '/v2.1/flavors/detail?limit=1', { token: member });
       assert.equal(list.body.flavors.length, 1);
       assert.match(list.body.flavors_links[0].href, /\/v2\.1\/flavors\/detail\?limit=1&marker=/);
+      const unknownQuery = await api.call('GET', '/v2.1/flavors?color=red', { token: member, version: '2.102' });
+      assert.equal(unknownQuery.status, 400, 'unknown query parameters are refused from 2.102');
+      assert.equal((await api.call('GET', '/v2.1/flavors?color=red', { token: member, version: '2.101' })).status, 200);
       const missing = await api.call('GET', '/v2.1/flavors/nope', { token: member });
       assert.equal(missing.status, 404);
       assert.equal(missing.body.itemNotFound.message, 'Flavor nope could not be found.');

@@ -98,6 +98,14 @@ export function cacheSeesUpdate<T extends KubeObject>(inf: Informer<T>, before: 
   return cacheCatchUp(inf, () => rv() === after.metadata.resourceVersion || rv() !== before.metadata.resourceVersion);
 }
 
+/** From 2.102 Nova rejects unknown query parameters on every index and show API. */
+export function checkQuery(req: FastifyRequest, allowed: readonly string[]): void {
+  if (!req.nova.version.atLeast('2.102')) return;
+  for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
+    if (!allowed.includes(k)) throw new NovaError(400, `Invalid input for query parameters ${k}. Value: ${last(v)}. Additional properties are not allowed ('${k}' was unexpected)`);
+  }
+}
+
 /** Query values may repeat (?a=1&a=2); Nova mostly takes the last. */
 export const last = (v: unknown): string | undefined => (Array.isArray(v) ? (v.at(-1) as string | undefined) : (v as string | undefined));
 

@@ -7,7 +7,7 @@ import { flavorDetail, flavorId, flavorSummary } from '../../nova/views/flavors.
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, S, type Schema } from '../validate.ts';
-import { cacheCatchUp, cacheSeesUpdate, callerClient, patchFresh, isTrueish, last, page, requireAdmin, viewContext } from './common.ts';
+import { cacheCatchUp, cacheSeesUpdate, callerClient, patchFresh, isTrueish, last, page, requireAdmin, viewContext, checkQuery } from './common.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -96,6 +96,7 @@ export function registerFlavorRoutes(app: FastifyInstance, deps: FacadeDeps): vo
 
   for (const detail of [false, true]) {
     app.get(detail ? '/flavors/detail' : '/flavors', async (req) => {
+      checkQuery(req, ['is_public', 'minRam', 'minDisk', 'sort_key', 'sort_dir', 'limit', 'marker', 'name']);
       const q = req.query as Query;
       const vc = await viewContext(req);
       const { items, full, limit } = page(await visible(req, q), flavorId, { limit: last(q.limit), marker: last(q.marker) });

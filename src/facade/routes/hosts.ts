@@ -8,7 +8,7 @@ import { badRequest, conflict, NovaError, notFound, versionNotFound } from '../.
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate } from '../validate.ts';
-import { cacheCatchUp, callerClient, patchFresh, last, page, requireAdmin, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, patchFresh, last, page, requireAdmin, viewContext, checkQuery } from './common.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const DEFAULT_ZONE = 'nova';
@@ -75,6 +75,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
     });
 
   app.get('/os-services', { onRequest: admin('os_compute_api:os-services:list') }, async (req) => {
+    checkQuery(req, ['host', 'binary']);
     const q = req.query as Record<string, string | undefined>;
     if (q.binary && q.binary !== 'nova-compute') return { services: [] };
     return { services: nodes().filter((n) => !q.host || n.metadata.name === q.host).map((n) => serviceView(req, n)) };
@@ -190,6 +191,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
   };
   for (const detail of [false, true]) {
     app.get(detail ? '/os-hypervisors/detail' : '/os-hypervisors', { onRequest: admin('os_compute_api:os-hypervisors:list') }, async (req) => {
+      checkQuery(req, ['limit', 'marker', 'hypervisor_hostname_pattern', 'with_servers']);
       const q = req.query as Record<string, string | undefined>;
       let list = nodes();
       if (q.hypervisor_hostname_pattern !== undefined && new53(req)) list = list.filter((n) => (n.metadata.name ?? '').includes(q.hypervisor_hostname_pattern ?? ''));

@@ -10,7 +10,7 @@ import { keyPairCreated, keyPairDetail, keyPairListItem } from '../../nova/views
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, callerClient, last, page, requireProject, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, last, page, requireProject, viewContext, checkQuery } from './common.ts';
 
 /** The KeyPair object name for a user's key: DNS-safe, unique per (user, name). */
 export function keyPairObjectName(userId: string, name: string): string {
@@ -73,6 +73,7 @@ export function registerKeyPairRoutes(app: FastifyInstance, deps: FacadeDeps): v
   };
 
   app.get('/os-keypairs', async (req) => {
+    checkQuery(req, ['user_id', 'limit', 'marker']);
     const ns = requireProject(req).namespace;
     const q = req.query as Record<string, string | string[] | undefined>;
     const user = await targetUser(req, last(q.user_id));

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import type { FacadeDeps } from '../app.ts';
-import { requireProject } from './common.ts';
+import { requireProject, checkQuery } from './common.ts';
 
 /** Nova's default quotas (the `[quota]` options). Kova does not enforce them yet. */
 export const DEFAULT_QUOTAS = {
@@ -40,6 +40,7 @@ export function registerLimitRoutes(app: FastifyInstance, deps: FacadeDeps): voi
   };
 
   app.get('/limits', async (req) => {
+    checkQuery(req, ['tenant_id']);
     const v = req.nova.version;
     const u = usage(await projectOf(req, (req.query as Record<string, string>).tenant_id));
     const q = DEFAULT_QUOTAS;

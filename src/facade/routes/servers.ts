@@ -114,7 +114,7 @@ const SORT_KEYS: Record<string, (s: Server) => string | number> = {
   power_state: (s) => POWER_STATE_CODES[s.status?.powerState ?? 'NOSTATE'],
   progress: (s) => s.status?.progress ?? 0,
   availability_zone: (s) => s.spec.availabilityZone ?? '',
-  key_name: (s) => s.spec.keyName ?? '',
+  key_name: (s) => s.status?.keyName ?? s.spec.keyName ?? '',
   launched_at: (s) => s.status?.launchedAt ?? '',
   terminated_at: (s) => s.status?.terminatedAt ?? '',
   hostname: (s) => hostnameOf(s),
@@ -515,7 +515,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     if (v.atLeast('2.73') && last(q.locked) !== undefined) tests.push(() => last(q.locked)?.toLowerCase() === 'false');
     if (admin || v.atLeast('2.83')) {
       exact('availability_zone', (s) => s.spec.availabilityZone);
-      exact('key_name', (s) => s.spec.keyName);
+      exact('key_name', (s) => s.status?.keyName ?? s.spec.keyName);
       exact('vm_state', (s) => s.status?.vmState);
       exact('task_state', (s) => s.status?.taskState);
       exact('power_state', (s) => POWER_STATE_CODES[s.status?.powerState ?? 'NOSTATE']);
