@@ -75,12 +75,10 @@ export async function patchFresh<T extends KubeObject>(
   for (let attempt = 0; ; attempt++) {
     const { metadata: patchMeta, ...rest } = change(current) as { metadata?: Record<string, unknown> };
     try {
-      const updated = await callerClient(deps, req).mergePatch<T>(inf.type, current.metadata.name ?? '', current.metadata.namespace, {
+      return await writeSeen(inf, current, () => callerClient(deps, req).mergePatch<T>(inf.type, current.metadata.name ?? '', current.metadata.namespace, {
         ...rest,
         metadata: { ...patchMeta, resourceVersion: current.metadata.resourceVersion },
-      });
-      await cacheSeesUpdate(inf, current, updated);
-      return updated;
+      }));
     } catch (e) {
       if (!isConflict(e) || attempt >= 5) throw e;
       current = await deps.client.get<T>(inf.type, current.metadata.name ?? '', current.metadata.namespace);
@@ -89,13 +87,25 @@ export async function patchFresh<T extends KubeObject>(
 }
 
 /**
- * Waits until the cache holds the result of an update (`before` → `after`): the written version,
- * or any later one. A write that changed nothing returns at once.
+ * Runs `write` (an update of one object) and waits until the cache has seen the version it wrote.
+ * The listener is in place before the write, so the version is caught even if later writes by
+ * others (a controller's status) reach the cache before this function looks.
  */
-export function cacheSeesUpdate<T extends KubeObject>(inf: Informer<T>, before: KubeObject, after: KubeObject): Promise<void> {
-  const rv = (): string | undefined => inf.get(before.metadata.name ?? '', before.metadata.namespace)?.metadata.resourceVersion;
-  if (after.metadata.resourceVersion === before.metadata.resourceVersion) return Promise.resolve();
-  return cacheCatchUp(inf, () => rv() === after.metadata.resourceVersion || rv() !== before.metadata.resourceVersion);
+export async function writeSeen<T extends KubeObject, R extends KubeObject>(inf: Informer<T>, target: KubeObject, write: () => Promise<R>, timeoutMs = 5000): Promise<R> {
+  const seen = new Set<string>();
+  const listener = (_type: string, o: T): void => {
+    if (o.metadata.name === target.metadata.name && o.metadata.namespace === target.metadata.namespace) seen.add(o.metadata.resourceVersion ?? '');
+  };
+  inf.on(listener);
+  try {
+    const result = await write();
+    const rv = result.metadata.resourceVersion ?? '';
+    const current = (): T | undefined => inf.get(target.metadata.name ?? '', target.metadata.namespace);
+    await cacheCatchUp(inf, () => seen.has(rv) || current()?.metadata.resourceVersion === rv || !current(), timeoutMs);
+    return result;
+  } finally {
+    inf.off(listener);
+  }
 }
 
 /** From 2.102 Nova rejects unknown query parameters on every index and show API. */

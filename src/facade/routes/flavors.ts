@@ -7,7 +7,7 @@ import { flavorDetail, flavorId, flavorSummary } from '../../nova/views/flavors.
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, S, type Schema } from '../validate.ts';
-import { cacheCatchUp, cacheSeesUpdate, callerClient, patchFresh, isTrueish, last, page, requireAdmin, viewContext, checkQuery } from './common.ts';
+import { cacheCatchUp, callerClient, writeSeen, patchFresh, isTrueish, last, page, requireAdmin, viewContext, checkQuery } from './common.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -139,8 +139,7 @@ export function registerFlavorRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       properties: { flavor: { type: 'object', required: ['description'], additionalProperties: false, properties: { description: S.nullableString(65535) } } },
     }, req.body);
     const f = find((req.params as { id: string }).id);
-    const updated = await callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { description: body.flavor.description } });
-    await cacheSeesUpdate(c.flavors, f, updated);
+    const updated = await writeSeen(c.flavors, f, () => callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { description: body.flavor.description } }));
     return { flavor: flavorDetail(await viewContext(req), updated) };
   });
 
@@ -162,9 +161,7 @@ export function registerFlavorRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   });
   const patchExtraSpecs = async (req: FastifyRequest, id: string, changes: Record<string, string | null>): Promise<Flavor> => {
     const f = find(id);
-    const updated = await callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { extraSpecs: changes } });
-    await cacheSeesUpdate(c.flavors, f, updated);
-    return updated;
+    return writeSeen(c.flavors, f, () => callerClient(deps, req).mergePatch<Flavor>(FLAVORS, f.metadata.name ?? '', undefined, { spec: { extraSpecs: changes } }));
   };
   app.post('/flavors/:id/os-extra_specs', async (req) => {
     await requireAdmin(req, 'os_compute_api:os-flavor-extra-specs:create');
