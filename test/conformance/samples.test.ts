@@ -87,7 +87,8 @@ describe('samplesRoot', () => {
   test('defaults to the shared _test-templates folder', () => {
     withEnv(undefined, () => {
       const root = samplesRoot();
-      assert.equal(root, '/work/shared/nova-api-samples/_test-templates');
+      // ../shared beside the checkout, wherever the checkout is.
+      assert.equal(root, join(import.meta.dirname, '..', '..', '..', 'shared', 'nova-api-samples', '_test-templates'));
       assert.ok(existsSync(join(root, 'servers', 'server-get-resp.json.tpl')));
     });
   });
@@ -98,7 +99,7 @@ describe('samplesRoot', () => {
       assert.equal(loadTemplate('servers', 'server-get-resp.json.tpl', '2.1'), undefined);
       assert.deepEqual(versionsOf('servers', 'server-get-resp.json.tpl'), []);
     });
-    withEnv('/work/shared/nova-api-samples/_test-templates/servers', () => {
+    withEnv(join(import.meta.dirname, '..', '..', '..', 'shared', 'nova-api-samples', '_test-templates', 'servers'), () => {
       // with the root moved one level down, "v2.47" is an area-less folder
       assert.equal(loadTemplate('', 'server-get-resp.json.tpl', '2.50')?.folder, 'v2.47');
     });

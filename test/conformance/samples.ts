@@ -3,7 +3,7 @@
  *
  * The templates are Nova's own functional-test fixtures
  * (nova/tests/functional/api_sample_tests/api_samples/, copied read-only to
- * /work/shared/nova-api-samples/_test-templates/). They are read from disk at
+ * ../shared/nova-api-samples/_test-templates/ beside the checkout). They are read from disk at
  * runtime and never copied into the project.
  *
  * Template syntax: JSON in which generated values are Python %-format

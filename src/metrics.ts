@@ -1,0 +1,43 @@
+// Prometheus metrics: one private registry per process (never prom-client's global one).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly reconcileDuration: Histogram<'controller'>;
+  readonly reconcileErrors: Counter<'controller'>;
+  readonly queueDepth: Gauge<'controller'>;
+  readonly queueRetries: Gauge<'controller'>;
+  readonly watchRestarts: Gauge<'resource'>;
+  readonly watchRelists: Gauge<'resource'>;
+  readonly servers: Gauge<'status'>;
+  readonly leader: Gauge;
+  readonly apiDuration: Histogram<'method' | 'route' | 'status_code' | 'microversion'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'kova_' });
+    const r = [this.registry];
+    this.reconcileDuration = new Histogram({ name: 'kova_reconcile_duration_seconds', help: 'Time one reconcile took.', labelNames: ['controller'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r });
+    this.reconcileErrors = new Counter({ name: 'kova_reconcile_errors_total', help: 'Reconciles that failed (and were retried).', labelNames: ['controller'], registers: r });
+    this.queueDepth = new Gauge({ name: 'kova_workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['controller'], registers: r });
+    this.queueRetries = new Gauge({ name: 'kova_workqueue_retries', help: 'Keys requeued with backoff after a failure, since start.', labelNames: ['controller'], registers: r });
+    this.watchRestarts = new Gauge({ name: 'kova_watch_restarts', help: 'Watches restarted after a failure, since start.', labelNames: ['resource'], registers: r });
+    this.watchRelists = new Gauge({ name: 'kova_watch_relists', help: 'Full relists (initial, expired watch or watchdog), since start.', labelNames: ['resource'], registers: r });
+    this.servers = new Gauge({ name: 'kova_servers', help: 'Servers by Nova status.', labelNames: ['status'], registers: r });
+    this.leader = new Gauge({ name: 'kova_leader', help: '1 while this controller holds the leader Lease.', registers: r });
+    this.apiDuration = new Histogram({
+      name: 'kova_api_request_duration_seconds',
+      help: 'Compute API request duration by route, status and microversion.',
+      labelNames: ['method', 'route', 'status_code', 'microversion'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    });
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
