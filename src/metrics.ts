@@ -33,7 +33,15 @@ export class Metrics {
     });
   }
 
+  private readonly scrapeHooks: (() => void)[] = [];
+
+  /** Runs `fn` before every scrape: gauges that mirror state (queue depth, servers) are set there. */
+  onScrape(fn: () => void): void {
+    this.scrapeHooks.push(fn);
+  }
+
   async text(): Promise<string> {
+    for (const fn of this.scrapeHooks) fn();
     return this.registry.metrics();
   }
 

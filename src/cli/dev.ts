@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../api/rbac.ts';
 import { Facade } from '../facade/server.ts';
 import { PasswordUsers } from '../identity/auth.ts';
+import { Metrics } from '../metrics.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../kubevirt/types.ts';
 import { join, relative } from 'node:path';
 import { ControllerManager } from '../controllers/manager.ts';
@@ -122,7 +123,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     const password = randomBytes(12).toString('base64url');
     const passwords = new PasswordUsers();
     passwords.add('admin', password);
-    const api = await Facade.start(await KubeClient.load(kubeconfig, { fieldManager: 'kova-api' }), cfg, log, { host: o.host, port: o.port, passwords });
+    const api = await Facade.start(await KubeClient.load(kubeconfig, { fieldManager: 'kova-api' }), cfg, log, { host: o.host, port: o.port, passwords, metrics: new Metrics() });
     stops.push(() => api.stop());
     const project = api.caches.projectByIdOrName('demo');
     const { token } = api.issuer.issue({ user: 'admin', groups: [], ...(project ? { project } : {}) });
@@ -137,7 +138,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     say(`  flavors:  ${CLASSIC_FLAVORS.map((f) => f.name).join(', ')}`);
     say(`  image:    cirros (namespace ${cfg.imagesNamespace});  project: demo`);
     say(`  logs:     ${relative(process.cwd(), logFile)}`);
-    say(`  compute:  ${api.url}/v2.1  (identity ${api.url}/identity/v3, image ${api.url}/image)`);
+    say(`  compute:  ${api.url}/v2.1  (identity ${api.url}/identity/v3, image ${api.url}/image, metrics ${api.url}/metrics)`);
     say('');
     say('Try:');
     if (binDir) say(`  export PATH=${binDir}:$PATH        # the kubectl built with the control plane`);

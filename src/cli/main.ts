@@ -6,7 +6,12 @@ import { defaultConfig } from '../controllers/context.ts';
 import { KubeClient } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
 import { KubeVirtSimulator } from '../sim/simulator.ts';
+import { hostname } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { runDev } from './dev.ts';
+import { serveHealth } from './health.ts';
+import { LeaderElector } from '../kube/leader.ts';
+import { Metrics } from '../metrics.ts';
 import { Facade } from '../facade/server.ts';
 
 const USAGE = `usage: kova <command> [options]
@@ -21,8 +26,18 @@ options:
   --kubeconfig PATH   cluster to use (default: $KUBECONFIG, ~/.kube/config or in-cluster)
   --sim               with dev --kubeconfig: run the simulator too
   --step-ms N         simulator step time in ms (default 300)
+  --metrics-port N    controller: port of /metrics, /healthz, /readyz (default 8081)
+  --no-leader-elect   controller: run without the leader Lease (a single replica)
   --host H, --port N  where the API listens (default 127.0.0.1:8774; env KOVA_TOKEN_KEY = base64 signing key)
 `;
+
+const envMs = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
+
+/** The namespace of the pod this runs in, when it runs in one. */
+function podNamespace(): string | undefined {
+  const f = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+  return existsSync(f) ? readFileSync(f, 'utf8').trim() : undefined;
+}
 
 /** Runs until SIGINT/SIGTERM, then stops what `start` returned. */
 async function runUntilSignal(stop: () => Promise<void>): Promise<void> {
@@ -38,7 +53,7 @@ async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
-      kubeconfig: { type: 'string' }, sim: { type: 'boolean' }, 'step-ms': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      kubeconfig: { type: 'string' }, sim: { type: 'boolean' }, 'metrics-port': { type: 'string' }, 'no-leader-elect': { type: 'boolean' }, 'step-ms': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0];
@@ -47,10 +62,42 @@ async function main(): Promise<void> {
   switch (command) {
     case 'controller': {
       const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-controller' });
-      const mgr = new ControllerManager(client, defaultConfig(), log);
-      await mgr.start();
+      const metrics = new Metrics();
+      const mgr = new ControllerManager(client, defaultConfig(), log, metrics);
+      let started = false;
+      const health = await serveHealth({ host: values.host ?? '0.0.0.0', port: Number(values['metrics-port'] ?? 8081), metrics, ready: () => true });
+      if (values['no-leader-elect']) {
+        await mgr.start();
+        started = true;
+      }
+      const elector = values['no-leader-elect'] ? undefined : new LeaderElector(client, log, {
+        namespace: process.env.KOVA_NAMESPACE ?? podNamespace() ?? 'kova-system',
+        name: 'kova-controller',
+        identity: `${hostname()}_${process.pid}`,
+        leaseDurationMs: envMs('KOVA_LEASE_DURATION_MS'),
+        renewDeadlineMs: envMs('KOVA_RENEW_DEADLINE_MS'),
+        retryPeriodMs: envMs('KOVA_RETRY_PERIOD_MS'),
+      });
+      let stopping = false;
+      const leading = elector?.run(
+        async () => {
+          metrics.leader.set(1);
+          await mgr.start();
+          started = true;
+        },
+        async () => {
+          metrics.leader.set(0);
+          if (started) await mgr.stop();
+          // Lost the Lease without being asked to stop: exit, so nothing acts twice (as client-go does).
+          if (!stopping) process.exit(1);
+        },
+      );
       await runUntilSignal(async () => {
-        await mgr.stop();
+        stopping = true;
+        elector?.stop();
+        await leading;
+        if (!elector && started) await mgr.stop();
+        health.close();
         client.close();
       });
       return;
@@ -68,7 +115,7 @@ async function main(): Promise<void> {
     case 'api': {
       const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-api' });
       const key = process.env.KOVA_TOKEN_KEY ? Buffer.from(process.env.KOVA_TOKEN_KEY, 'base64') : undefined;
-      const api = await Facade.start(client, defaultConfig(), log, { host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key });
+      const api = await Facade.start(client, defaultConfig(), log, { host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics: new Metrics() });
       await runUntilSignal(async () => {
         await api.stop();
         client.close();

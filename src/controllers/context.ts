@@ -6,6 +6,7 @@ import { PROJECT_LABEL } from '../api/group.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
 import { SERVERS, type Server } from '../api/server.ts';
 import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject } from '../kube/types.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { Informer, type Runnable } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
@@ -61,8 +62,13 @@ export class Caches {
     this.namespaces = make<Namespace>(NAMESPACES, { labelSelector: PROJECT_LABEL });
   }
 
+  /** Every informer, for starting, stopping and metrics. */
+  informers(): Informer<KubeObject>[] {
+    return Object.values(this).filter((v): v is Informer<KubeObject> => v instanceof Informer);
+  }
+
   all(): Runnable[] {
-    return Object.values(this).filter((v): v is Informer => v instanceof Informer);
+    return this.informers();
   }
 
   start(): void {

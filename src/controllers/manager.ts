@@ -5,6 +5,7 @@ import { Controller } from '../kube/controller.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { keyOf, controllerOf, type KubeObject } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { reconcileAggregate, memberLabel } from './aggregate.ts';
 import { Caches, type Context, type KovaConfig, FLAVOR_LABEL } from './context.ts';
 import { reconcileFlavor } from './flavor.ts';
@@ -16,14 +17,15 @@ export class ControllerManager {
   readonly controllers: Controller[];
   private readonly servers: Controller;
 
-  constructor(client: KubeClient, cfg: KovaConfig, log: Logger) {
+  constructor(client: KubeClient, cfg: KovaConfig, log: Logger, metrics?: Metrics) {
     const caches = new Caches(client, cfg, log);
+    if (metrics) observeCaches(metrics, caches);
     this.ctx = { client, caches, cfg, log, events: new EventRecorder(client, 'kova-controller') };
     const ctx = this.ctx;
-    const flavors = new Controller('flavor', async (k) => reconcileFlavor(ctx, k), log);
-    const keyPairs = new Controller('keypair', async (k) => reconcileKeyPair(ctx, k), log);
-    const aggregates = new Controller('aggregate', async (k) => reconcileAggregate(ctx, k), log);
-    const servers = new Controller('server', async (k) => reconcileServer(ctx, k), log, { concurrency: 8 });
+    const flavors = new Controller('flavor', async (k) => reconcileFlavor(ctx, k), log, {}, metrics);
+    const keyPairs = new Controller('keypair', async (k) => reconcileKeyPair(ctx, k), log, {}, metrics);
+    const aggregates = new Controller('aggregate', async (k) => reconcileAggregate(ctx, k), log, {}, metrics);
+    const servers = new Controller('server', async (k) => reconcileServer(ctx, k), log, { concurrency: 8 }, metrics);
     this.servers = servers;
     this.controllers = [flavors, keyPairs, aggregates, servers];
 
@@ -82,4 +84,18 @@ export class ControllerManager {
     await Promise.all(this.controllers.map((c) => c.stop()));
     this.ctx.caches.stop();
   }
+}
+
+/** Watch restarts and relists per resource, and servers by Nova status, read at each scrape. */
+export function observeCaches(metrics: Metrics, caches: Caches): void {
+  metrics.onScrape(() => {
+    for (const i of caches.informers()) {
+      metrics.watchRestarts.set({ resource: i.type.plural }, i.stats.restarts);
+      metrics.watchRelists.set({ resource: i.type.plural }, i.stats.relists);
+    }
+    const byStatus = new Map<string, number>();
+    for (const s of caches.servers.list()) byStatus.set(s.status?.status ?? 'BUILD', (byStatus.get(s.status?.status ?? 'BUILD') ?? 0) + 1);
+    metrics.servers.reset();
+    for (const [status, n] of byStatus) metrics.servers.set({ status }, n);
+  });
 }

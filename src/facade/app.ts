@@ -9,6 +9,7 @@ import type { Authenticator, Authorizer, Caller, PasswordUsers } from '../identi
 import type { TokenIssuer } from '../identity/tokens.ts';
 import { KubeError, type KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { faultBody, NovaError } from '../nova/faults.ts';
 import { MIN, negotiate, type Version } from '../nova/microversion.ts';
 import { registerComputeRoutes } from './routes/index.ts';
@@ -28,6 +29,7 @@ export interface FacadeDeps {
   log: Logger;
   /** Largest request body accepted (bytes). */
   bodyLimit?: number;
+  metrics?: Metrics;
 }
 
 /** What the compute hook works out for each request. */
@@ -89,6 +91,16 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err, req, reply) => sendFault(reply, toNovaError(err, deps.log, req)));
   app.setNotFoundHandler((req, reply) => sendFault(reply, new NovaError(404, 'The resource could not be found.')));
 
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.addHook('onResponse', async (req, reply) => {
+      metrics.apiDuration.observe(
+        { method: req.method, route: req.routeOptions.url ?? 'unknown', status_code: String(reply.statusCode), microversion: req.nova?.version ? String(req.nova.version) : '' },
+        reply.elapsedTime / 1000,
+      );
+    });
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  }
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ready = deps.caches.all().every((i) => 'hasSynced' in i && (i as { hasSynced: boolean }).hasSynced);

@@ -7,6 +7,8 @@ import { TokenIssuer } from '../identity/tokens.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { buildFacade } from './app.ts';
+import { observeCaches } from '../controllers/manager.ts';
+import type { Metrics } from '../metrics.ts';
 
 export interface FacadeOptions {
   host?: string;
@@ -14,6 +16,7 @@ export interface FacadeOptions {
   /** Shared token signing key (every replica must have the same); random when not given. */
   tokenKey?: Buffer;
   passwords?: PasswordUsers;
+  metrics?: Metrics;
 }
 
 export class Facade {
@@ -42,7 +45,9 @@ export class Facade {
       issuer,
       passwords: o.passwords ?? new PasswordUsers(),
       log,
+      metrics: o.metrics,
     });
+    if (o.metrics) observeCaches(o.metrics, caches);
     const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8774 });
     log.info('compute API listening', { address });
     return new Facade(app, caches, issuer, address);

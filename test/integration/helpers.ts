@@ -106,10 +106,12 @@ export async function grant(c: KubeClient, user: string, role: 'kova-admin' | 'k
 }
 
 /** Starts `kova controller` as a child process (so a test can kill it for real). */
-export function spawnController(): ChildProcess {
-  return spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'controller', '--kubeconfig', kubeconfig()], {
+export function spawnController(o: { leaderElect?: boolean; metricsPort?: number; env?: Record<string, string> } = {}): ChildProcess {
+  const args = ['controller', '--kubeconfig', kubeconfig(), '--metrics-port', String(o.metricsPort ?? 0), '--host', '127.0.0.1'];
+  if (!o.leaderElect) args.push('--no-leader-elect');
+  return spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, KOVA_LOG_LEVEL: 'error' },
+    env: { ...process.env, KOVA_LOG_LEVEL: 'error', ...o.env },
   });
 }
 
