@@ -1,11 +1,11 @@
-// Writes crds/*.yaml from src/api/ (npm run crds). A unit test fails when they drift.
+// Writes every generated manifest (npm run crds). A unit test fails when they drift from src/api/.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { renderCrds } from './index.ts';
+import { dirname, join } from 'node:path';
+import { renderGenerated } from './index.ts';
 
-const dir = join(import.meta.dirname, '..', '..', 'crds');
-mkdirSync(dir, { recursive: true });
-for (const [file, text] of renderCrds()) {
-  writeFileSync(join(dir, file), text);
-  console.log(`wrote crds/${file}`);
+const root = join(import.meta.dirname, '..', '..');
+for (const [path, text] of renderGenerated()) {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), text);
+  console.log(`wrote ${path}`);
 }

@@ -56,3 +56,41 @@ export const roleBinding = (namespace: string, name: string, role: string, subje
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
   subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
 });
+
+/**
+ * What Kova's own processes may do. The controller writes Secrets (key pairs) without reading any;
+ * only the API may impersonate, and it writes nothing as itself.
+ */
+export const OPERATOR_ROLES: KubeObject[] = [
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-controller', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [
+      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], [...READ, 'patch', 'update']),
+      rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
+      rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),
+      rule(['kubevirt.io'], ['virtualmachineinstances'], READ),
+      rule(['instancetype.kubevirt.io'], ['virtualmachineclusterinstancetypes', 'virtualmachineinstancetypes'], [...READ, ...WRITE]),
+      rule(['cdi.kubevirt.io'], ['datavolumes', 'datasources'], READ),
+      rule([''], ['secrets'], ['create', 'patch']),
+      rule([''], ['nodes'], [...READ, 'patch']),
+      rule([''], ['namespaces'], READ),
+      rule(['events.k8s.io'], ['events'], ['create', 'patch']),
+      rule(['coordination.k8s.io'], ['leases'], ['get', 'create', 'update']),
+    ],
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-api', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [
+      rule([''], ['users', 'groups', 'serviceaccounts'], ['impersonate']),
+      rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
+      rule(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
+      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], READ),
+      rule([''], ['nodes', 'namespaces'], READ),
+      rule(['cdi.kubevirt.io'], ['datasources'], READ),
+    ],
+  },
+];

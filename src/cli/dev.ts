@@ -143,7 +143,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     say('Try:');
     if (binDir) say(`  export PATH=${binDir}:$PATH        # the kubectl built with the control plane`);
     say(`  export KUBECONFIG=${rel}`);
-    say('  kubectl apply -f config/samples/');
+    say('  kubectl apply -k config/samples/');
     say('  kubectl get flavors,keypairs,servers -n demo');
     say('  kubectl get servers -n demo -w');
     say('');

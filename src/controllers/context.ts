@@ -43,7 +43,11 @@ export class Caches {
   readonly namespaces: Informer<Namespace>;
   private readonly imagesNamespace: string;
 
-  constructor(client: KubeClient, cfg: KovaConfig, log: Logger) {
+  /** The API needs no KubeVirt objects: it neither starts those informers nor needs RBAC for them. */
+  private readonly profile: 'controller' | 'api';
+
+  constructor(client: KubeClient, cfg: KovaConfig, log: Logger, profile: 'controller' | 'api' = 'controller') {
+    this.profile = profile;
     this.imagesNamespace = cfg.imagesNamespace;
     const onError = (what: string) => (err: unknown) => log.warn('watch failed; restarting', { resource: what, err });
     const make = <T extends import('../kube/types.ts').KubeObject>(t: import('../kube/client.ts').ResourceType, o: Partial<import('../kube/informer.ts').InformerOptions> = {}) =>
@@ -64,7 +68,8 @@ export class Caches {
 
   /** Every informer, for starting, stopping and metrics. */
   informers(): Informer<KubeObject>[] {
-    return Object.values(this).filter((v): v is Informer<KubeObject> => v instanceof Informer);
+    const kubevirt: unknown[] = [this.vms, this.vmis, this.dataVolumes, this.clusterInstancetypes, this.instancetypes];
+    return Object.values(this).filter((v): v is Informer<KubeObject> => v instanceof Informer && (this.profile === 'controller' || !kubevirt.includes(v)));
   }
 
   all(): Runnable[] {

@@ -30,6 +30,8 @@ export interface FacadeDeps {
   /** Largest request body accepted (bytes). */
   bodyLimit?: number;
   metrics?: Metrics;
+  /** Proxy /image to this Glance instead of serving the DataSources read-only. */
+  glanceUpstream?: string;
 }
 
 /** What the compute hook works out for each request. */
@@ -109,7 +111,13 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
 
   registerVersionRoutes(app);
   await app.register(async (identity) => registerIdentityRoutes(identity, deps), { prefix: '/identity' });
-  await app.register(async (image) => registerImageRoutes(image, deps), { prefix: '/image' });
+  if (deps.glanceUpstream) {
+    // A real Glance: /image goes to it; Nova's image proxy below still lists the DataSources.
+    const { default: proxy } = await import('@fastify/http-proxy');
+    await app.register(proxy, { upstream: deps.glanceUpstream, prefix: '/image', rewritePrefix: '' });
+  } else {
+    await app.register(async (image) => registerImageRoutes(image, deps), { prefix: '/image' });
+  }
   for (const base of ['/v2.1', '/v2']) {
     for (const withProject of [false, true]) {
       await app.register(async (compute) => {

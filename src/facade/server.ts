@@ -17,6 +17,7 @@ export interface FacadeOptions {
   tokenKey?: Buffer;
   passwords?: PasswordUsers;
   metrics?: Metrics;
+  glanceUpstream?: string;
 }
 
 export class Facade {
@@ -32,7 +33,7 @@ export class Facade {
   }
 
   static async start(client: KubeClient, cfg: KovaConfig, log: Logger, o: FacadeOptions = {}): Promise<Facade> {
-    const caches = new Caches(client, cfg, log);
+    const caches = new Caches(client, cfg, log, 'api');
     caches.start();
     await caches.synced();
     const issuer = new TokenIssuer(o.tokenKey ?? randomBytes(32));
@@ -46,6 +47,7 @@ export class Facade {
       passwords: o.passwords ?? new PasswordUsers(),
       log,
       metrics: o.metrics,
+      glanceUpstream: o.glanceUpstream ?? (process.env.KOVA_GLANCE_UPSTREAM || undefined),
     });
     if (o.metrics) observeCaches(o.metrics, caches);
     const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8774 });

@@ -43,7 +43,7 @@ test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-
 
       // The README's next step, with the kubectl built alongside the control plane.
       const bin = /export PATH=(\S+):\$PATH/.exec(out)?.[1] ?? '';
-      execFileSync(join(bin, 'kubectl'), ['apply', '-f', join(REPO_ROOT, 'config', 'samples')], { cwd, env: { ...process.env, KUBECONFIG: kubeconfig } });
+      execFileSync(join(bin, 'kubectl'), ['apply', '-k', join(REPO_ROOT, 'config', 'samples')], { cwd, env: { ...process.env, KUBECONFIG: kubeconfig } });
       const web = await eventually('web-1 ACTIVE', async () => {
         const s = await c.find<Server>(SERVERS, 'web-1', 'demo');
         return s?.status?.status === 'ACTIVE' ? s : undefined;

@@ -1,17 +1,19 @@
-// crds/*.yaml is generated from src/api/: this fails when someone edits one without the other.
+// Generated manifests (crds/, the chart's crds/, config/rbac and the chart's user roles) come from
+// src/api/: this fails when someone edits one without the other.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { renderCrds } from '../../src/api/index.ts';
+import { renderCrds, renderGenerated } from '../../src/api/index.ts';
 
-const dir = join(import.meta.dirname, '..', '..', 'crds');
+const root = join(import.meta.dirname, '..', '..');
 
-test('crds/ holds exactly what src/api renders (run `npm run crds` after changing src/api)', () => {
-  const rendered = renderCrds();
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort(), [...rendered.keys()].sort());
-  for (const [file, text] of rendered) assert.equal(readFileSync(join(dir, file), 'utf8'), text, `crds/${file} is stale`);
+test('every generated file holds exactly what src/api renders (run `npm run crds` after changing src/api)', () => {
+  for (const [path, text] of renderGenerated()) assert.equal(readFileSync(join(root, path), 'utf8'), text, `${path} is stale`);
+  const crdFiles = [...renderCrds().keys()].sort();
+  assert.deepEqual(readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort(), crdFiles);
+  assert.deepEqual(readdirSync(join(root, 'charts', 'kova', 'crds')).sort(), crdFiles);
 });
 
 test('every CRD has a status subresource, the kova category, short names and printer columns', () => {

@@ -1,0 +1,18 @@
+# Kova: one image, one entry point (`kova controller`, `kova api`, `kova sim`).
+# Node 24 runs the TypeScript sources directly (type stripping): there is no build step.
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+COPY crds ./crds
+# The image's unprivileged "node" user (uid 1000).
+USER 1000:1000
+ENTRYPOINT ["node", "src/cli/main.ts"]
+CMD ["--help"]
