@@ -93,6 +93,13 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err, req, reply) => sendFault(reply, toNovaError(err, deps.log, req)));
   app.setNotFoundHandler((req, reply) => sendFault(reply, new NovaError(404, 'The resource could not be found.')));
 
+  // One structured line per request, with its request id; never bodies or tokens.
+  app.addHook('onResponse', async (req, reply) => {
+    deps.log.info('request', {
+      requestId: req.requestId, method: req.method, route: req.routeOptions.url, status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime), user: req.nova?.caller?.user, project: req.nova?.project?.namespace, microversion: req.nova?.version ? String(req.nova.version) : undefined,
+    });
+  });
   const metrics = deps.metrics;
   if (metrics) {
     app.addHook('onResponse', async (req, reply) => {
