@@ -15,7 +15,6 @@ import { reconcileServer, serverKeyOfLabelled } from './server.ts';
 export class ControllerManager {
   readonly ctx: Context;
   readonly controllers: Controller[];
-  private readonly servers: Controller;
 
   constructor(client: KubeClient, cfg: KovaConfig, log: Logger, metrics?: Metrics) {
     const caches = new Caches(client, cfg, log);
@@ -26,7 +25,6 @@ export class ControllerManager {
     const keyPairs = new Controller('keypair', async (k) => reconcileKeyPair(ctx, k), log, {}, metrics);
     const aggregates = new Controller('aggregate', async (k) => reconcileAggregate(ctx, k), log, {}, metrics);
     const servers = new Controller('server', async (k) => reconcileServer(ctx, k), log, { concurrency: 8 }, metrics);
-    this.servers = servers;
     this.controllers = [flavors, keyPairs, aggregates, servers];
 
     const each = <T extends KubeObject>(fn: (o: T) => void) => (_t: string, o: T, old?: T) => {

@@ -91,7 +91,7 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err, req, reply) => sendFault(reply, toNovaError(err, deps.log, req)));
-  app.setNotFoundHandler((req, reply) => sendFault(reply, new NovaError(404, 'The resource could not be found.')));
+  app.setNotFoundHandler((_req, reply) => sendFault(reply, new NovaError(404, 'The resource could not be found.')));
 
   // One structured line per request, with its request id; never bodies or tokens.
   app.addHook('onResponse', async (req, reply) => {

@@ -35,7 +35,6 @@ export function samplesRoot(): string {
 
 export type WildcardKind = 'string' | 'scalar';
 
-const PLACEHOLDER = /%\(([^)]*)\)s/g;
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 

@@ -11,9 +11,7 @@ import { PasswordUsers } from '../../src/identity/auth.ts';
 import { NODES, type Node } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, formatTable, loadTemplate, versionsOf, type CompareOptions, type ResultRow } from '../conformance/samples.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, type Api, type Kova } from './helpers.ts';
-
-const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
+import { ensureFlavor, eventually, grant, project, startApi, startKova, type Api, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
 
 /** Object keys that are data (metadata, addresses …), not schema. */
 const FREE_KEYS = [

@@ -9,9 +9,7 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { SECRETS, VIRTUAL_MACHINES, type Secret, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, uniq, type Api, type Kova } from './helpers.ts';
-
-const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
+import { ensureFlavor, eventually, grant, project, startApi, startKova, TEST_PUBLIC_KEY as PUBLIC_KEY, type Api, type Kova } from './helpers.ts';
 
 describe('Compute API façade', () => {
   let kova: Kova;

@@ -20,6 +20,9 @@ import { Facade } from '../../src/facade/server.ts';
 import type { PasswordUsers } from '../../src/identity/auth.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE } from '../../src/kubevirt/types.ts';
 
+/** A valid ssh-ed25519 public key (also in config/samples); its Nova fingerprint is 27:4b:35:…:5e. */
+export const TEST_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
+
 export const kubeconfig = (): string => {
   const k = process.env.KOVA_TEST_KUBECONFIG;
   if (!k) throw new Error('KOVA_TEST_KUBECONFIG is not set: run through `npm run test:integration`');

@@ -9,9 +9,7 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { NO_VALID_HOST } from '../../src/nova/status.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINES } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
-import { createServer, ensureFlavor, eventually, project, serverStatusIs, startKova, uniq, type Kova } from './helpers.ts';
-
-const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
+import { createServer, ensureFlavor, eventually, project, serverStatusIs, startKova, uniq, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
 
 describe('references and capacity', () => {
   let kova: Kova;

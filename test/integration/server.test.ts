@@ -5,9 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { KEYPAIRS, type KeyPair } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, SECRETS, type VirtualMachine, type Secret } from '../../src/kubevirt/types.ts';
-import { createServer, ensureFlavor, eventually, kubectl, project, serverStatusIs, startKova, uniq, type Kova } from './helpers.ts';
-
-const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
+import { createServer, ensureFlavor, eventually, kubectl, project, serverStatusIs, startKova, uniq, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
 
 describe('Server → VirtualMachine', () => {
   let kova: Kova;

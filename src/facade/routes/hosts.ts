@@ -180,7 +180,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
       vcpus_used: u.used.vcpus,
     };
   };
-  const withServers = (req: FastifyRequest, n: Node, view: Record<string, unknown>): Record<string, unknown> => {
+  const withServers = (n: Node, view: Record<string, unknown>): Record<string, unknown> => {
     const servers = serversOn(n.metadata.name ?? '').map((s) => ({ uuid: s.metadata.uid, name: s.status?.instanceName ?? s.metadata.name }));
     return { ...view, servers };
   };
@@ -200,7 +200,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
       const body: Record<string, unknown> = {
         hypervisors: paged.items.map((n) => {
           const view = detail ? hypervisorDetail(req, n) : hypervisorSummary(req, n);
-          return servers ? withServers(req, n, view) : view;
+          return servers ? withServers(n, view) : view;
         }),
       };
       if (paged.full && paged.items.length) body.hypervisors_links = nextLink(await viewContext(req), detail ? 'os-hypervisors/detail' : 'os-hypervisors', q, String(hypervisorSummary(req, paged.items.at(-1)!).id), paged.limit);
@@ -218,7 +218,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
     const n = findHypervisor(req, (req.params as { id: string }).id);
     const q = req.query as Record<string, string | undefined>;
     const view = hypervisorDetail(req, n);
-    return { hypervisor: new53(req) && ['1', 'true', 'yes'].includes((q.with_servers ?? '').toLowerCase()) ? withServers(req, n, view) : view };
+    return { hypervisor: new53(req) && ['1', 'true', 'yes'].includes((q.with_servers ?? '').toLowerCase()) ? withServers(n, view) : view };
   });
   app.get('/os-hypervisors/:id/uptime', { onRequest: admin('os_compute_api:os-hypervisors:uptime') }, async (req) => {
     if (req.nova.version.atLeast('2.88')) throw versionNotFound();
@@ -233,7 +233,7 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
       const pattern = (req.params as { pattern: string }).pattern;
       const found = nodes().filter((n) => (n.metadata.name ?? '').includes(pattern));
       if (!found.length) throw notFound(`No hypervisor matching '${pattern}' could be found.`);
-      return { hypervisors: found.map((n) => (what === 'servers' ? withServers(req, n, hypervisorSummary(req, n)) : hypervisorSummary(req, n))) };
+      return { hypervisors: found.map((n) => (what === 'servers' ? withServers(n, hypervisorSummary(req, n)) : hypervisorSummary(req, n))) };
     });
   }
 

@@ -2,13 +2,12 @@
 // Reads come from the Server cache (never the apiserver); writes go to the apiserver as the caller.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GROUP } from '../../api/group.ts';
+import { API_VERSION, GROUP } from '../../api/group.ts';
 import { SERVERS, type Server } from '../../api/server.ts';
 import { SECRETS } from '../../kubevirt/types.ts';
 import { ownerReference } from '../../kube/types.ts';
-import { API_VERSION } from '../../api/group.ts';
 import { badRequest, conflict, forbidden, notFound, versionNotFound } from '../../nova/faults.ts';
-import { nextLink, type ViewContext } from '../../nova/views/links.ts';
+import { nextLink } from '../../nova/views/links.ts';
 import { flavorId } from '../../nova/views/flavors.ts';
 import {
   ipsView, LAUNCH_INDEX_ANNOTATION, RESERVATION_ANNOTATION, serverDetail, serverId, serverSummary, updatedAt, USER_ANNOTATION, hostnameOf,
@@ -199,7 +198,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       await canList(req, ns);
       list = c.servers.list(ns);
     }
-    list = list.filter(filterFor(req, q, admin, v));
+    list = list.filter(filterFor(q, admin, v));
     const sortKeys = ([] as string[]).concat(q.sort_key ?? []);
     const sortDirs = ([] as string[]).concat(q.sort_dir ?? []);
     const keys = sortKeys.length ? sortKeys : ['created_at'];
@@ -459,7 +458,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     return reply.code(204).send();
   }));
 
-  function filterFor(req: FastifyRequest, q: Query, admin: boolean, v: Version): (s: Server) => boolean {
+  function filterFor(q: Query, admin: boolean, v: Version): (s: Server) => boolean {
     const tests: ((s: Server) => boolean)[] = [];
     const regex = (k: string, get: (s: Server) => string | undefined): void => {
       const val = last(q[k]);
@@ -529,7 +528,6 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       exact('uuid', (s) => serverId(s));
       regex('description', (s) => s.spec.description);
     }
-    void req;
     return (s) => tests.every((t) => t(s));
   }
 }
@@ -540,5 +538,3 @@ export function imageProperties(annotations: Record<string, string> | undefined)
   for (const [k, v] of Object.entries(annotations ?? {})) if (k.startsWith('image.kova.io/')) out[k.slice('image.kova.io/'.length)] = v;
   return out;
 }
-
-export type { ViewContext };
