@@ -23,7 +23,7 @@ test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-
   try {
     await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
     assert.match(out, /export KUBECONFIG=\.kova\/dev\/kubeconfig/);
-    assert.match(out, /kubectl apply -f config\/samples\//);
+    assert.match(out, /kubectl apply -k config\/samples\//);
     const kubeconfig = join(cwd, '.kova', 'dev', 'kubeconfig');
     assert.ok(existsSync(kubeconfig));
     const c = await KubeClient.load(kubeconfig);
