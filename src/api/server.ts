@@ -13,6 +13,7 @@ const serverSpec = cel(
       description: str({ description: 'Free text (Nova 2.19).', maxLength: 255 }),
       flavor: str({ description: 'The Flavor: its metadata.name or its Nova id.', minLength: 1, maxLength: 255 }),
       image: str({ description: 'The image: a CDI DataSource name (or uid) in the images namespace.', minLength: 1, maxLength: 253 }),
+      rootDiskGiB: int({ description: 'Root disk size in GiB, instead of the flavor\'s (a boot volume size, block_device_mapping_v2 volume_size).', minimum: 1, maximum: 65536 }),
       keyName: str({ description: 'A KeyPair in this namespace, by metadata.name or Nova name.', minLength: 1, maxLength: 255 }),
       userData: obj(
         { secretName: str({ description: 'A Secret in this namespace whose key "userdata" holds the user data.', minLength: 1, maxLength: 253 }) },
@@ -31,6 +32,7 @@ const serverSpec = cel(
   ),
   immutable('flavor', 'flavor is immutable: a server changes flavor only through a resize'),
   immutable('image', 'image is immutable: a server changes image only through a rebuild'),
+  immutable('rootDiskGiB', 'rootDiskGiB is immutable'),
   immutable('keyName', 'keyName is immutable: a server changes key only through a rebuild'),
   immutable('userData', 'userData is immutable'),
   immutable('availabilityZone', 'availabilityZone is immutable'),

@@ -65,8 +65,11 @@ async function main(): Promise<void> {
       const metrics = new Metrics();
       const mgr = new ControllerManager(client, defaultConfig(), log, metrics);
       let started = false;
-      const health = await serveHealth({ host: values.host ?? '0.0.0.0', port: Number(values['metrics-port'] ?? 8081), metrics, ready: () => true });
+      let leading = false;
+      // Ready: a leader once its caches are synced (start() waits for that); a standby at once.
+      const health = await serveHealth({ host: values.host ?? '0.0.0.0', port: Number(values['metrics-port'] ?? 8081), metrics, ready: () => started || !leading });
       if (values['no-leader-elect']) {
+        leading = true;
         await mgr.start();
         started = true;
       }
@@ -79,8 +82,9 @@ async function main(): Promise<void> {
         retryPeriodMs: envMs('KOVA_RETRY_PERIOD_MS'),
       });
       let stopping = false;
-      const leading = elector?.run(
+      const election = elector?.run(
         async () => {
+          leading = true;
           metrics.leader.set(1);
           await mgr.start();
           started = true;
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
       await runUntilSignal(async () => {
         stopping = true;
         elector?.stop();
-        await leading;
+        await election;
         if (!elector && started) await mgr.stop();
         health.close();
         client.close();

@@ -88,8 +88,8 @@ export class ControllerManager {
 export function observeCaches(metrics: Metrics, caches: Caches): void {
   metrics.onScrape(() => {
     for (const i of caches.informers()) {
-      metrics.watchRestarts.set({ resource: i.type.plural }, i.stats.restarts);
-      metrics.watchRelists.set({ resource: i.type.plural }, i.stats.relists);
+      metrics.syncCounter(metrics.watchRestarts, { resource: i.type.plural }, i.stats.restarts);
+      metrics.syncCounter(metrics.watchRelists, { resource: i.type.plural }, i.stats.relists);
     }
     const byStatus = new Map<string, number>();
     for (const s of caches.servers.list()) byStatus.set(s.status?.status ?? 'BUILD', (byStatus.get(s.status?.status ?? 'BUILD') ?? 0) + 1);

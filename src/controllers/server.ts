@@ -83,7 +83,7 @@ export function resolveReferences(ctx: Context, server: Server, vmExists: boolea
     inputs: {
       server,
       instancetype: { kind: it.kind ?? 'VirtualMachineClusterInstancetype', name: it.name ?? '' },
-      diskGiB: flavor.diskGiB ?? 0,
+      diskGiB: spec.rootDiskGiB ?? flavor.diskGiB ?? 0,
       ephemeralGiB: flavor.ephemeralGiB ?? 0,
       swapMiB: flavor.swapMiB ?? 0,
       image: { name: image.name, namespace: ctx.cfg.imagesNamespace },

@@ -21,7 +21,7 @@ export class Controller {
     this.metrics = metrics;
     metrics?.onScrape(() => {
       metrics.queueDepth.set({ controller: name }, this.queue.depth);
-      metrics.queueRetries.set({ controller: name }, this.queue.retries);
+      metrics.syncCounter(metrics.queueRetries, { controller: name }, this.queue.retries);
     });
     this.log = log.child({ controller: name });
     this.queue = new WorkQueue(opts);

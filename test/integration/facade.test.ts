@@ -385,6 +385,16 @@ describe('Compute API façade', () => {
       assert.equal((await kova.client.list(SERVERS, { namespace: ns })).items.length, before);
     });
 
+    test('boot from an image volume: block_device_mapping_v2 volume_size sizes the root disk', async () => {
+      const r = await create(member, { name: 'bfv', imageRef: undefined, block_device_mapping_v2: [{ boot_index: 0, uuid: imageId, source_type: 'image', destination_type: 'volume', volume_size: 7 }] });
+      assert.equal(r.status, 202);
+      const s = (await kova.client.list<Server>(SERVERS, { namespace: ns })).items.find((x) => x.metadata.uid === r.body.server.id);
+      const vm = await eventually('its VM', () => kova.client.find<VirtualMachine>(VIRTUAL_MACHINES, s?.metadata.name ?? '', ns));
+      assert.equal(vm.spec.dataVolumeTemplates?.[0]?.spec.storage?.resources?.requests?.storage, '7Gi');
+      const two = await create(member, { name: 'bfv2', block_device_mapping_v2: [{ boot_index: 0, uuid: imageId, source_type: 'image', destination_type: 'volume' }, { source_type: 'blank', destination_type: 'volume', volume_size: 1 }] });
+      assert.equal(two.status, 400);
+    });
+
     test('multi-create with reservation ids', async () => {
       const r = await create(member, { name: 'batch', min_count: 2, max_count: 2, return_reservation_id: true });
       assert.equal(r.status, 202);

@@ -87,6 +87,18 @@ export function registerAggregateRoutes(app: FastifyInstance, deps: FacadeDeps):
     await callerClient(deps, req).delete(AGGREGATES, a.metadata.name ?? '');
     return reply.code(200).send();
   });
+  // 2.81: ask hosts to pre-cache images. CDI imports an image into a volume when a server needs it,
+  // so there is nothing to warm: the request is checked and accepted.
+  app.post('/os-aggregates/:id/images', { onRequest: admin('images') }, async (req, reply) => {
+    if (!req.nova.version.atLeast('2.81')) throw notFound('The resource could not be found.');
+    find((req.params as { id: string }).id);
+    const body = validate<{ cache: { id: string }[] }>({
+      type: 'object', required: ['cache'], additionalProperties: false,
+      properties: { cache: { type: 'array', minItems: 1, items: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', format: 'uuid' } } } } },
+    } as Schema, req.body);
+    for (const { id } of body.cache) if (!c.images.byIndex('uid', id).length) throw badRequest(`Image ${id} could not be found.`);
+    return reply.code(202).send();
+  });
   app.post('/os-aggregates/:id/action', { onRequest: admin('update') }, async (req) => {
     const a = find((req.params as { id: string }).id);
     const hostBody = { type: 'object', required: ['host'], additionalProperties: false, properties: { host: { type: 'string', minLength: 1, maxLength: 255 } } };

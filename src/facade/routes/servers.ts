@@ -246,12 +246,18 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const flavorRef = String(b.flavorRef).split('/').pop() ?? '';
     const flavor = c.flavors.byIndex('id', flavorRef)[0];
     if (!flavor || (flavor.spec.isPublic === false && !admin && !(flavor.spec.projects ?? []).includes(project.id))) throw badRequest(`Flavor ${flavorRef} could not be found.`);
-    const bdm = (b.block_device_mapping_v2 ?? b.block_device_mapping) as { source_type?: string; uuid?: string; boot_index?: number | string }[] | undefined;
+    const bdm = (b.block_device_mapping_v2 ?? b.block_device_mapping) as { source_type?: string; destination_type?: string; uuid?: string; boot_index?: number | string; volume_size?: number | string }[] | undefined;
     let imageRef = typeof b.imageRef === 'string' ? b.imageRef : '';
+    let rootDiskGiB: number | undefined;
     if (bdm?.length) {
+      // The one mapping Kova has: boot from an image copied into a volume (the root DataVolume).
       const boot = bdm.find((d) => String(d.boot_index ?? '') === '0');
-      if (!boot || boot.source_type !== 'image' || !boot.uuid) throw badRequest('Block device mappings other than an image as the boot disk are not supported by Kova yet.');
+      if (bdm.length > 1 || !boot || boot.source_type !== 'image' || !boot.uuid) throw badRequest('Block device mappings other than one image as the boot volume are not supported by Kova yet.');
       imageRef = boot.uuid;
+      if (boot.volume_size !== undefined) {
+        rootDiskGiB = Number(boot.volume_size);
+        if (!Number.isInteger(rootDiskGiB) || rootDiskGiB < 1) throw badRequest(`Invalid input for field/attribute volume_size. Value: ${boot.volume_size}.`);
+      }
     }
     if (!imageRef) throw badRequest('Missing imageRef attribute');
     const image = c.image(imageRef);
@@ -293,6 +299,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
           name,
           flavor: flavor.metadata.name ?? flavorRef,
           image: image.metadata.name ?? imageRef,
+          ...(rootDiskGiB ? { rootDiskGiB } : {}),
           networks: b.networks === 'none' ? 'none' : 'auto',
           ...(keyObjectName ? { keyName: keyObjectName } : {}),
           ...(userData ? { userData: { secretName: `${objectName}-user-data` } } : {}),
