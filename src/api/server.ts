@@ -1,5 +1,5 @@
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
-import { arr, cel, conditions, dateTime, immutable, int, map, obj, oneOf, str, type Infer, type KindDefinition, type CustomResource } from './schema.ts';
+import { arr, bool, cel, conditions, dateTime, immutable, int, map, obj, oneOf, str, type Infer, type KindDefinition, type CustomResource } from './schema.ts';
 
 /** Nova's power_state names, as `openstack server show` prints them. */
 export const POWER_STATES = ['NOSTATE', 'Running', 'Paused', 'Shutdown', 'Crashed', 'Suspended'] as const;
@@ -27,6 +27,9 @@ const serverSpec = cel(
       hostname: str({ description: 'Guest hostname (2.90); defaults to a sanitised name.', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
       networks: oneOf(['auto', 'none'] as const, { description: 'auto: one interface on the pod network; none: no network (2.37).', default: 'auto' }),
       powerState: oneOf(['Running', 'Shutoff'] as const, { description: 'Desired power state: Running (start) or Shutoff (stop).', default: 'Running' }),
+      locked: bool({ description: 'Locked servers refuse actions from non-admins (Nova lock).' }),
+      lockedReason: str({ description: 'Why the server is locked (2.73).', maxLength: 255 }),
+      lockedBy: oneOf(['owner', 'admin'] as const, { description: 'Who locked it: only an admin may unlock an admin\'s lock.' }),
     },
     ['name', 'flavor', 'image'],
   ),

@@ -403,6 +403,44 @@ describe('Compute API façade', () => {
       assert.deepEqual(list.body.servers.map((s: { name: string }) => s.name).sort(), ['batch-1', 'batch-2']);
     });
 
+    test('actions: os-stop / os-start obey Nova\'s state rules; a lock refuses non-admins', async () => {
+      const made = await create(member, { name: 'actions' });
+      const id = made.body.server.id as string;
+      const act = (token: string, body: unknown, version?: string) => api.call('POST', `/v2.1/servers/${id}/action`, { token, body, version });
+      const status = async (want: string) => eventually(`server ${want}`, async () => {
+        const s = (await api.call('GET', `/v2.1/servers/${id}`, { token: member, version: '2.73' })).body.server;
+        return s.status === want && s['OS-EXT-STS:task_state'] === null ? s : undefined;
+      });
+      await status('ACTIVE');
+      const early = await act(member, { 'os-start': null });
+      assert.equal(early.status, 409);
+      assert.equal(early.body.conflictingRequest.message, `Cannot 'os-start' instance ${id} while it is in vm_state active`);
+      assert.equal((await act(member, { 'os-stop': null })).status, 202);
+      const off = await status('SHUTOFF');
+      assert.equal(off['OS-EXT-STS:power_state'], 4);
+      assert.equal((await act(member, { 'os-stop': null })).status, 409);
+      assert.equal((await act(member, { 'os-start': null })).status, 202);
+      await status('ACTIVE');
+
+      assert.equal((await act(member, { lock: { locked_reason: 'change freeze' } }, '2.73')).status, 202);
+      const locked = await status('ACTIVE');
+      assert.deepEqual([locked.locked, locked.locked_reason], [true, 'change freeze']);
+      const refused = await act(member, { 'os-stop': null });
+      assert.equal(refused.status, 409);
+      assert.equal(refused.body.conflictingRequest.message, `Instance ${id} is locked`);
+      assert.equal((await api.call('POST', `/v2.1/servers/${id}/metadata`, { token: member, body: { metadata: { a: 'b' } } })).status, 409);
+      assert.equal((await act(admin, { 'os-stop': null })).status, 202, 'an admin overrides the lock');
+      await status('SHUTOFF');
+      assert.equal((await act(member, { unlock: null })).status, 202);
+      assert.equal((await act(admin, { lock: null })).status, 202);
+      assert.equal((await act(member, { unlock: null })).status, 403, "only an admin lifts an admin's lock");
+      assert.equal((await act(admin, { unlock: null })).status, 202);
+
+      assert.equal((await act(member, { frobnicate: null })).body.badRequest.message, 'There is no such action: frobnicate');
+      assert.equal((await act(member, { reboot: { type: 'HARD' } })).status, 501);
+      assert.equal((await act(stranger, { 'os-start': null })).status, 404);
+    });
+
     test('update, metadata, tags, ips and delete', async () => {
       const made = await create(member, { name: 'edit me' }, '2.52');
       const id = made.body.server.id as string;

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import { forbidden, NovaError } from '../../nova/faults.ts';
 import type { ViewContext } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
+import { GROUP } from '../../api/group.ts';
 
 export async function viewContext(req: FastifyRequest): Promise<ViewContext> {
   const n = req.nova;
@@ -15,6 +16,13 @@ export async function viewContext(req: FastifyRequest): Promise<ViewContext> {
 
 /** A client that acts as the caller: Kubernetes RBAC decides what the write may do. */
 export const callerClient = (deps: FacadeDeps, req: FastifyRequest): KubeClient => deps.client.as(req.nova.caller.user, req.nova.caller.groups);
+
+/** Reading servers in a project needs `list servers` there (kova-reader or more). */
+export async function canListServers(deps: FacadeDeps, req: FastifyRequest, namespace: string | undefined): Promise<void> {
+  if (!(await deps.authz.can(req.nova.caller, { verb: 'list', group: GROUP, resource: 'servers', namespace }))) {
+    throw forbidden(`Policy doesn't allow os_compute_api:servers:index to be performed.`);
+  }
+}
 
 /** Nova's admin-only rule: 403 with Nova's message otherwise. */
 export async function requireAdmin(req: FastifyRequest, rule: string): Promise<void> {

@@ -6,6 +6,7 @@ import { registerFlavorRoutes } from './flavors.ts';
 import { registerNovaImageRoutes } from './images.ts';
 import { registerKeyPairRoutes } from './keypairs.ts';
 import { registerServerRoutes } from './servers.ts';
+import { registerServerActionRoutes } from './server-actions.ts';
 import { registerAggregateRoutes } from './aggregates.ts';
 import { registerHostRoutes } from './hosts.ts';
 import { registerLimitRoutes } from './limits.ts';
@@ -14,6 +15,7 @@ export async function registerComputeRoutes(app: FastifyInstance, deps: FacadeDe
   registerFlavorRoutes(app, deps);
   registerKeyPairRoutes(app, deps);
   registerServerRoutes(app, deps);
+  registerServerActionRoutes(app, deps);
   registerNovaImageRoutes(app, deps);
   registerAggregateRoutes(app, deps);
   registerHostRoutes(app, deps);

@@ -2,11 +2,11 @@
 // Reads come from the Server cache (never the apiserver); writes go to the apiserver as the caller.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { API_VERSION, GROUP } from '../../api/group.ts';
+import { API_VERSION } from '../../api/group.ts';
 import { SERVERS, type Server } from '../../api/server.ts';
 import { SECRETS } from '../../kubevirt/types.ts';
 import { ownerReference } from '../../kube/types.ts';
-import { badRequest, conflict, forbidden, notFound, versionNotFound } from '../../nova/faults.ts';
+import { badRequest, forbidden, notFound, versionNotFound } from '../../nova/faults.ts';
 import { nextLink } from '../../nova/views/links.ts';
 import { flavorId } from '../../nova/views/flavors.ts';
 import {
@@ -16,8 +16,10 @@ import {
 import { POWER_STATE_CODES } from '../../nova/status.ts';
 import type { FacadeDeps } from '../app.ts';
 import { S, validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, callerClient, patchFresh, last, page, requireProject, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, canListServers, patchFresh, last, page, requireProject, viewContext } from './common.ts';
 import type { Version } from '../../nova/microversion.ts';
+import { checkAction } from '../../nova/actions.ts';
+import { serverState } from './server-actions.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -148,11 +150,7 @@ const dnsSafe = (name: string): string => name.toLowerCase().replace(/[^a-z0-9-]
 export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): void {
   const c = deps.caches;
 
-  const canList = async (req: FastifyRequest, namespace: string | undefined): Promise<void> => {
-    if (!(await deps.authz.can(req.nova.caller, { verb: 'list', group: GROUP, resource: 'servers', namespace }))) {
-      throw forbidden(`Policy doesn't allow os_compute_api:servers:index to be performed.`);
-    }
-  };
+  const canList = (req: FastifyRequest, namespace: string | undefined): Promise<void> => canListServers(deps, req, namespace);
 
   /** A server the caller may see, by Nova id; another project's server is a 404, never a 403. */
   const findServer = async (req: FastifyRequest, id: string): Promise<Server> => {
@@ -375,9 +373,9 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   const patchSpec = (req: FastifyRequest, s: Server, spec: Record<string, unknown> | ((cur: Server) => Record<string, unknown>)): Promise<Server> =>
     patchFresh(deps, req, c.servers, s, (cur) => ({ spec: typeof spec === 'function' ? spec(cur) : spec }));
   const metadataSchema: Schema = { type: 'object', required: ['metadata'], additionalProperties: false, properties: { metadata: S.metadata } };
-  const checkMetadataState = (s: Server): void => {
-    const vmState = s.status?.vmState ?? 'building';
-    if (!['active', 'paused', 'suspended', 'stopped'].includes(vmState)) throw conflict(`Cannot 'update metadata' instance ${serverId(s)} while it is in vm_state ${vmState}`);
+  // Metadata and tags follow Nova's rule for 'update metadata': a state check and the lock.
+  const checkMetadataState = async (s: Server, req: FastifyRequest): Promise<void> => {
+    checkAction('update metadata', serverState(s), { admin: await req.nova.isAdmin() });
   };
   app.get('/servers/:id/metadata', async (req) => ({ metadata: (await findServer(req, (req.params as { id: string }).id)).spec.metadata ?? {} }));
   app.get('/servers/:id/metadata/:key', async (req) => {
@@ -389,7 +387,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   app.post('/servers/:id/metadata', async (req) => {
     const s = await findServer(req, (req.params as { id: string }).id);
     const body = validate<{ metadata: Record<string, string> }>(metadataSchema, req.body);
-    checkMetadataState(s);
+    await checkMetadataState(s, req);
     const merged = { ...s.spec.metadata, ...body.metadata };
     if (Object.keys(merged).length > 128) throw forbidden('Quota exceeded for metadata_items: Requested 1, but already used 128 of 128 metadata_items');
     return { metadata: (await patchSpec(req, s, { metadata: body.metadata })).spec.metadata ?? {} };
@@ -397,7 +395,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   app.put('/servers/:id/metadata', async (req) => {
     const s = await findServer(req, (req.params as { id: string }).id);
     const body = validate<{ metadata: Record<string, string> }>(metadataSchema, req.body);
-    checkMetadataState(s);
+    await checkMetadataState(s, req);
     const replaceAll = (cur: Server) => ({ metadata: { ...Object.fromEntries(Object.keys(cur.spec.metadata ?? {}).map((k) => [k, null])), ...body.metadata } });
     return { metadata: (await patchSpec(req, s, replaceAll)).spec.metadata ?? {} };
   });
@@ -406,7 +404,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const s = await findServer(req, id);
     const body = validate<{ meta: Record<string, string> }>({ type: 'object', required: ['meta'], additionalProperties: false, properties: { meta: { ...S.metadata, minProperties: 1, maxProperties: 1 } } }, req.body);
     if (!(key in body.meta)) throw badRequest('Request body and URI mismatch');
-    checkMetadataState(s);
+    await checkMetadataState(s, req);
     await patchSpec(req, s, { metadata: body.meta });
     return { meta: body.meta };
   });
@@ -414,7 +412,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const { id, key } = req.params as { id: string; key: string };
     const s = await findServer(req, id);
     if (s.spec.metadata?.[key] === undefined) throw notFound('Metadata item was not found');
-    checkMetadataState(s);
+    await checkMetadataState(s, req);
     await patchSpec(req, s, { metadata: { [key]: null } });
     return reply.code(204).send();
   });
@@ -429,13 +427,13 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   app.put('/servers/:id/tags', tagsRoute(async (req) => {
     const s = await findServer(req, (req.params as { id: string }).id);
     const body = validate<{ tags: string[] }>({ type: 'object', required: ['tags'], additionalProperties: false, properties: { tags: { type: 'array', items: TAG, maxItems: 50 } } }, req.body);
-    checkTagState(s);
+    await checkTagState(s, req);
     const tags = [...new Set(body.tags)];
     return { tags: (await patchSpec(req, s, { tags })).spec.tags ?? [] };
   }));
   app.delete('/servers/:id/tags', tagsRoute(async (req, reply) => {
     const s = await findServer(req, (req.params as { id: string }).id);
-    checkTagState(s);
+    await checkTagState(s, req);
     await patchSpec(req, s, { tags: null });
     return reply.code(204).send();
   }));
@@ -448,7 +446,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const { id, tag } = req.params as { id: string; tag: string };
     validate(TAG, tag, 'query');
     const s = await findServer(req, id);
-    checkTagState(s);
+    await checkTagState(s, req);
     if (s.spec.tags?.includes(tag)) return reply.code(204).send();
     if ((s.spec.tags?.length ?? 0) >= 50) throw badRequest('The number of tags exceeded the per-server limit 50');
     await patchSpec(req, s, (cur) => ({ tags: [...new Set([...(cur.spec.tags ?? []), tag])] }));
@@ -460,7 +458,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const { id, tag } = req.params as { id: string; tag: string };
     const s = await findServer(req, id);
     if (!s.spec.tags?.includes(tag)) throw notFound(`Tag ${tag} could not be found.`);
-    checkTagState(s);
+    await checkTagState(s, req);
     await patchSpec(req, s, (cur) => ({ tags: (cur.spec.tags ?? []).filter((t) => t !== tag) }));
     return reply.code(204).send();
   }));

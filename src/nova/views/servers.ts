@@ -118,13 +118,13 @@ function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: 
     out['OS-EXT-SRV-ATTR:hostname'] = hostnameOf(s);
   }
   if (v.atLeast('2.3')) out['os-extended-volumes:volumes_attached'] = [];
-  if (v.atLeast('2.9')) out.locked = false;
+  if (v.atLeast('2.9')) out.locked = s.spec.locked === true;
   if (v.atLeast('2.16') && c.admin) out.host_status = i.hostStatus ?? '';
   if (v.atLeast('2.19')) out.description = s.spec.description ?? null;
   if (v.atLeast('2.26')) out.tags = s.spec.tags ?? [];
   if (v.atLeast('2.63')) out.trusted_image_certificates = null;
   if (v.atLeast('2.71') && (o.show || o.update)) out.server_groups = [];
-  if (v.atLeast('2.73')) out.locked_reason = null;
+  if (v.atLeast('2.73')) out.locked_reason = s.spec.locked ? s.spec.lockedReason ?? null : null;
   if (v.atLeast('2.96')) out.pinned_availability_zone = s.spec.availabilityZone ?? null;
   if (v.atLeast('2.100')) out.scheduler_hints = {};
   return out;
