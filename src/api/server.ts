@@ -28,6 +28,14 @@ const serverSpec = cel(
       networks: oneOf(['auto', 'none'] as const, { description: 'auto: one interface on the pod network; none: no network (2.37).', default: 'auto' }),
       powerState: oneOf(['Running', 'Shutoff'] as const, { description: 'Desired power state: Running (start) or Shutoff (stop).', default: 'Running' }),
       locked: bool({ description: 'Locked servers refuse actions from non-admins (Nova lock).' }),
+      reboot: obj(
+        {
+          type: oneOf(['SOFT', 'HARD'] as const),
+          requestId: str({ description: 'A new id asks for a new reboot; the controller acts once per id.', minLength: 1, maxLength: 255 }),
+        },
+        ['type', 'requestId'],
+        { description: 'An imperative request: reboot the server once for this requestId.' },
+      ),
       lockedReason: str({ description: 'Why the server is locked (2.73).', maxLength: 255 }),
       lockedBy: oneOf(['owner', 'admin'] as const, { description: 'Who locked it: only an admin may unlock an admin\'s lock.' }),
     },
@@ -96,6 +104,8 @@ const serverStatus = obj({
   flavor: flavorSnapshot,
   image: obj({ name: str(), uid: str() }, [], { description: 'The image the server was built from.' }),
   keyName: str(),
+  handledRequests: obj({ reboot: str() }, [], { description: 'The requestId of the last imperative request acted on, per action.' }),
+  rebooting: obj({ type: oneOf(['SOFT', 'HARD'] as const), fromVMI: str({ description: 'uid of the VMI being replaced' }) }, ['type'], { description: 'A reboot in progress.' }),
   conditions: conditions(),
 });
 

@@ -6,7 +6,9 @@ import { SERVERS, type FlavorSnapshot, type Server, type ServerStatus } from '..
 import { findCondition, isTrue, setCondition } from '../kube/conditions.ts';
 import { splitKey, type Condition } from '../kube/types.ts';
 import { API_VERSION } from '../api/group.ts';
-import { SECRETS, VIRTUAL_MACHINES, type DataVolume } from '../kubevirt/types.ts';
+import { SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type DataVolume, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import { isConflict } from '../kube/client.ts';
+import { checkAction, type VmState } from '../nova/actions.ts';
 import { networksSummary, novaView, type NovaView } from '../nova/status.ts';
 import type { Context } from './context.ts';
 import { APPLIED_HASH, desiredVirtualMachine, SERVER_LABEL, type VmInputs } from './server-vm.ts';
@@ -110,7 +112,11 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
     }
   }
 
-  const vmi = c.vmis.get(name, namespace);
+  let vmi = c.vmis.get(name, namespace);
+  const request = vm && !deleting ? takeRebootRequest(ctx, server, vmi) : undefined;
+  let rebooting = request?.rebooting ?? server.status?.rebooting;
+  // Done when a VMI other than the one being replaced runs.
+  if (rebooting && vmi && vmi.metadata.uid !== rebooting.fromVMI && vmi.status?.phase === 'Running') rebooting = undefined;
   const dataVolumes = (vm?.spec.dataVolumeTemplates ?? []).map((t) => c.dataVolumes.get(t.metadata.name, namespace)).filter((d): d is DataVolume => !!d);
   const prev = server.status;
   const view = novaView({
@@ -123,9 +129,43 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
     vmi,
     dataVolumes,
     networkName: ctx.cfg.networkName,
+    rebooting: rebooting?.type,
   });
-  const status = statusFrom(ctx, server, view, resolved, !!vm);
+  const status: ServerStatus = {
+    ...statusFrom(ctx, server, view, resolved, !!vm),
+    handledRequests: request?.handled ?? prev?.handledRequests,
+    rebooting,
+  };
   if (await writeStatus(ctx.client, SERVERS, server, status)) await recordTransition(ctx, server, prev, status);
+  // Only after the request is recorded as handled: replace the VMI, guarded by its uid, so a
+  // restart of this controller never reboots twice nor deletes the new VMI.
+  vmi = c.vmis.get(name, namespace);
+  if (rebooting?.fromVMI && vmi?.metadata.uid === rebooting.fromVMI && !vmi.metadata.deletionTimestamp) {
+    await ctx.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid: rebooting.fromVMI }).catch((e: unknown) => {
+      if (!isConflict(e)) throw e; // 409: that VMI is already gone and replaced
+    });
+  }
+}
+
+/**
+ * A new spec.reboot request id: checked against Nova's rules, recorded as handled, and (when
+ * allowed) turned into "replace the current VMI". A refused request is reported, not retried.
+ */
+function takeRebootRequest(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined): { handled: Record<string, string>; rebooting?: ServerStatus['rebooting'] } | undefined {
+  const r = server.spec.reboot;
+  const handled = server.status?.handledRequests ?? {};
+  if (!r || handled.reboot === r.requestId) return undefined;
+  const st = server.status;
+  try {
+    checkAction(`reboot:${r.type}`, {
+      id: server.metadata.uid ?? '', vmState: (st?.vmState ?? 'building') as VmState, taskState: st?.taskState ?? null, launched: !!st?.launchedAt, locked: false,
+    }, { admin: true });
+  } catch (e) {
+    void ctx.events.record(server, 'Warning', 'RequestRefused', 'Reboot', `reboot ${r.requestId}: ${(e as Error).message}`);
+    return { handled: { ...handled, reboot: r.requestId } };
+  }
+  void ctx.events.record(server, 'Normal', 'Rebooting', 'Reboot', `${r.type} reboot ${r.requestId}`);
+  return { handled: { ...handled, reboot: r.requestId }, rebooting: { type: r.type, fromVMI: vmi?.metadata.uid ?? '' } };
 }
 
 /**

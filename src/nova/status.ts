@@ -40,6 +40,8 @@ export interface NovaViewInput {
   dataVolumes?: DataVolume[];
   /** Network name used for the pod network in `addresses`. */
   networkName?: string;
+  /** A reboot in progress (the VMI is being replaced). */
+  rebooting?: 'SOFT' | 'HARD';
 }
 
 const error = (fault: Omit<Fault, 'created'>, powerState: PowerState = 'NOSTATE'): Omit<NovaView, 'running'> => ({
@@ -73,6 +75,10 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
   }
   if (i.referenceFault) return error(i.referenceFault);
   if (!vm || !printable) return building('scheduling', 0);
+  if (i.rebooting && !printable.startsWith('Err') && printable !== 'CrashLoopBackOff' && printable !== 'DataVolumeError') {
+    const hard = i.rebooting === 'HARD';
+    return { status: hard ? 'HARD_REBOOT' : 'REBOOT', vmState: 'active', taskState: hard ? 'rebooting_hard' : 'rebooting', powerState: 'Running', progress: 0 };
+  }
 
   const wantRunning = i.desiredPower === 'Running';
   switch (printable) {

@@ -7,7 +7,7 @@ import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { KEYPAIRS } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
-import { SECRETS, VIRTUAL_MACHINES, type Secret, type VirtualMachine } from '../../src/kubevirt/types.ts';
+import { SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type Secret, type VirtualMachine, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { ensureFlavor, eventually, grant, project, startApi, startKova, TEST_PUBLIC_KEY as PUBLIC_KEY, type Api, type Kova } from './helpers.ts';
 
@@ -437,8 +437,35 @@ describe('Compute API façade', () => {
       assert.equal((await act(admin, { unlock: null })).status, 202);
 
       assert.equal((await act(member, { frobnicate: null })).body.badRequest.message, 'There is no such action: frobnicate');
-      assert.equal((await act(member, { reboot: { type: 'HARD' } })).status, 501);
+      assert.equal((await act(member, { resize: { flavorRef: '1' } })).status, 501, 'recognised, not carried out yet');
       assert.equal((await act(stranger, { 'os-start': null })).status, 404);
+    });
+
+    test('reboot: a request acted on once; the VMI is replaced and the server goes HARD_REBOOT → ACTIVE', async () => {
+      const made = await create(member, { name: 'reboots' });
+      const id = made.body.server.id as string;
+      const s = await eventually('ACTIVE', async () => {
+        const x = (await kova.client.list<Server>(SERVERS, { namespace: ns })).items.find((y) => y.metadata.uid === id);
+        return x?.status?.status === 'ACTIVE' ? x : undefined;
+      });
+      const name = s.metadata.name ?? '';
+      const before = await kova.client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, ns);
+      assert.equal((await api.call('POST', `/v2.1/servers/${id}/action`, { token: member, body: { reboot: { type: 'sideways' } } })).status, 400);
+      const r = await api.call('POST', `/v2.1/servers/${id}/action`, { token: member, body: { reboot: { type: 'hard' } } });
+      assert.equal(r.status, 202);
+      const seen = new Set<string>();
+      const after = await eventually('a new VMI running and the server ACTIVE', async () => {
+        const x = await kova.client.get<Server>(SERVERS, name, ns);
+        seen.add(`${x.status?.status}/${x.status?.taskState ?? '-'}`);
+        const vmi = await kova.client.find<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, ns);
+        return x.status?.status === 'ACTIVE' && !x.status.taskState && vmi && vmi.metadata.uid !== before.metadata.uid && vmi.status?.phase === 'Running' ? x : undefined;
+      }, 30_000);
+      assert.ok(seen.has('HARD_REBOOT/rebooting_hard'), `went through HARD_REBOOT (saw ${[...seen].join(', ')})`);
+      assert.equal(after.status?.handledRequests?.reboot, r.headers.get('x-openstack-request-id'));
+      // Acted on once: nothing more happens for the same request id.
+      const vmiNow = await kova.client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, ns);
+      await new Promise((res) => setTimeout(res, 500));
+      assert.equal((await kova.client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, ns)).metadata.uid, vmiNow.metadata.uid);
     });
 
     test('update, metadata, tags, ips and delete', async () => {

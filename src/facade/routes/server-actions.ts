@@ -1,5 +1,6 @@
-// POST /servers/{id}/action: the actions that are declarative changes of the Server's spec
-// (os-start, os-stop, lock, unlock), checked against Nova's state rules first. The other Nova
+// POST /servers/{id}/action: actions that are changes of the Server's spec (os-start, os-stop,
+// lock, unlock) or requests in it that the controller carries out once (reboot), all checked
+// against Nova's state rules first. The other Nova
 // actions are recognised and answered 501 until the server-lifecycle work brings them.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Server } from '../../api/server.ts';
@@ -27,6 +28,12 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
   const handlers: Record<string, Handler> = {
     'os-start': async (req, s) => patch(req, s, { powerState: 'Running' }),
     'os-stop': async (req, s) => patch(req, s, { powerState: 'Shutoff' }),
+    // A request the controller acts on once per id: the VMI is replaced (SOFT too: see the README).
+    reboot: async (req, s, body) => {
+      const type = String((body as { type?: string }).type).toUpperCase() as 'SOFT' | 'HARD';
+      // Nova's hard reboot of a stopped server leaves it running.
+      return patch(req, s, { reboot: { type, requestId: req.requestId }, ...(s.status?.vmState === 'stopped' ? { powerState: 'Running' } : {}) });
+    },
     lock: async (req, s, body) => {
       const reason = body && typeof body === 'object' ? (body as { locked_reason?: string }).locked_reason : undefined;
       if (reason !== undefined && !req.nova.version.atLeast('2.73')) throw badRequest("Additional properties are not allowed ('locked_reason' was unexpected)");
@@ -47,7 +54,8 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
     const s = c.servers.byIndex('uid', id)[0];
     if (!s || (s.metadata.namespace !== req.nova.project?.namespace && !(await req.nova.isAdmin()))) throw notFound(`Instance ${id} could not be found.`);
     await canListServers(deps, req, s.metadata.namespace);
-    const ruleName = action === 'reboot' ? `reboot:${String((arg as { type?: string } | null)?.type ?? '').toUpperCase()}` : action;
+    if (action === 'reboot') validate({ type: 'object', required: ['type'], additionalProperties: false, properties: { type: { type: 'string', pattern: '^([Ss][Oo][Ff][Tt]|[Hh][Aa][Rr][Dd])$' } } }, arg, 'body');
+    const ruleName = action === 'reboot' ? `reboot:${String((arg as { type?: string }).type).toUpperCase()}` : action;
     if (!ACTION_RULES[ruleName] && !ACTION_RULES[action]) throw badRequest(`There is no such action: ${action}`);
     const handler = handlers[action];
     if (!handler) throw new NovaError(501, `Kova does not carry out the '${action}' action yet.`);
