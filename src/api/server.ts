@@ -1,6 +1,12 @@
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
 import { arr, bool, cel, conditions, dateTime, immutable, int, map, obj, oneOf, str, type Infer, type KindDefinition, type CustomResource } from './schema.ts';
 
+/**
+ * Annotation the Compute API puts on a Server with each request it makes of it (JSON:
+ * {requestId, action, userId, projectId, at}); the controller turns it into an instance action.
+ */
+export const REQUEST_ANNOTATION = 'compute.kova.io/request';
+
 /** Nova's power_state names, as `openstack server show` prints them. */
 export const POWER_STATES = ['NOSTATE', 'Running', 'Paused', 'Shutdown', 'Crashed', 'Suspended'] as const;
 /** Nova's server statuses. */
@@ -104,6 +110,19 @@ const serverStatus = obj({
   flavor: flavorSnapshot,
   image: obj({ name: str(), uid: str() }, [], { description: 'The image the server was built from.' }),
   keyName: str(),
+  instanceActions: arr(
+    obj({
+      action: str(),
+      requestId: str(),
+      userId: str(),
+      projectId: str(),
+      startTime: dateTime(),
+      updatedAt: dateTime(),
+      message: str(),
+      events: arr(obj({ event: str(), startTime: dateTime(), finishTime: dateTime(), result: oneOf(['Success', 'Error'] as const), host: str() }, ['event', 'startTime'])),
+    }, ['action', 'requestId', 'startTime']),
+    { description: "Nova's instance actions (os-instance-actions), newest first, at most 50.", maxItems: 50 },
+  ),
   handledRequests: obj({ reboot: str() }, [], { description: 'The requestId of the last imperative request acted on, per action.' }),
   rebooting: obj({ type: oneOf(['SOFT', 'HARD'] as const), fromVMI: str({ description: 'uid of the VMI being replaced' }) }, ['type'], { description: 'A reboot in progress.' }),
   conditions: conditions(),

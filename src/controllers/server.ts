@@ -2,7 +2,8 @@
 // Server.status. References (flavor, image, key pair) are resolved from the caches; a missing one
 // puts the Server in ERROR with a fault naming it, and no VM is made until it appears.
 import { createHash } from 'node:crypto';
-import { SERVERS, type FlavorSnapshot, type Server, type ServerStatus } from '../api/server.ts';
+import { REQUEST_ANNOTATION, SERVERS, type FlavorSnapshot, type Server, type ServerStatus } from '../api/server.ts';
+import { nextInstanceActions, parseStamp } from '../nova/instance-actions.ts';
 import { findCondition, isTrue, setCondition } from '../kube/conditions.ts';
 import { splitKey, type Condition } from '../kube/types.ts';
 import { API_VERSION } from '../api/group.ts';
@@ -131,10 +132,17 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
     networkName: ctx.cfg.networkName,
     rebooting: rebooting?.type,
   });
+  const base = statusFrom(ctx, server, view, resolved, !!vm);
   const status: ServerStatus = {
-    ...statusFrom(ctx, server, view, resolved, !!vm),
+    ...base,
     handledRequests: request?.handled ?? prev?.handledRequests,
     rebooting,
+    instanceActions: nextInstanceActions(prev?.instanceActions, parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]), {
+      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      reached: (action) => !base.taskState && !rebooting && ({ create: base.status !== 'BUILD', stop: base.status === 'SHUTOFF', start: base.status === 'ACTIVE', reboot: base.status === 'ACTIVE' } as Record<string, boolean>)[action] === true,
+      error: base.status === 'ERROR',
+      host: base.host,
+    }),
   };
   if (await writeStatus(ctx.client, SERVERS, server, status)) await recordTransition(ctx, server, prev, status);
   // Only after the request is recorded as handled: replace the VMI, guarded by its uid, so a

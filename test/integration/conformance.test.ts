@@ -52,6 +52,7 @@ describe('conformance with Nova\'s API samples', () => {
   let admin: string;
   let member: string;
   let serverId: string;
+  let stopRequest = '';
   let imageId: string;
   let node: string;
   let n = 0;
@@ -79,6 +80,17 @@ describe('conformance with Nova\'s API samples', () => {
     await eventually('server ACTIVE', async () => (await api.call('GET', `/v2.1/servers/${serverId}`, { token: admin })).body.server.status === 'ACTIVE');
     await api.call('POST', '/v2.1/os-keypairs', { token: member, version: '2.2', body: { keypair: { name: 'keypair-conformance', public_key: PUBLIC_KEY } } });
     await api.call('PUT', `/v2.1/servers/${serverId}/tags/tag1`, { token: member, version: '2.26' });
+    // A stop and a start, for the instance-action samples.
+    const settled = (want: string) => eventually(`server ${want}`, async () => {
+      const s = (await api.call('GET', `/v2.1/servers/${serverId}`, { token: admin })).body.server;
+      return s.status === want && s['OS-EXT-STS:task_state'] === null;
+    });
+    const stop = await api.call('POST', `/v2.1/servers/${serverId}/action`, { token: admin, body: { 'os-stop': null } });
+    stopRequest = stop.headers.get('x-openstack-request-id') ?? '';
+    await settled('SHUTOFF');
+    await api.call('POST', `/v2.1/servers/${serverId}/action`, { token: admin, body: { 'os-start': null } });
+    await settled('ACTIVE');
+    await eventually('instance actions', async () => (api.facade.caches.servers.byIndex('uid', serverId)[0]?.status?.instanceActions ?? []).every((a) => a.events?.every((e) => e.finishTime)));
   });
   after(async () => {
     // Cluster-scoped things the suite made: its flavors and aggregates (their Node labels go too).
@@ -116,6 +128,8 @@ describe('conformance with Nova\'s API samples', () => {
     { area: 'server-metadata', file: 'server-metadata-resp.json.tpl', run: async (v) => (await api.call('PUT', `/v2.1/servers/${serverId}/metadata/foo`, { token: member, version: v, body: { meta: { foo: 'Bar Value' } } })).body },
     { area: 'os-server-tags', file: 'server-tags-index-resp.json.tpl', run: get(`/v2.1/servers/${serverId}/tags`) },
     { area: 'os-server-tags', file: 'server-tags-put-all-resp.json.tpl', run: async (v) => (await api.call('PUT', `/v2.1/servers/${serverId}/tags`, { token: member, version: v, body: { tags: ['tag1', 'tag2'] } })).body },
+    { area: 'os-instance-actions', file: 'instance-actions-list-resp.json.tpl', run: get(`/v2.1/servers/${serverId}/os-instance-actions`) },
+    { area: 'os-instance-actions', file: 'instance-action-get-resp.json.tpl', run: async (v) => (await api.call('GET', `/v2.1/servers/${serverId}/os-instance-actions/${stopRequest}`, { token: admin, version: v })).body },
     // Flavors.
     { area: 'flavors', file: 'flavor-get-resp.json.tpl', run: get('/v2.1/flavors/1') },
     { area: 'flavors', file: 'flavors-list-resp.json.tpl', run: get('/v2.1/flavors') },

@@ -436,6 +436,24 @@ describe('Compute API façade', () => {
       assert.equal((await act(member, { unlock: null })).status, 403, "only an admin lifts an admin's lock");
       assert.equal((await act(admin, { unlock: null })).status, 202);
 
+      // What was asked, newest first, with the compute events finished once the server got there.
+      const actions = await eventually('instance actions recorded', async () => {
+        const l = (await api.call('GET', `/v2.1/servers/${id}/os-instance-actions`, { token: member, version: '2.58' })).body.instanceActions;
+        return l.length >= 8 ? l : undefined;
+      });
+      assert.deepEqual(actions.map((a: { action: string }) => a.action).slice(-4), ['lock', 'start', 'stop', 'create']);
+      assert.equal(actions.at(-1).user_id, 'alice');
+      const stop = actions.find((a: { action: string }) => a.action === 'stop');
+      const detail = await api.call('GET', `/v2.1/servers/${id}/os-instance-actions/${stop.request_id}`, { token: member, version: '2.84' });
+      const ev = detail.body.instanceAction.events[0];
+      assert.deepEqual([ev.event, ev.result], ['compute_stop_instance', 'Success']);
+      assert.ok(ev.finish_time);
+      assert.equal('host' in ev, false, 'the event host is admin-only');
+      const paged = await api.call('GET', `/v2.1/servers/${id}/os-instance-actions?limit=2`, { token: member, version: '2.58' });
+      assert.equal(paged.body.instanceActions.length, 2);
+      assert.match(paged.body.links[0].href, /os-instance-actions\?limit=2&marker=req-/);
+      assert.equal((await api.call('GET', `/v2.1/servers/${id}/os-instance-actions/req-nope`, { token: member })).status, 404);
+
       assert.equal((await act(member, { frobnicate: null })).body.badRequest.message, 'There is no such action: frobnicate');
       assert.equal((await act(member, { resize: { flavorRef: '1' } })).status, 501, 'recognised, not carried out yet');
       assert.equal((await act(stranger, { 'os-start': null })).status, 404);

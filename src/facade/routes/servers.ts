@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION } from '../../api/group.ts';
-import { SERVERS, type Server } from '../../api/server.ts';
+import { REQUEST_ANNOTATION, SERVERS, type Server } from '../../api/server.ts';
 import { SECRETS } from '../../kubevirt/types.ts';
 import { ownerReference } from '../../kube/types.ts';
 import { badRequest, forbidden, notFound, versionNotFound } from '../../nova/faults.ts';
@@ -19,7 +19,7 @@ import { S, validate, type Schema } from '../validate.ts';
 import { cacheCatchUp, callerClient, canListServers, patchFresh, last, page, requireProject, viewContext } from './common.ts';
 import type { Version } from '../../nova/microversion.ts';
 import { checkAction } from '../../nova/actions.ts';
-import { serverState } from './server-actions.ts';
+import { requestStamp, serverState } from './server-actions.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -312,7 +312,10 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
           metadata: {
             name: objectName,
             namespace: project.namespace,
-            annotations: { [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i) },
+            annotations: {
+              [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i),
+              [REQUEST_ANNOTATION]: requestStamp(req, 'create'),
+            },
           },
           spec,
         });
