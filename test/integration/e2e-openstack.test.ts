@@ -88,6 +88,27 @@ describe('openstack CLI against kova dev', () => {
     assert.deepEqual(after, []);
   });
 
+  test('server stop / start / reboot --wait / lock / unlock / event list', async () => {
+    const made = await json<{ id: string; status: string }>('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--wait', 'e2e-life');
+    assert.equal(made.status, 'ACTIVE');
+    const until = (want: string) => eventually(`e2e-life ${want}`, async () => {
+      const s = await json<{ status: string; 'OS-EXT-STS:task_state': string | null }>('server', 'show', 'e2e-life');
+      return s.status === want && !s['OS-EXT-STS:task_state'] ? s : undefined;
+    }, 60_000);
+    await os('server', 'stop', 'e2e-life');
+    assert.equal((await until('SHUTOFF') as { status: string }).status, 'SHUTOFF');
+    await os('server', 'start', 'e2e-life');
+    await until('ACTIVE');
+    await os('server', 'reboot', '--hard', '--wait', 'e2e-life');
+    await until('ACTIVE');
+    await os('server', 'lock', '--reason', 'freeze', 'e2e-life');
+    assert.equal((await json<{ locked: boolean }>('server', 'show', 'e2e-life')).locked, true);
+    await os('server', 'unlock', 'e2e-life');
+    const events = await json<{ Action: string }[]>('server', 'event', 'list', 'e2e-life');
+    assert.deepEqual(events.map((e) => e.Action), ['unlock', 'lock', 'reboot', 'start', 'stop', 'create']);
+    await os('server', 'delete', '--wait', 'e2e-life');
+  });
+
   test('aggregate create / add host, hypervisor list, availability zone list', async () => {
     const agg = await json<{ name: string; availability_zone: string }>('aggregate', 'create', '--zone', 'zone-b', 'e2e-agg');
     assert.deepEqual([agg.name, agg.availability_zone], ['e2e-agg', 'zone-b']);
