@@ -71,6 +71,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
       rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),
       rule(['kubevirt.io'], ['virtualmachineinstances'], READ),
+      rule(['subresources.kubevirt.io'], ['virtualmachineinstances/pause', 'virtualmachineinstances/unpause'], ['update']),
       rule(['instancetype.kubevirt.io'], ['virtualmachineclusterinstancetypes', 'virtualmachineinstancetypes'], [...READ, ...WRITE]),
       rule(['cdi.kubevirt.io'], ['datavolumes', 'datasources'], READ),
       rule([''], ['secrets'], ['create', 'patch']),

@@ -86,7 +86,7 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
       ownerReferences: [ownerReference(s, API_VERSION, 'Server')],
     },
     spec: {
-      runStrategy: s.spec.powerState === 'Shutoff' ? 'Halted' : 'Always',
+      runStrategy: s.spec.powerState === 'Shutoff' ? 'Halted' : 'Always', // Paused runs: pausing is a subresource call
       instancetype: { kind: i.instancetype.kind, name: i.instancetype.name },
       dataVolumeTemplates: [
         {

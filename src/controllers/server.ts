@@ -139,12 +139,16 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
     rebooting,
     instanceActions: nextInstanceActions(prev?.instanceActions, parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]), {
       time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      reached: (action) => !base.taskState && !rebooting && ({ create: base.status !== 'BUILD', stop: base.status === 'SHUTOFF', start: base.status === 'ACTIVE', reboot: base.status === 'ACTIVE' } as Record<string, boolean>)[action] === true,
+      reached: (action) => !base.taskState && !rebooting && ({
+        create: base.status !== 'BUILD', stop: base.status === 'SHUTOFF', start: base.status === 'ACTIVE', reboot: base.status === 'ACTIVE',
+        pause: base.status === 'PAUSED', unpause: base.status === 'ACTIVE',
+      } as Record<string, boolean>)[action] === true,
       error: base.status === 'ERROR',
       host: base.host,
     }),
   };
   if (await writeStatus(ctx.client, SERVERS, server, status)) await recordTransition(ctx, server, prev, status);
+  await syncPause(ctx, server, c.vmis.get(name, namespace));
   // Only after the request is recorded as handled: replace the VMI, guarded by its uid, so a
   // restart of this controller never reboots twice nor deletes the new VMI.
   vmi = c.vmis.get(name, namespace);
@@ -152,6 +156,25 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
     await ctx.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid: rebooting.fromVMI }).catch((e: unknown) => {
       if (!isConflict(e)) throw e; // 409: that VMI is already gone and replaced
     });
+  }
+}
+
+/**
+ * powerState Paused ⇄ Running on a running VMI goes through KubeVirt's pause and unpause
+ * subresources (virt-api, through the kube-apiserver). A pause KubeVirt made for its own reasons
+ * (an I/O error) is left alone.
+ */
+async function syncPause(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined): Promise<void> {
+  if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return;
+  const paused = vmi.status.conditions?.find((x) => x.type === 'Paused' && x.status === 'True');
+  const want = server.spec.powerState ?? 'Running';
+  const action = want === 'Paused' && !paused ? 'pause' : want === 'Running' && paused?.reason === 'PausedByUser' ? 'unpause' : undefined;
+  if (!action) return;
+  try {
+    await ctx.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vmi.metadata.namespace}/virtualmachineinstances/${vmi.metadata.name}/${action}`, { body: {} });
+  } catch (e) {
+    // 409: virt-handler has not caught up with the last one yet; the next event brings us back.
+    if (!isConflict(e)) throw e;
   }
 }
 
@@ -224,7 +247,7 @@ function statusFrom(ctx: Context, server: Server, view: NovaView, resolved: Reso
 function readyCondition(server: Server, view: NovaView, gen: number | undefined): Omit<Condition, 'lastTransitionTime'> {
   const want = server.spec.powerState ?? 'Running';
   if (view.status === 'ERROR') return { type: 'Ready', status: 'False', reason: 'Error', message: view.fault?.details ? `${view.fault.message} ${view.fault.details}` : view.fault?.message ?? 'error', observedGeneration: gen };
-  const settled = !view.taskState && ((want === 'Running' && view.status === 'ACTIVE') || (want === 'Shutoff' && view.status === 'SHUTOFF'));
+  const settled = !view.taskState && ((want === 'Running' && view.status === 'ACTIVE') || (want === 'Shutoff' && view.status === 'SHUTOFF') || (want === 'Paused' && view.status === 'PAUSED'));
   if (settled) return { type: 'Ready', status: 'True', reason: view.status === 'ACTIVE' ? 'Active' : 'Shutoff', message: `server is ${view.status}`, observedGeneration: gen };
   const reason = view.taskState ? view.taskState.replace(/(^|[-_])(\w)/g, (_m, _s, ch: string) => ch.toUpperCase()) : view.status.charAt(0) + view.status.slice(1).toLowerCase();
   return { type: 'Ready', status: 'False', reason, message: `server is ${view.status}${view.taskState ? ` (${view.taskState})` : ''}`, observedGeneration: gen };

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { stringify } from 'yaml';
 import { sleep } from '../kube/informer.ts';
+import { frontProxyArgs } from './certs.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -61,6 +62,8 @@ export interface ControlPlaneOptions {
    * the garbage collector knows their types from the start instead of after its next discovery.
    */
   beforeControllers?: (kubeconfigPath: string) => Promise<void>;
+  /** Extra kube-apiserver flags. */
+  apiServerArgs?: string[];
 }
 
 export class ControlPlane {
@@ -73,6 +76,7 @@ export class ControlPlane {
   private readonly procs: { name: string; child: ChildProcess }[] = [];
   private readonly log: (line: string) => void;
   private readonly beforeControllers: ControlPlaneOptions['beforeControllers'];
+  private readonly apiServerArgs: string[];
   private stopping = false;
   private readonly exited = new Set<string>();
   private readonly onExit = (): void => this.killAll('SIGKILL');
@@ -83,6 +87,7 @@ export class ControlPlane {
     this.keepDir = o.keepDir ?? false;
     this.log = o.log ?? (() => {});
     this.beforeControllers = o.beforeControllers;
+    this.apiServerArgs = o.apiServerArgs ?? [];
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
     this.token = randomBytes(24).toString('hex');
   }
@@ -98,6 +103,8 @@ export class ControlPlane {
       writeFileSync(join(d, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
       writeFileSync(join(d, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
       writeFileSync(join(d, 'tokens.csv'), `${this.token},kova-admin,kova-admin,"system:masters"\n`);
+      const aggregation = await frontProxyArgs(join(d, 'front-proxy'));
+      if (!aggregation.length) this.log('openssl not found: no aggregation layer (the simulator cannot serve subresources.kubevirt.io)');
 
       const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
       this.spawn('etcd', [
@@ -133,6 +140,8 @@ export class ControlPlane {
         `--service-account-signing-key-file=${join(d, 'sa.key')}`,
         '--event-ttl=1h',
         '--v=0',
+        ...aggregation,
+        ...this.apiServerArgs,
       ]);
       await this.waitFor('kube-apiserver', () => httpOk(`${this.apiServerUrl}/readyz`, this.token), 120_000);
       this.writeKubeconfig();

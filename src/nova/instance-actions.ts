@@ -17,6 +17,8 @@ const COMPUTE_EVENTS: Record<string, string> = {
   stop: 'compute_stop_instance',
   start: 'compute_start_instance',
   reboot: 'compute_reboot_instance',
+  pause: 'compute_pause_instance',
+  unpause: 'compute_unpause_instance',
 };
 
 export const MAX_INSTANCE_ACTIONS = 50;

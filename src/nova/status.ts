@@ -27,7 +27,7 @@ export interface NovaView {
 }
 
 export interface NovaViewInput {
-  desiredPower: 'Running' | 'Shutoff';
+  desiredPower: 'Running' | 'Shutoff' | 'Paused';
   /** The server is being deleted. */
   deleting: boolean;
   /** The server has run before (status.launchedAt is set). */
@@ -80,7 +80,7 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
     return { status: hard ? 'HARD_REBOOT' : 'REBOOT', vmState: 'active', taskState: hard ? 'rebooting_hard' : 'rebooting', powerState: 'Running', progress: 0 };
   }
 
-  const wantRunning = i.desiredPower === 'Running';
+  const wantRunning = i.desiredPower !== 'Shutoff';
   switch (printable) {
     case 'Provisioning':
     case 'WaitingForVolumeBinding':
@@ -90,10 +90,14 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
       if (!i.launched) return building('spawning', 90);
       return { status: 'SHUTOFF', vmState: 'stopped', taskState: 'powering-on', powerState: 'Shutdown', progress: 0 };
     case 'Running':
+      if (i.desiredPower === 'Paused') return { status: 'ACTIVE', vmState: 'active', taskState: 'pausing', powerState: 'Running', progress: 0 };
       if (!wantRunning) return { status: 'ACTIVE', vmState: 'active', taskState: 'powering-off', powerState: 'Running', progress: 0 };
       return { status: 'ACTIVE', vmState: 'active', powerState: 'Running', progress: 0 };
     case 'Paused':
-      if (!wantRunning) return { status: 'PAUSED', vmState: 'paused', taskState: 'powering-off', powerState: 'Paused', progress: 0 };
+      if (i.desiredPower === 'Shutoff') return { status: 'PAUSED', vmState: 'paused', taskState: 'powering-off', powerState: 'Paused', progress: 0 };
+      if (i.desiredPower === 'Running' && vmCondition(i.vmi, 'Paused')?.reason === 'PausedByUser') {
+        return { status: 'PAUSED', vmState: 'paused', taskState: 'unpausing', powerState: 'Paused', progress: 0 };
+      }
       return { status: 'PAUSED', vmState: 'paused', powerState: 'Paused', progress: 0 };
     case 'Stopping':
       return { status: 'ACTIVE', vmState: 'active', taskState: 'powering-off', powerState: 'Running', progress: 0 };

@@ -21,6 +21,7 @@ import {
   type VirtualMachine, type VirtualMachineInstance, type VMIPhase,
 } from '../kubevirt/types.ts';
 import { NodeHeartbeat } from './nodes.ts';
+import { PAUSED_ANNOTATION, VirtApi } from './virt-api.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
 export const INJECT = 'sim.kova.io/inject';
@@ -42,6 +43,8 @@ export interface SimulatorOptions {
   importSteps?: number;
   /** Run the Node heartbeats (for Nodes the simulator created). */
   heartbeats?: boolean;
+  /** Serve subresources.kubevirt.io (pause, unpause) behind the apiserver, as virt-api does. */
+  virtApi?: boolean;
 }
 
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -69,6 +72,7 @@ export class KubeVirtSimulator {
   private readonly instancetypes: Informer<Instancetype>;
   private readonly controllers: Controller[];
   private readonly heartbeat: NodeHeartbeat | undefined;
+  private readonly virtApi: VirtApi | undefined;
   private ipCounter = 0;
 
   constructor(client: KubeClient, log: Logger, o: SimulatorOptions = {}) {
@@ -86,6 +90,7 @@ export class KubeVirtSimulator {
     this.clusterInstancetypes = inf(CLUSTER_INSTANCETYPES);
     this.instancetypes = inf(INSTANCETYPES);
     this.heartbeat = o.heartbeats === false ? undefined : new NodeHeartbeat(client);
+    this.virtApi = o.virtApi === false ? undefined : new VirtApi(client, this.log);
 
     const vmCtl = new Controller('sim-virt-controller-vm', (k) => this.reconcileVM(k), this.log, { concurrency: 4 });
     const vmiCtl = new Controller('sim-virt-handler', (k) => this.reconcileVMI(k), this.log, { concurrency: 4 });
@@ -130,11 +135,13 @@ export class KubeVirtSimulator {
     await Promise.all(this.informers().map((i) => i.synced));
     for (const c of this.controllers) c.start();
     this.heartbeat?.start();
+    await this.virtApi?.start();
     this.log.info('KubeVirt simulator started', { stepMs: this.stepMs });
   }
 
   async stop(): Promise<void> {
     this.heartbeat?.stop();
+    await this.virtApi?.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
     for (const i of this.informers()) i.stop();
   }
@@ -356,9 +363,12 @@ export class KubeVirtSimulator {
     st.conditions = withCondition(st.conditions, { type: 'Ready', status: 'True' });
     st.conditions = withCondition(st.conditions, { type: 'AgentConnected', status: 'True' });
     st.conditions = withCondition(st.conditions, { type: 'LiveMigratable', status: 'True' });
-    st.conditions = inject === 'paused'
+    // Paused through the pause subresource (by a user), or injected as KubeVirt's own I/O-error pause.
+    st.conditions = vmi.metadata.annotations?.[PAUSED_ANNOTATION] === 'true'
       ? withCondition(st.conditions, { type: 'Paused', status: 'True', reason: 'PausedByUser', message: 'VMI was paused by user' })
-      : withCondition(st.conditions, { type: 'Paused', remove: true });
+      : inject === 'paused'
+        ? withCondition(st.conditions, { type: 'Paused', status: 'True', reason: 'PausedIOError', message: 'VMI was paused, low-level IO error detected' })
+        : withCondition(st.conditions, { type: 'Paused', remove: true });
     if (inject === 'migrating') {
       st.migrationState = st.migrationState?.endTimestamp || !st.migrationState ? { startTimestamp: now(), sourceNode: st.nodeName } : st.migrationState;
     } else if (st.migrationState && !st.migrationState.endTimestamp) {

@@ -486,6 +486,31 @@ describe('Compute API façade', () => {
       assert.equal((await kova.client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, ns)).metadata.uid, vmiNow.metadata.uid);
     });
 
+    test('pause / unpause go through KubeVirt\'s subresource API behind the kube-apiserver', async () => {
+      const made = await create(member, { name: 'pauses' });
+      const id = made.body.server.id as string;
+      const act = (body: unknown) => api.call('POST', `/v2.1/servers/${id}/action`, { token: member, body });
+      const settled = (want: string) => eventually(`server ${want}`, async () => {
+        const x = (await api.call('GET', `/v2.1/servers/${id}`, { token: member })).body.server;
+        return x.status === want && x['OS-EXT-STS:task_state'] === null ? x : undefined;
+      });
+      await settled('ACTIVE');
+      assert.equal((await act({ unpause: null })).status, 409, 'not paused');
+      assert.equal((await act({ pause: null })).status, 202);
+      const paused = await settled('PAUSED');
+      assert.equal(paused['OS-EXT-STS:power_state'], 3);
+      const s = (await kova.client.list<Server>(SERVERS, { namespace: ns })).items.find((x) => x.metadata.uid === id);
+      const vmi = await kova.client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, s?.metadata.name ?? '', ns);
+      assert.equal(vmi.status?.conditions?.find((c) => c.type === 'Paused')?.reason, 'PausedByUser', 'paused through the subresource');
+      assert.equal((await act({ 'os-stop': null })).status, 409, 'Nova does not stop a paused server');
+      assert.equal((await act({ unpause: null })).status, 202);
+      await settled('ACTIVE');
+      // The subresource is authorized by RBAC for the caller: a reader may not pause.
+      const asReader = kova.client.as('bob');
+      const denied = await asReader.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/${s?.metadata.name}/pause`, { body: {} }).then(() => 200, (e: { code?: number }) => e.code);
+      assert.equal(denied, 403);
+    });
+
     test('update, metadata, tags, ips and delete', async () => {
       const made = await create(member, { name: 'edit me' }, '2.52');
       const id = made.body.server.id as string;

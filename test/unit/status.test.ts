@@ -148,6 +148,16 @@ describe('novaView: power states', () => {
     assert.equal(POWER_STATE_CODES[v.powerState], 3);
   });
 
+  test('pause and unpause in flight: ACTIVE / pausing, PAUSED / unpausing (only for a pause by a user)', () => {
+    const running = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Paused', launched: true }));
+    assert.deepEqual(state(running), S('ACTIVE', 'active', 'pausing', 'Running'));
+    const byUser = vmi({ phase: 'Running', conditions: [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }] });
+    assert.deepEqual(state(novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Running', launched: true }))), S('PAUSED', 'paused', 'unpausing', 'Paused'));
+    const ioError = vmi({ phase: 'Running', conditions: [{ type: 'Paused', status: 'True', reason: 'PausedIOError' }] });
+    assert.deepEqual(state(novaView(input({ vm: vm('Paused'), vmi: ioError, desiredPower: 'Running', launched: true }))), S('PAUSED', 'paused', undefined, 'Paused'));
+    assert.deepEqual(state(novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Paused', launched: true }))), S('PAUSED', 'paused', undefined, 'Paused'));
+  });
+
   test('Paused while the spec wants Shutoff → PAUSED / powering-off', () => {
     assert.deepEqual(state(novaView(input({ vm: vm('Paused'), desiredPower: 'Shutoff', launched: true }))), S('PAUSED', 'paused', 'powering-off', 'Paused'));
   });
