@@ -32,7 +32,10 @@ const serverSpec = cel(
       host: str({ description: 'Requested host (a Node name), as admins may ask from Nova 2.74.', minLength: 1, maxLength: 253 }),
       hostname: str({ description: 'Guest hostname (2.90); defaults to a sanitised name.', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
       networks: oneOf(['auto', 'none'] as const, { description: 'auto: one interface on the pod network; none: no network (2.37).', default: 'auto' }),
-      powerState: oneOf(['Running', 'Shutoff', 'Paused'] as const, { description: 'Desired power state: Running (start), Shutoff (stop) or Paused (pause, through KubeVirt\'s pause subresource).', default: 'Running' }),
+      powerState: oneOf(['Running', 'Shutoff', 'Paused', 'Suspended'] as const, {
+        description: 'Desired power state: Running (start), Shutoff (stop), Paused (pause) or Suspended (suspend: a pause shown as Nova\'s SUSPENDED; see docs/adr/010).',
+        default: 'Running',
+      }),
       locked: bool({ description: 'Locked servers refuse actions from non-admins (Nova lock).' }),
       reboot: obj(
         {

@@ -141,7 +141,7 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
       time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       reached: (action) => !base.taskState && !rebooting && ({
         create: base.status !== 'BUILD', stop: base.status === 'SHUTOFF', start: base.status === 'ACTIVE', reboot: base.status === 'ACTIVE',
-        pause: base.status === 'PAUSED', unpause: base.status === 'ACTIVE',
+        pause: base.status === 'PAUSED', unpause: base.status === 'ACTIVE', suspend: base.status === 'SUSPENDED', resume: base.status === 'ACTIVE',
       } as Record<string, boolean>)[action] === true,
       error: base.status === 'ERROR',
       host: base.host,
@@ -168,7 +168,7 @@ async function syncPause(ctx: Context, server: Server, vmi: VirtualMachineInstan
   if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return;
   const paused = vmi.status.conditions?.find((x) => x.type === 'Paused' && x.status === 'True');
   const want = server.spec.powerState ?? 'Running';
-  const action = want === 'Paused' && !paused ? 'pause' : want === 'Running' && paused?.reason === 'PausedByUser' ? 'unpause' : undefined;
+  const action = (want === 'Paused' || want === 'Suspended') && !paused ? 'pause' : want === 'Running' && paused?.reason === 'PausedByUser' ? 'unpause' : undefined;
   if (!action) return;
   try {
     await ctx.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vmi.metadata.namespace}/virtualmachineinstances/${vmi.metadata.name}/${action}`, { body: {} });
@@ -247,8 +247,8 @@ function statusFrom(ctx: Context, server: Server, view: NovaView, resolved: Reso
 function readyCondition(server: Server, view: NovaView, gen: number | undefined): Omit<Condition, 'lastTransitionTime'> {
   const want = server.spec.powerState ?? 'Running';
   if (view.status === 'ERROR') return { type: 'Ready', status: 'False', reason: 'Error', message: view.fault?.details ? `${view.fault.message} ${view.fault.details}` : view.fault?.message ?? 'error', observedGeneration: gen };
-  const settled = !view.taskState && ((want === 'Running' && view.status === 'ACTIVE') || (want === 'Shutoff' && view.status === 'SHUTOFF') || (want === 'Paused' && view.status === 'PAUSED'));
-  if (settled) return { type: 'Ready', status: 'True', reason: view.status === 'ACTIVE' ? 'Active' : 'Shutoff', message: `server is ${view.status}`, observedGeneration: gen };
+  const settled = !view.taskState && ((want === 'Running' && view.status === 'ACTIVE') || (want === 'Shutoff' && view.status === 'SHUTOFF') || (want === 'Paused' && view.status === 'PAUSED') || (want === 'Suspended' && view.status === 'SUSPENDED'));
+  if (settled) return { type: 'Ready', status: 'True', reason: view.status.charAt(0) + view.status.slice(1).toLowerCase(), message: `server is ${view.status}`, observedGeneration: gen };
   const reason = view.taskState ? view.taskState.replace(/(^|[-_])(\w)/g, (_m, _s, ch: string) => ch.toUpperCase()) : view.status.charAt(0) + view.status.slice(1).toLowerCase();
   return { type: 'Ready', status: 'False', reason, message: `server is ${view.status}${view.taskState ? ` (${view.taskState})` : ''}`, observedGeneration: gen };
 }

@@ -19,6 +19,8 @@ const COMPUTE_EVENTS: Record<string, string> = {
   reboot: 'compute_reboot_instance',
   pause: 'compute_pause_instance',
   unpause: 'compute_unpause_instance',
+  suspend: 'compute_suspend_instance',
+  resume: 'compute_resume_instance',
 };
 
 export const MAX_INSTANCE_ACTIONS = 50;

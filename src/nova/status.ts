@@ -27,7 +27,7 @@ export interface NovaView {
 }
 
 export interface NovaViewInput {
-  desiredPower: 'Running' | 'Shutoff' | 'Paused';
+  desiredPower: 'Running' | 'Shutoff' | 'Paused' | 'Suspended';
   /** The server is being deleted. */
   deleting: boolean;
   /** The server has run before (status.launchedAt is set). */
@@ -91,14 +91,20 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
       return { status: 'SHUTOFF', vmState: 'stopped', taskState: 'powering-on', powerState: 'Shutdown', progress: 0 };
     case 'Running':
       if (i.desiredPower === 'Paused') return { status: 'ACTIVE', vmState: 'active', taskState: 'pausing', powerState: 'Running', progress: 0 };
+      if (i.desiredPower === 'Suspended') return { status: 'ACTIVE', vmState: 'active', taskState: 'suspending', powerState: 'Running', progress: 0 };
       if (!wantRunning) return { status: 'ACTIVE', vmState: 'active', taskState: 'powering-off', powerState: 'Running', progress: 0 };
       return { status: 'ACTIVE', vmState: 'active', powerState: 'Running', progress: 0 };
-    case 'Paused':
-      if (i.desiredPower === 'Shutoff') return { status: 'PAUSED', vmState: 'paused', taskState: 'powering-off', powerState: 'Paused', progress: 0 };
-      if (i.desiredPower === 'Running' && vmCondition(i.vmi, 'Paused')?.reason === 'PausedByUser') {
-        return { status: 'PAUSED', vmState: 'paused', taskState: 'unpausing', powerState: 'Paused', progress: 0 };
+    case 'Paused': {
+      // A suspend is a pause shown as Nova's SUSPENDED (docs/adr/010-suspend-is-a-pause.md).
+      const byUser = vmCondition(i.vmi, 'Paused')?.reason === 'PausedByUser';
+      if (i.desiredPower === 'Suspended' && byUser) return { status: 'SUSPENDED', vmState: 'suspended', powerState: 'Suspended', progress: 0 };
+      if (i.desiredPower === 'Running' && byUser && i.previous?.vmState === 'suspended') {
+        return { status: 'SUSPENDED', vmState: 'suspended', taskState: 'resuming', powerState: 'Suspended', progress: 0 };
       }
+      if (i.desiredPower === 'Shutoff') return { status: 'PAUSED', vmState: 'paused', taskState: 'powering-off', powerState: 'Paused', progress: 0 };
+      if (i.desiredPower === 'Running' && byUser) return { status: 'PAUSED', vmState: 'paused', taskState: 'unpausing', powerState: 'Paused', progress: 0 };
       return { status: 'PAUSED', vmState: 'paused', powerState: 'Paused', progress: 0 };
+    }
     case 'Stopping':
       return { status: 'ACTIVE', vmState: 'active', taskState: 'powering-off', powerState: 'Running', progress: 0 };
     case 'Stopped':

@@ -505,6 +505,14 @@ describe('Compute API façade', () => {
       assert.equal((await act({ 'os-stop': null })).status, 409, 'Nova does not stop a paused server');
       assert.equal((await act({ unpause: null })).status, 202);
       await settled('ACTIVE');
+      // Suspend is a pause shown as Nova's SUSPENDED (docs/adr/010).
+      assert.equal((await act({ resume: null })).status, 409);
+      assert.equal((await act({ suspend: null })).status, 202);
+      const suspended = await settled('SUSPENDED');
+      assert.deepEqual([suspended['OS-EXT-STS:vm_state'], suspended['OS-EXT-STS:power_state']], ['suspended', 7]);
+      assert.equal((await act({ unpause: null })).status, 409, 'a suspended server is resumed, not unpaused');
+      assert.equal((await act({ resume: null })).status, 202);
+      await settled('ACTIVE');
       // The subresource is authorized by RBAC for the caller: a reader may not pause.
       const asReader = kova.client.as('bob');
       const denied = await asReader.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/${s?.metadata.name}/pause`, { body: {} }).then(() => 200, (e: { code?: number }) => e.code);

@@ -158,6 +158,16 @@ describe('novaView: power states', () => {
     assert.deepEqual(state(novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Paused', launched: true }))), S('PAUSED', 'paused', undefined, 'Paused'));
   });
 
+  test('suspend is a pause shown as SUSPENDED / Suspended; resume shows SUSPENDED / resuming', () => {
+    const byUser = vmi({ phase: 'Running', conditions: [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }] });
+    assert.deepEqual(state(novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Suspended', launched: true }))), S('ACTIVE', 'active', 'suspending', 'Running'));
+    const suspended = novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Suspended', launched: true }));
+    assert.deepEqual(state(suspended), S('SUSPENDED', 'suspended', undefined, 'Suspended'));
+    assert.equal(POWER_STATE_CODES[suspended.powerState], 7);
+    const resuming = novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Running', launched: true, previous: { status: 'SUSPENDED', vmState: 'suspended' } }));
+    assert.deepEqual(state(resuming), S('SUSPENDED', 'suspended', 'resuming', 'Suspended'));
+  });
+
   test('Paused while the spec wants Shutoff → PAUSED / powering-off', () => {
     assert.deepEqual(state(novaView(input({ vm: vm('Paused'), desiredPower: 'Shutoff', launched: true }))), S('PAUSED', 'paused', 'powering-off', 'Paused'));
   });

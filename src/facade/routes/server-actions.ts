@@ -39,6 +39,8 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
     'os-stop': async (req, s) => patch(req, s, { powerState: 'Shutoff' }, 'stop'),
     pause: async (req, s) => patch(req, s, { powerState: 'Paused' }, 'pause'),
     unpause: async (req, s) => patch(req, s, { powerState: 'Running' }, 'unpause'),
+    suspend: async (req, s) => patch(req, s, { powerState: 'Suspended' }, 'suspend'),
+    resume: async (req, s) => patch(req, s, { powerState: 'Running' }, 'resume'),
     // A request the controller acts on once per id: the VMI is replaced (SOFT too: see the README).
     reboot: async (req, s, body) => {
       const type = String((body as { type?: string }).type).toUpperCase() as 'SOFT' | 'HARD';
