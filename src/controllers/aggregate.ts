@@ -11,7 +11,7 @@ import { NODES } from '../kubevirt/types.ts';
 import type { Context } from './context.ts';
 import { aggregateMetadataLabel } from './flavor-instancetype.ts';
 import { ZONE_LABEL } from './server-vm.ts';
-import { writeStatus } from './status.ts';
+import { writeStatus } from '../kube/status.ts';
 
 export const AGGREGATE_FINALIZER = 'compute.kova.io/aggregate-labels';
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

@@ -8,7 +8,7 @@ import { SERVERS, type Server } from '../api/server.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { Informer, type Runnable } from '../kube/informer.ts';
+import { Informer } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
 import {
   CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, NAMESPACES, NODES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES,
@@ -72,20 +72,16 @@ export class Caches {
     return Object.values(this).filter((v): v is Informer<KubeObject> => v instanceof Informer && (this.profile === 'controller' || !kubevirt.includes(v)));
   }
 
-  all(): Runnable[] {
-    return this.informers();
-  }
-
   start(): void {
-    for (const i of this.all()) i.start();
+    for (const i of this.informers()) i.start();
   }
 
   async synced(): Promise<void> {
-    await Promise.all(this.all().map((i) => i.synced));
+    await Promise.all(this.informers().map((i) => i.synced));
   }
 
   stop(): void {
-    for (const i of this.all()) i.stop();
+    for (const i of this.informers()) i.stop();
   }
 
   /** Nova project id of a namespace: its project label's value, or else its uid. */

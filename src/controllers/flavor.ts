@@ -8,7 +8,7 @@ import { controllerOf, ownerReference, splitKey } from '../kube/types.ts';
 import { CLUSTER_INSTANCETYPES, INSTANCETYPES, type Instancetype } from '../kubevirt/types.ts';
 import { FLAVOR_LABEL, MANAGED_BY, type Context } from './context.ts';
 import { instancetypeFor } from './flavor-instancetype.ts';
-import { writeStatus } from './status.ts';
+import { writeStatus } from '../kube/status.ts';
 
 export async function reconcileFlavor(ctx: Context, key: string): Promise<void> {
   const flavor = ctx.caches.flavors.get(splitKey(key).name);

@@ -7,7 +7,7 @@ import { ownerReference, splitKey } from '../kube/types.ts';
 import { SECRETS, type Secret } from '../kubevirt/types.ts';
 import { fingerprintOf, InvalidKeyError } from '../nova/keypair.ts';
 import { MANAGED_BY, type Context } from './context.ts';
-import { writeStatus } from './status.ts';
+import { writeStatus } from '../kube/status.ts';
 
 export const keyPairSecretName = (keyPair: KeyPair): string => `kova-keypair-${keyPair.metadata.name}`;
 

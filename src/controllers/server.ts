@@ -13,7 +13,7 @@ import { checkAction, type VmState } from '../nova/actions.ts';
 import { networksSummary, novaView, type NovaView } from '../nova/status.ts';
 import type { Context } from './context.ts';
 import { APPLIED_HASH, desiredVirtualMachine, SERVER_LABEL, type VmInputs } from './server-vm.ts';
-import { writeStatus } from './status.ts';
+import { writeStatus } from '../kube/status.ts';
 
 type Fault = NonNullable<NovaView['fault']>;
 

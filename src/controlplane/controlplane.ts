@@ -62,8 +62,6 @@ export interface ControlPlaneOptions {
    * the garbage collector knows their types from the start instead of after its next discovery.
    */
   beforeControllers?: (kubeconfigPath: string) => Promise<void>;
-  /** Extra kube-apiserver flags. */
-  apiServerArgs?: string[];
 }
 
 export class ControlPlane {
@@ -76,7 +74,6 @@ export class ControlPlane {
   private readonly procs: { name: string; child: ChildProcess }[] = [];
   private readonly log: (line: string) => void;
   private readonly beforeControllers: ControlPlaneOptions['beforeControllers'];
-  private readonly apiServerArgs: string[];
   private stopping = false;
   private readonly exited = new Set<string>();
   private readonly onExit = (): void => this.killAll('SIGKILL');
@@ -87,7 +84,6 @@ export class ControlPlane {
     this.keepDir = o.keepDir ?? false;
     this.log = o.log ?? (() => {});
     this.beforeControllers = o.beforeControllers;
-    this.apiServerArgs = o.apiServerArgs ?? [];
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
     this.token = randomBytes(24).toString('hex');
   }
@@ -141,7 +137,6 @@ export class ControlPlane {
         '--event-ttl=1h',
         '--v=0',
         ...aggregation,
-        ...this.apiServerArgs,
       ]);
       await this.waitFor('kube-apiserver', () => httpOk(`${this.apiServerUrl}/readyz`, this.token), 120_000);
       this.writeKubeconfig();

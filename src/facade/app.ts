@@ -112,7 +112,7 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   }
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const ready = deps.caches.all().every((i) => 'hasSynced' in i && (i as { hasSynced: boolean }).hasSynced);
+    const ready = deps.caches.informers().every((i) => i.hasSynced);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'syncing' });
   });
 

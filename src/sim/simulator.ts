@@ -21,6 +21,7 @@ import {
   type VirtualMachine, type VirtualMachineInstance, type VMIPhase,
 } from '../kubevirt/types.ts';
 import { NodeHeartbeat } from './nodes.ts';
+import { writeStatus } from '../kube/status.ts';
 import { PAUSED_ANNOTATION, VirtApi } from './virt-api.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
@@ -274,8 +275,7 @@ export class KubeVirtSimulator {
       desiredGeneration: vm.metadata.generation,
       ...(startFailure ? { startFailure } : {}),
     };
-    if (isDeepStrictEqual(JSON.parse(JSON.stringify(vm.status ?? {})), JSON.parse(JSON.stringify(status)))) return;
-    await this.client.replace(VIRTUAL_MACHINES, { ...vm, status }, 'status');
+    await writeStatus(this.client, VIRTUAL_MACHINES, vm, status);
   }
 
   // ------------------------------------------------- virt-controller (VMI → pod) and virt-handler

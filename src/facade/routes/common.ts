@@ -4,10 +4,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Informer } from '../../kube/informer.ts';
 import { isConflict, type KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/types.ts';
-import { forbidden, NovaError } from '../../nova/faults.ts';
+import { forbidden, notFound, NovaError } from '../../nova/faults.ts';
 import type { ViewContext } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { GROUP } from '../../api/group.ts';
+import type { Server } from '../../api/server.ts';
 
 export async function viewContext(req: FastifyRequest): Promise<ViewContext> {
   const n = req.nova;
@@ -22,6 +23,14 @@ export async function canListServers(deps: FacadeDeps, req: FastifyRequest, name
   if (!(await deps.authz.can(req.nova.caller, { verb: 'list', group: GROUP, resource: 'servers', namespace }))) {
     throw forbidden(`Policy doesn't allow os_compute_api:servers:index to be performed.`);
   }
+}
+
+/** A server the caller may see, by Nova id; another project's server is a 404, never a 403. */
+export async function findServer(deps: FacadeDeps, req: FastifyRequest, id: string): Promise<Server> {
+  const s = deps.caches.servers.byIndex('uid', id)[0];
+  if (!s || (s.metadata.namespace !== req.nova.project?.namespace && !(await req.nova.isAdmin()))) throw notFound(`Instance ${id} could not be found.`);
+  await canListServers(deps, req, s.metadata.namespace);
+  return s;
 }
 
 /** Nova's admin-only rule: 403 with Nova's message otherwise. */

@@ -8,7 +8,7 @@ import { ACTION_RULES, checkAction, type ServerState, type VmState } from '../..
 import { badRequest, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, S } from '../validate.ts';
-import { canListServers, page, patchFresh, viewContext } from './common.ts';
+import { findServer, page, patchFresh, viewContext } from './common.ts';
 import { instanceActionDetail, instanceActionSummary } from '../../nova/views/instance-actions.ts';
 import { nextLink } from '../../nova/views/links.ts';
 
@@ -60,12 +60,7 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
   };
 
   // os-instance-actions: what was asked of the server, newest first (2.58 paging and time filters).
-  const visibleServer = async (req: FastifyRequest, id: string): Promise<Server> => {
-    const s = c.servers.byIndex('uid', id)[0];
-    if (!s || (s.metadata.namespace !== req.nova.project?.namespace && !(await req.nova.isAdmin()))) throw notFound(`Instance ${id} could not be found.`);
-    await canListServers(deps, req, s.metadata.namespace);
-    return s;
-  };
+  const visibleServer = (req: FastifyRequest, id: string): Promise<Server> => findServer(deps, req, id);
   app.get('/servers/:id/os-instance-actions', async (req) => {
     const id = (req.params as { id: string }).id;
     const s = await visibleServer(req, id);

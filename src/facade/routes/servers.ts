@@ -16,7 +16,7 @@ import {
 import { POWER_STATE_CODES } from '../../nova/status.ts';
 import type { FacadeDeps } from '../app.ts';
 import { S, validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, callerClient, canListServers, patchFresh, last, page, requireProject, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, canListServers, findServer as findVisibleServer, patchFresh, last, page, requireProject, viewContext } from './common.ts';
 import type { Version } from '../../nova/microversion.ts';
 import { checkAction } from '../../nova/actions.ts';
 import { requestStamp, serverState } from './server-actions.ts';
@@ -151,16 +151,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   const c = deps.caches;
 
   const canList = (req: FastifyRequest, namespace: string | undefined): Promise<void> => canListServers(deps, req, namespace);
-
-  /** A server the caller may see, by Nova id; another project's server is a 404, never a 403. */
-  const findServer = async (req: FastifyRequest, id: string): Promise<Server> => {
-    const s = c.servers.byIndex('uid', id)[0];
-    const ns = req.nova.project?.namespace;
-    const visible = s && (s.metadata.namespace === ns || (await req.nova.isAdmin()));
-    if (!s || !visible) throw notFound(`Instance ${id} could not be found.`);
-    await canList(req, s.metadata.namespace);
-    return s;
-  };
+  const findServer = (req: FastifyRequest, id: string): Promise<Server> => findVisibleServer(deps, req, id);
 
   const inputs = (s: Server): ServerViewInputs => {
     const img = c.image(s.status?.image?.uid ?? s.spec.image) ?? c.image(s.spec.image);
