@@ -68,12 +68,14 @@ export const OPERATOR_ROLES: KubeObject[] = [
     metadata: { name: 'kova-controller', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], [...READ, 'patch', 'update']),
+      rule([GROUP], ['servers'], ['delete']), // reclaiming soft-deleted servers
       rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
       rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),
-      rule(['kubevirt.io'], ['virtualmachineinstances'], READ),
-      rule(['subresources.kubevirt.io'], ['virtualmachineinstances/pause', 'virtualmachineinstances/unpause'], ['update']),
+      rule(['kubevirt.io'], ['virtualmachineinstances'], [...READ, 'delete']),
+      rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], [...READ, 'create', 'delete']),
+      rule(['subresources.kubevirt.io'], ['virtualmachineinstances/pause', 'virtualmachineinstances/unpause', 'virtualmachineinstances/softreboot'], ['update']),
       rule(['instancetype.kubevirt.io'], ['virtualmachineclusterinstancetypes', 'virtualmachineinstancetypes'], [...READ, ...WRITE]),
-      rule(['cdi.kubevirt.io'], ['datavolumes', 'datasources'], READ),
+      rule(['cdi.kubevirt.io'], ['datavolumes', 'datasources'], [...READ, 'create', 'delete']),
       rule([''], ['secrets'], ['create', 'patch']),
       rule([''], ['nodes'], [...READ, 'patch']),
       rule([''], ['namespaces'], READ),

@@ -12,6 +12,11 @@ export const POWER_STATES = ['NOSTATE', 'Running', 'Paused', 'Shutdown', 'Crashe
 /** Nova's server statuses. */
 export const NOVA_STATUSES = ['BUILD', 'ACTIVE', 'PAUSED', 'SUSPENDED', 'SHUTOFF', 'RESCUE', 'RESIZE', 'VERIFY_RESIZE', 'REVERT_RESIZE', 'MIGRATING', 'REBOOT', 'HARD_REBOOT', 'REBUILD', 'PASSWORD', 'SHELVED', 'SHELVED_OFFLOADED', 'SOFT_DELETED', 'DELETED', 'ERROR', 'UNKNOWN'] as const;
 
+/** Desired power/lifecycle states a Server spec can ask for. */
+export const POWER_REQUESTS = ['Running', 'Shutoff', 'Paused', 'Suspended', 'Shelved', 'ShelvedOffloaded', 'SoftDeleted'] as const;
+
+const request = (description: string) => obj({ requestId: str({ minLength: 1, maxLength: 255 }) }, ['requestId'], { description: `An imperative request: ${description}` });
+
 const serverSpec = cel(
   obj(
     {
@@ -32,8 +37,8 @@ const serverSpec = cel(
       host: str({ description: 'Requested host (a Node name), as admins may ask from Nova 2.74.', minLength: 1, maxLength: 253 }),
       hostname: str({ description: 'Guest hostname (2.90); defaults to a sanitised name.', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
       networks: oneOf(['auto', 'none'] as const, { description: 'auto: one interface on the pod network; none: no network (2.37).', default: 'auto' }),
-      powerState: oneOf(['Running', 'Shutoff', 'Paused', 'Suspended'] as const, {
-        description: 'Desired power state: Running (start), Shutoff (stop), Paused (pause) or Suspended (suspend: a pause shown as Nova\'s SUSPENDED; see docs/adr/010).',
+      powerState: oneOf(POWER_REQUESTS, {
+        description: 'Desired state: Running (start, resume, unpause, unshelve, restore), Shutoff (stop), Paused (pause), Suspended (suspend: a pause shown as Nova\'s SUSPENDED; see docs/adr/010), Shelved / ShelvedOffloaded (shelve, shelveOffload) or SoftDeleted (a delete the controller reclaims later; restore undoes it).',
         default: 'Running',
       }),
       locked: bool({ description: 'Locked servers refuse actions from non-admins (Nova lock).' }),
@@ -45,17 +50,59 @@ const serverSpec = cel(
         ['type', 'requestId'],
         { description: 'An imperative request: reboot the server once for this requestId.' },
       ),
+      rebuild: obj(
+        {
+          requestId: str({ description: 'A new id rebuilds the server from spec.image (an image change alone rebuilds too).', minLength: 1, maxLength: 255 }),
+          preserveEphemeral: bool(),
+        },
+        ['requestId'],
+        { description: 'An imperative request: rebuild the root disk from spec.image once for this requestId.' },
+      ),
+      confirmResize: request('Confirm the resize or cold migration waiting in VERIFY_RESIZE.'),
+      revertResize: request('Revert the resize or cold migration waiting in VERIFY_RESIZE (a resize also sets spec.flavor back).'),
+      migrate: obj(
+        {
+          requestId: str({ minLength: 1, maxLength: 255 }),
+          live: bool({ description: 'Live migration (a VirtualMachineInstanceMigration) rather than a cold one (VERIFY_RESIZE).' }),
+          host: str({ description: 'Target Node (admins).', minLength: 1, maxLength: 253 }),
+        },
+        ['requestId'],
+        { description: 'An imperative request: move the server to another host once for this requestId.' },
+      ),
+      evacuate: obj(
+        { requestId: str({ minLength: 1, maxLength: 255 }), host: str({ minLength: 1, maxLength: 253 }) },
+        ['requestId'],
+        { description: 'An imperative request (admins): rebuild the server on another host because its host is down.' },
+      ),
+      resetState: obj(
+        { requestId: str({ minLength: 1, maxLength: 255 }), state: oneOf(['active', 'error'] as const) },
+        ['requestId', 'state'],
+        { description: 'An imperative request (admins): force vm_state to active (clearing any task) or error.' },
+      ),
+      rescue: obj(
+        { requestId: str({ minLength: 1, maxLength: 255 }), image: str({ description: 'Rescue image (DataSource); default: the server\'s image.', minLength: 1, maxLength: 253 }) },
+        ['requestId'],
+        { description: 'Present: the server runs in rescue mode (booted from the rescue image, its root disk attached second). Removing it unrescues.' },
+      ),
+      createImage: obj(
+        {
+          requestId: str({ minLength: 1, maxLength: 255 }),
+          imageId: str({ description: 'The id the new image gets (label compute.kova.io/image-id on its DataSource).', minLength: 1, maxLength: 64 }),
+          name: str({ minLength: 1, maxLength: 255 }),
+          metadata: map(str({ maxLength: 255 }), { maxProperties: 128 }),
+          backupType: str({ description: 'createBackup: the backup type (daily, weekly …).', maxLength: 255 }),
+          rotation: int({ description: 'createBackup: how many backups of this type to keep.', minimum: 0 }),
+        },
+        ['requestId', 'imageId', 'name'],
+        { description: 'An imperative request: copy the root disk into a new image once for this requestId.' },
+      ),
       lockedReason: str({ description: 'Why the server is locked (2.73).', maxLength: 255 }),
       lockedBy: oneOf(['owner', 'admin'] as const, { description: 'Who locked it: only an admin may unlock an admin\'s lock.' }),
     },
     ['name', 'flavor', 'image'],
   ),
-  immutable('flavor', 'flavor is immutable: a server changes flavor only through a resize'),
-  immutable('image', 'image is immutable: a server changes image only through a rebuild'),
   immutable('rootDiskGiB', 'rootDiskGiB is immutable'),
-  immutable('keyName', 'keyName is immutable: a server changes key only through a rebuild'),
   immutable('userData', 'userData is immutable'),
-  immutable('availabilityZone', 'availabilityZone is immutable'),
   immutable('host', 'host is immutable'),
   immutable('networks', 'networks is immutable'),
   {
@@ -126,8 +173,53 @@ const serverStatus = obj({
     }, ['action', 'requestId', 'startTime']),
     { description: "Nova's instance actions (os-instance-actions), newest first, at most 50.", maxItems: 50 },
   ),
-  handledRequests: obj({ reboot: str() }, [], { description: 'The requestId of the last imperative request acted on, per action.' }),
-  rebooting: obj({ type: oneOf(['SOFT', 'HARD'] as const), fromVMI: str({ description: 'uid of the VMI being replaced' }) }, ['type'], { description: 'A reboot in progress.' }),
+  handledRequests: map(str(), { description: 'The requestId of the last imperative request acted on, per action.' }),
+  rebooting: obj({
+    type: oneOf(['SOFT', 'HARD'] as const),
+    fromVMI: str({ description: 'uid of the VMI being rebooted (replaced, for HARD)' }),
+    sent: bool({ description: 'SOFT: the softreboot subresource call was made.' }),
+  }, ['type'], { description: 'A reboot in progress.' }),
+  operation: obj({
+    kind: oneOf(['resize', 'migrate', 'liveMigrate', 'rebuild', 'evacuate', 'rescue', 'unrescue', 'createImage'] as const),
+    requestId: str(),
+    phase: str({ description: 'Where the work is: prep, migrating, verify, reverting …' }),
+    startedAt: dateTime(),
+    fromVMI: str({ description: 'uid of the VMI this operation replaces' }),
+    fromHost: str(),
+    toHost: str({ description: 'Requested target host, if any' }),
+    fromFlavor: flavorSnapshot,
+    toFlavor: flavorSnapshot,
+    image: str({ description: 'rebuild/rescue: the image (DataSource)' }),
+    rootVolume: str({ description: 'rebuild: the new root DataVolume' }),
+    migrationName: str({ description: 'liveMigrate: the VirtualMachineInstanceMigration' }),
+    migrationId: str({ description: 'The migration record in status.migrations' }),
+    imageId: str({ description: 'createImage: the new image id' }),
+  }, ['kind', 'requestId', 'phase'], { description: 'The one long-running Nova task in flight (Nova allows one task_state at a time).' }),
+  rootVolume: str({ description: 'The DataVolume holding the root disk (a rebuild replaces it).' }),
+  rescueVolume: str({ description: 'The rescue disk while rescued.' }),
+  resetToError: bool({ description: 'os-resetState error: shown as ERROR until an action clears it.' }),
+  shelvedAt: dateTime(),
+  offloaded: bool({ description: 'Shelved and offloaded: no host.' }),
+  deletedAt: dateTime({ description: 'Soft deleted at; reclaimed after the reclaim interval.' }),
+  migrations: arr(
+    obj({
+      id: int(),
+      uuid: str(),
+      type: oneOf(['resize', 'migration', 'live-migration', 'evacuation'] as const),
+      status: str(),
+      sourceHost: str(),
+      destHost: str(),
+      oldFlavorId: str(),
+      newFlavorId: str(),
+      userId: str(),
+      projectId: str(),
+      createdAt: dateTime(),
+      updatedAt: dateTime(),
+      memoryTotalBytes: int(),
+      memoryProcessedBytes: int(),
+    }, ['id', 'uuid', 'type', 'status', 'createdAt']),
+    { description: "Nova's migration records for this server, newest first, at most 20.", maxItems: 20 },
+  ),
   conditions: conditions(),
 });
 

@@ -11,12 +11,24 @@ import { EventRecorder } from '../kube/events.ts';
 import { Informer } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
 import {
-  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, NAMESPACES, NODES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES,
+  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, NAMESPACES, NODES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
   type DataSource, type DataVolume, type Instancetype, type Namespace, type Node, type VirtualMachine, type VirtualMachineInstance,
 } from '../kubevirt/types.ts';
 import type { FlavorMappingConfig } from './flavor-instancetype.ts';
+import type { Migration } from './server-ops.ts';
 
 export const FLAVOR_LABEL = 'compute.kova.io/flavor';
+/** The id of an image made by createImage, fixed before its DataSource exists. */
+export const IMAGE_ID_LABEL = 'compute.kova.io/image-id';
+/** The image's Nova name, when it differs from the DataSource's name. */
+export const IMAGE_NAME_ANNOTATION = 'compute.kova.io/image-name';
+/** The uid of the server an image was made from (createImage / createBackup). */
+export const SOURCE_SERVER_LABEL = 'compute.kova.io/source-server';
+/** createBackup: the backup type, for rotation. */
+export const BACKUP_TYPE_LABEL = 'compute.kova.io/backup-type';
+/** An image's id: the id it was promised under, else its DataSource's uid. */
+export const imageIdOf = (d: { metadata: { uid?: string; labels?: Record<string, string> } }): string => d.metadata.labels?.[IMAGE_ID_LABEL] ?? d.metadata.uid ?? '';
+
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kova' };
 
 export interface KovaConfig extends FlavorMappingConfig {
@@ -24,9 +36,23 @@ export interface KovaConfig extends FlavorMappingConfig {
   imagesNamespace: string;
   /** Network name under which pod-network addresses are shown. */
   networkName: string;
+  /** Seconds a shelved server keeps its host before it is offloaded (Nova's shelved_offload_time; -1 never). */
+  shelvedOffloadTimeSeconds?: number;
+  /** Seconds a soft-deleted server is kept before it is reclaimed (Nova's reclaim_instance_interval; 0 = no soft delete). */
+  reclaimInstanceIntervalSeconds?: number;
 }
 
-export const defaultConfig = (): KovaConfig => ({ imagesNamespace: process.env.KOVA_IMAGES_NAMESPACE ?? 'kova-images', networkName: 'default' });
+const envInt = (name: string, dflt: number): number => {
+  const v = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(v) ? v : dflt;
+};
+
+export const defaultConfig = (): KovaConfig => ({
+  imagesNamespace: process.env.KOVA_IMAGES_NAMESPACE ?? 'kova-images',
+  networkName: 'default',
+  shelvedOffloadTimeSeconds: envInt('KOVA_SHELVED_OFFLOAD_TIME', 0),
+  reclaimInstanceIntervalSeconds: envInt('KOVA_RECLAIM_INSTANCE_INTERVAL', 0),
+});
 
 export class Caches {
   readonly servers: Informer<Server>;
@@ -36,6 +62,7 @@ export class Caches {
   readonly vms: Informer<VirtualMachine>;
   readonly vmis: Informer<VirtualMachineInstance>;
   readonly dataVolumes: Informer<DataVolume>;
+  readonly migrations: Informer<Migration>;
   readonly images: Informer<DataSource>;
   readonly clusterInstancetypes: Informer<Instancetype>;
   readonly instancetypes: Informer<Instancetype>;
@@ -59,7 +86,9 @@ export class Caches {
     this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: 'compute.kova.io/server' });
     this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: 'compute.kova.io/server' });
     this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: 'compute.kova.io/server' });
-    this.images = make<DataSource>(DATA_SOURCES, { namespace: cfg.imagesNamespace }).addIndex('uid', (d) => [d.metadata.uid ?? '']);
+    this.migrations = make<Migration>(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, { labelSelector: 'compute.kova.io/server' });
+    // An image is found by its uid, or by the id Kova gave it before it existed (createImage).
+    this.images = make<DataSource>(DATA_SOURCES, { namespace: cfg.imagesNamespace }).addIndex('uid', (d) => [d.metadata.uid ?? '', ...(d.metadata.labels?.[IMAGE_ID_LABEL] ? [d.metadata.labels[IMAGE_ID_LABEL]] : [])]);
     this.clusterInstancetypes = make<Instancetype>(CLUSTER_INSTANCETYPES);
     this.instancetypes = make<Instancetype>(INSTANCETYPES, { labelSelector: FLAVOR_LABEL });
     this.nodes = make<Node>(NODES);
@@ -68,7 +97,7 @@ export class Caches {
 
   /** Every informer, for starting, stopping and metrics. */
   informers(): Informer<KubeObject>[] {
-    const kubevirt: unknown[] = [this.vms, this.vmis, this.dataVolumes, this.clusterInstancetypes, this.instancetypes];
+    const kubevirt: unknown[] = [this.vms, this.vmis, this.dataVolumes, this.migrations, this.clusterInstancetypes, this.instancetypes];
     return Object.values(this).filter((v): v is Informer<KubeObject> => v instanceof Informer && (this.profile === 'controller' || !kubevirt.includes(v)));
   }
 

@@ -69,6 +69,7 @@ export class ControllerManager {
     caches.vms.on(byOwner);
     caches.vmis.on(byOwner);
     caches.dataVolumes.on(byOwner);
+    caches.migrations.on(byOwner);
   }
 
   async start(): Promise<void> {

@@ -21,7 +21,16 @@ export interface VmInputs {
   image: { name: string; namespace: string };
   /** Secret holding the key pair's public key, for accessCredentials. */
   keySecretName?: string;
+  /** The root disk's DataVolume (a rebuild makes a new one); default `<server>-root`. */
+  rootVolume?: string;
+  /** Where the next VMI may run: a migration's target, or anywhere but the host it leaves. */
+  placement?: { host?: string; excludeHost?: string };
+  /** Rescue mode: boot from this disk, the root disk attached second. */
+  rescue?: { volume: string; image: string };
 }
+
+/** Desired states in which no guest runs. */
+export const HALTED_STATES: readonly string[] = ['Shutoff', 'Shelved', 'ShelvedOffloaded', 'SoftDeleted'];
 
 export const rootVolumeName = (server: string): string => `${server}-root`;
 
@@ -38,8 +47,13 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
   const annotations: Record<string, string> = {};
   for (const [k, v] of Object.entries(s.metadata.annotations ?? {})) if (k.startsWith(SIM_ANNOTATION_PREFIX)) annotations[k] = v;
 
-  const disks: NonNullable<VirtualMachineInstanceSpec['domain']['devices']['disks']> = [{ name: 'root', disk: { bus: 'virtio' }, bootOrder: 1 }];
-  const volumes: NonNullable<VirtualMachineInstanceSpec['volumes']> = [{ name: 'root', dataVolume: { name: rootVolumeName(name) } }];
+  const rootVolume = i.rootVolume ?? rootVolumeName(name);
+  const disks: NonNullable<VirtualMachineInstanceSpec['domain']['devices']['disks']> = [{ name: 'root', disk: { bus: 'virtio' }, bootOrder: i.rescue ? 2 : 1 }];
+  const volumes: NonNullable<VirtualMachineInstanceSpec['volumes']> = [{ name: 'root', dataVolume: { name: rootVolume } }];
+  if (i.rescue) {
+    disks.unshift({ name: 'rescue', disk: { bus: 'virtio' }, bootOrder: 1 });
+    volumes.unshift({ name: 'rescue', dataVolume: { name: i.rescue.volume } });
+  }
   if (i.ephemeralGiB > 0) {
     disks.push({ name: 'ephemeral', disk: { bus: 'virtio' } });
     volumes.push({ name: 'ephemeral', emptyDisk: { capacity: `${i.ephemeralGiB}Gi` } });
@@ -57,7 +71,11 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
 
   const nodeSelector: Record<string, string> = {};
   if (s.spec.availabilityZone) nodeSelector[ZONE_LABEL] = s.spec.availabilityZone;
-  if (s.spec.host) nodeSelector[HOSTNAME_LABEL] = s.spec.host;
+  const host = i.placement?.host ?? s.spec.host;
+  if (host) nodeSelector[HOSTNAME_LABEL] = host;
+  const exclude = i.placement?.excludeHost && !host
+    ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'NotIn', values: [i.placement.excludeHost] }] }] } } } }
+    : {};
 
   const templateSpec: VirtualMachineInstanceSpec = {
     domain: {
@@ -70,6 +88,7 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
     ...(s.spec.networks === 'none' ? { networks: [] } : { networks: [{ name: 'default', pod: {} }] }),
     volumes,
     ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+    ...exclude,
     ...(i.keySecretName
       ? { accessCredentials: [{ sshPublicKey: { source: { secret: { secretName: i.keySecretName } }, propagationMethod: { configDrive: {} } } }] }
       : {}),
@@ -86,11 +105,12 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
       ownerReferences: [ownerReference(s, API_VERSION, 'Server')],
     },
     spec: {
-      runStrategy: s.spec.powerState === 'Shutoff' ? 'Halted' : 'Always', // Paused runs: pausing is a subresource call
+      runStrategy: HALTED_STATES.includes(s.spec.powerState ?? 'Running') ? 'Halted' : 'Always', // Paused runs: pausing is a subresource call
       instancetype: { kind: i.instancetype.kind, name: i.instancetype.name },
       dataVolumeTemplates: [
+        ...(i.rescue ? [{ metadata: { name: i.rescue.volume, labels }, spec: { sourceRef: { kind: 'DataSource' as const, name: i.rescue.image, namespace: i.image.namespace }, storage: {} } }] : []),
         {
-          metadata: { name: rootVolumeName(name), labels },
+          metadata: { name: rootVolume, labels },
           spec: {
             sourceRef: { kind: 'DataSource', name: i.image.name, namespace: i.image.namespace },
             // Flavor disk 0 means "the size of the image": CDI then sizes the volume from its source.

@@ -3,16 +3,25 @@
 // puts the Server in ERROR with a fault naming it, and no VM is made until it appears.
 import { createHash } from 'node:crypto';
 import { REQUEST_ANNOTATION, SERVERS, type FlavorSnapshot, type Server, type ServerStatus } from '../api/server.ts';
+import type { Flavor } from '../api/flavor.ts';
 import { nextInstanceActions, parseStamp } from '../nova/instance-actions.ts';
 import { findCondition, isTrue, setCondition } from '../kube/conditions.ts';
 import { splitKey, type Condition } from '../kube/types.ts';
 import { API_VERSION } from '../api/group.ts';
-import { SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type DataVolume, type VirtualMachineInstance } from '../kubevirt/types.ts';
-import { isConflict } from '../kube/client.ts';
-import { checkAction, type VmState } from '../nova/actions.ts';
+import {
+  DATA_SOURCES, DATA_VOLUMES, SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
+  type DataVolume, type VirtualMachine, type VirtualMachineInstance,
+} from '../kubevirt/types.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.ts';
+import { ownerReference } from '../kube/types.ts';
+import { checkAction, type ServerState, type VmState } from '../nova/actions.ts';
 import { networksSummary, novaView, type NovaView } from '../nova/status.ts';
-import type { Context } from './context.ts';
-import { APPLIED_HASH, desiredVirtualMachine, SERVER_LABEL, type VmInputs } from './server-vm.ts';
+import { BACKUP_TYPE_LABEL, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, imageIdOf, SOURCE_SERVER_LABEL, type Context } from './context.ts';
+import { APPLIED_HASH, desiredVirtualMachine, HALTED_STATES, HOSTNAME_LABEL, rootVolumeName, SERVER_LABEL, type VmInputs } from './server-vm.ts';
+import {
+  advance, liveVMI, migrationName, operationView, rebuildVolumeName, replacedAndRunning, rescueVolumeName, updateMigrations, vmOverrides,
+  type Observed, type Operation, type Step, type VmOverrides,
+} from './server-ops.ts';
 import { writeStatus } from '../kube/status.ts';
 
 type Fault = NonNullable<NovaView['fault']>;
@@ -28,8 +37,32 @@ interface Resolved {
   fault?: Fault;
 }
 
+/** The flavor as a server keeps it (Nova embeds the flavor in the instance). */
+export function snapshotOf(f: Flavor): FlavorSnapshot | undefined {
+  if (!f.status?.instancetype) return undefined;
+  return {
+    id: f.spec.id ?? f.metadata.name,
+    name: f.spec.name,
+    vcpus: f.spec.vcpus,
+    ramMiB: f.spec.ramMiB,
+    diskGiB: f.spec.diskGiB ?? 0,
+    ephemeralGiB: f.spec.ephemeralGiB ?? 0,
+    swapMiB: f.spec.swapMiB ?? 0,
+    extraSpecs: f.spec.extraSpecs ?? {},
+    instancetype: f.status.instancetype,
+  };
+}
+
+/** spec.flavor (a name or an id) names this snapshot's flavor. */
+function flavorMatches(ctx: Context, ref: string, snap: FlavorSnapshot | undefined): boolean {
+  if (!snap) return false;
+  if (ref === snap.id) return true;
+  const f = ctx.caches.flavor(ref);
+  return f ? (f.spec.id ?? f.metadata.name) === snap.id : ref === snap.name;
+}
+
 /** Finds what the VM needs. Once the VM exists, the snapshot in status stands in for a flavor that is gone. */
-export function resolveReferences(ctx: Context, server: Server, vmExists: boolean): Resolved {
+export function resolveReferences(ctx: Context, server: Server, vmExists: boolean, ov: VmOverrides = {}): Resolved {
   const c = ctx.caches;
   const ns = server.metadata.namespace ?? '';
   const spec = server.spec;
@@ -41,19 +74,10 @@ export function resolveReferences(ctx: Context, server: Server, vmExists: boolea
     if (f.spec.isPublic === false && !(f.spec.projects ?? []).some((p) => p === projectId || p === ns)) {
       if (!vmExists) return { fault: { code: 404, message: `Flavor ${spec.flavor} could not be found.`, details: `flavor ${spec.flavor} is private and project ${projectId ?? ns} has no access to it` } };
     }
-    flavor = {
-      id: f.spec.id ?? f.metadata.name,
-      name: f.spec.name,
-      vcpus: f.spec.vcpus,
-      ramMiB: f.spec.ramMiB,
-      diskGiB: f.spec.diskGiB ?? 0,
-      ephemeralGiB: f.spec.ephemeralGiB ?? 0,
-      swapMiB: f.spec.swapMiB ?? 0,
-      extraSpecs: f.spec.extraSpecs ?? {},
-      instancetype: f.status.instancetype,
-    };
+    flavor = snapshotOf(f);
   }
-  if (vmExists && snapshot) flavor = snapshot; // Nova keeps the flavor a server was built with
+  if (vmExists && snapshot) flavor = snapshot; // Nova keeps the flavor a server was built with (until a resize)
+  if (vmExists && ov.flavor) flavor = ov.flavor;
   if (!flavor) {
     if (!f) return { fault: { code: 404, message: `Flavor ${spec.flavor} could not be found.` } };
     const ready = findCondition(f.status?.conditions, 'Ready');
@@ -61,8 +85,10 @@ export function resolveReferences(ctx: Context, server: Server, vmExists: boolea
     return { fault: { code: 500, message: `Flavor ${spec.flavor} cannot be used.`, details: ready?.message ?? 'the flavor is not ready yet' } };
   }
 
-  const img = c.image(spec.image);
-  const image = img ? { name: img.metadata.name ?? '', uid: img.metadata.uid } : vmExists ? server.status?.image : undefined;
+  // Once built, the server runs the image it was built (or rebuilt) from; spec.image changing is a rebuild.
+  const imgRef = vmExists && ov.image ? ov.image : spec.image;
+  const img = c.image(imgRef);
+  const image = img ? { name: img.metadata.name ?? '', uid: imageIdOf(img) } : vmExists ? server.status?.image : undefined;
   if (!image?.name) return { flavor, fault: { code: 404, message: `Image ${spec.image} could not be found.`, details: `no DataSource ${spec.image} in namespace ${ctx.cfg.imagesNamespace}` } };
 
   let keySecretName: string | undefined;
@@ -95,17 +121,25 @@ export function resolveReferences(ctx: Context, server: Server, vmExists: boolea
   };
 }
 
-export async function reconcileServer(ctx: Context, key: string): Promise<void> {
+export async function reconcileServer(ctx: Context, key: string): Promise<{ requeueAfterMs?: number } | void> {
   const { namespace, name } = splitKey(key);
   const server = ctx.caches.servers.get(name, namespace);
   if (!server) return; // the VM is owned by it: garbage collection removes it
   const c = ctx.caches;
   let vm = c.vms.get(name, namespace);
   const deleting = !!server.metadata.deletionTimestamp;
-  const resolved = resolveReferences(ctx, server, !!vm);
+  let vmi = c.vmis.get(name, namespace);
+  const prev = server.status;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+  // Requests first: what this reconcile decides is recorded in status before anything is done.
+  const plan = vm && !deleting ? planRequests(ctx, server, vmi, now) : undefined;
+  const planned: Server = plan ? { ...server, status: { ...prev, operation: plan.op, rescueVolume: plan.rescueVolume, rootVolume: plan.rootVolume, image: plan.image ?? prev?.image } } : server;
+  const ov = vmOverrides(planned);
+  const resolved = resolveReferences(ctx, server, !!vm, ov);
 
   if (!deleting && resolved.inputs) {
-    const desired = desiredVirtualMachine(resolved.inputs);
+    const desired = desiredVirtualMachine({ ...resolved.inputs, rootVolume: ov.rootVolume, placement: ov.placement, rescue: ov.rescue });
     if (vm?.metadata.annotations?.[APPLIED_HASH] !== desired.metadata.annotations?.[APPLIED_HASH]) {
       if (resolved.inputs.keySecretName) await shareKeySecret(ctx, server, resolved.inputs.keySecretName);
       vm = await ctx.client.apply(VIRTUAL_MACHINES, desired);
@@ -113,15 +147,35 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
     }
   }
 
-  let vmi = c.vmis.get(name, namespace);
-  const request = vm && !deleting ? takeRebootRequest(ctx, server, vmi) : undefined;
-  let rebooting = request?.rebooting ?? server.status?.rebooting;
-  // Done when a VMI other than the one being replaced runs.
-  if (rebooting && vmi && vmi.metadata.uid !== rebooting.fromVMI && vmi.status?.phase === 'Running') rebooting = undefined;
+  let rebooting = plan ? plan.rebooting : prev?.rebooting;
+  // Done when a VMI other than the one being replaced runs (and the VM says so), or a soft reboot was sent.
+  if (rebooting?.type === 'SOFT' && rebooting.sent) rebooting = undefined;
+  if (rebooting && replacedAndRunning(rebooting, { vm, vmi, dataVolumes: [], wantRunning: true })) rebooting = undefined;
   const dataVolumes = (vm?.spec.dataVolumeTemplates ?? []).map((t) => c.dataVolumes.get(t.metadata.name, namespace)).filter((d): d is DataVolume => !!d);
-  const prev = server.status;
-  const view = novaView({
-    desiredPower: server.spec.powerState ?? 'Running',
+  const desiredPower = server.spec.powerState ?? 'Running';
+  const wantRunning = !HALTED_STATES.includes(desiredPower);
+
+  // The operation in flight moves on by what the cluster shows.
+  let op = plan?.op;
+  let outcome: Step['outcome'];
+  let outcomeMessage: string | undefined;
+  const migration = op?.migrationName ? c.migrations.get(op.migrationName, namespace) : undefined;
+  const imagePhase = op?.kind === 'createImage' ? (await imageDataVolume(ctx, op))?.status?.phase : undefined;
+  const observed: Observed = { vm, vmi, dataVolumes, migration, imagePhase, wantRunning };
+  if (op) {
+    const step = advance(op, observed);
+    op = step.op;
+    outcome = step.outcome;
+    outcomeMessage = step.message;
+  }
+  if (plan?.confirmed) outcome = 'done';
+  const finished = plan?.confirmed ?? (plan?.op && !op ? plan.op : undefined);
+
+  const offloaded = (desiredPower === 'ShelvedOffloaded' || desiredPower === 'Shelved') && (prev?.offloaded === true || desiredPower === 'ShelvedOffloaded' ||
+    (!!prev?.shelvedAt && (ctx.cfg.shelvedOffloadTimeSeconds ?? 0) >= 0 && Date.parse(now) - Date.parse(prev.shelvedAt) >= (ctx.cfg.shelvedOffloadTimeSeconds ?? 0) * 1000));
+  let view = novaView({
+    desiredPower,
+    offloaded,
     deleting,
     launched: !!prev?.launchedAt,
     previous: prev,
@@ -132,29 +186,227 @@ export async function reconcileServer(ctx: Context, key: string): Promise<void> 
     networkName: ctx.cfg.networkName,
     rebooting: rebooting?.type,
   });
+  const rescued = !!(plan?.rescueVolume ?? prev?.rescueVolume) && !!server.spec.rescue;
+  if (rescued && !deleting && view.status === 'ACTIVE' && !op) view = { ...view, status: 'RESCUE', vmState: 'rescued' };
+  if (op && !deleting) view = { ...view, ...operationView(op, view, observed) };
+  const resetToError = plan ? plan.resetToError : prev?.resetToError;
+  if (resetToError && !deleting) view = { ...view, status: 'ERROR', vmState: 'error', taskState: undefined };
+  if (view.status === 'SHELVED_OFFLOADED') delete view.host; // an offloaded server has no host
+  if (finished?.kind === 'createImage' && outcome === 'done' && server.spec.createImage?.backupType !== undefined) {
+    await rotateBackups(ctx, server, server.spec.createImage.backupType, server.spec.createImage.rotation ?? 0);
+  }
+  if (finished && outcome === 'failed') {
+    await ctx.events.record(server, 'Warning', 'OperationFailed', finished.kind, `${finished.kind} ${finished.requestId}: ${outcomeMessage ?? 'failed'}`);
+  }
+
   const base = statusFrom(ctx, server, view, resolved, !!vm);
+  const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
+  const shelved = view.status === 'SHELVED' || view.status === 'SHELVED_OFFLOADED';
+  const softDeleted = view.status === 'SOFT_DELETED' && !view.taskState;
+  const curOp = op ?? finished;
   const status: ServerStatus = {
     ...base,
-    handledRequests: request?.handled ?? prev?.handledRequests,
+    // What a finished operation leaves behind: the new flavor, root disk and image; or the old ones.
+    flavor: finished ? (finished.kind === 'resize' && finished.phase === 'reverting' ? finished.fromFlavor : (finished.toFlavor ?? base.flavor)) : (op?.kind === 'resize' && op.phase === 'verify' ? op.toFlavor : base.flavor),
+    rootVolume: finished?.kind === 'rebuild' && outcome === 'done' ? finished.rootVolume : plan?.rootVolume ?? prev?.rootVolume,
+    image: finished?.kind === 'rebuild' && outcome === 'done' ? imageRef(ctx, finished.image) ?? base.image : plan?.image ?? prev?.image ?? base.image,
+    rescueVolume: finished?.kind === 'unrescue' ? undefined : plan?.rescueVolume ?? prev?.rescueVolume,
+    handledRequests: plan?.handled ?? prev?.handledRequests,
     rebooting,
-    instanceActions: nextInstanceActions(prev?.instanceActions, parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]), {
-      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      reached: (action) => !base.taskState && !rebooting && ({
-        create: base.status !== 'BUILD', stop: base.status === 'SHUTOFF', start: base.status === 'ACTIVE', reboot: base.status === 'ACTIVE',
-        pause: base.status === 'PAUSED', unpause: base.status === 'ACTIVE', suspend: base.status === 'SUSPENDED', resume: base.status === 'ACTIVE',
-      } as Record<string, boolean>)[action] === true,
-      error: base.status === 'ERROR',
+    operation: op,
+    resetToError: resetToError || undefined,
+    shelvedAt: shelved ? prev?.shelvedAt ?? now : undefined,
+    offloaded: shelved && offloaded ? true : undefined,
+    deletedAt: softDeleted ? prev?.deletedAt ?? now : undefined,
+    migrations: curOp
+      ? updateMigrations(prev?.migrations, server.metadata.uid ?? '', curOp, outcome, stamp?.requestId === curOp.requestId ? { userId: stamp.userId, projectId: stamp.projectId } : {}, now, view.host)
+      : prev?.migrations,
+    conditions: setCondition(base.conditions, acceptedCondition(plan?.refusal ?? stillRefused(prev, server.metadata.generation), server.metadata.generation)),
+    instanceActions: nextInstanceActions(prev?.instanceActions, stamp, {
+      time: now,
+      reached: (action) => !base.taskState && !rebooting && (!op || op.phase === 'verify') && reachedBy(action, view.status),
+      error: base.status === 'ERROR' || (outcome === 'failed' && stamp?.requestId === finished?.requestId),
       host: base.host,
     }),
   };
-  if (await writeStatus(ctx.client, SERVERS, server, status)) await recordTransition(ctx, server, prev, status);
-  await syncPause(ctx, server, c.vmis.get(name, namespace));
-  // Only after the request is recorded as handled: replace the VMI, guarded by its uid, so a
-  // restart of this controller never reboots twice nor deletes the new VMI.
+  if (await writeStatus(ctx.client, SERVERS, server, status)) {
+    await recordTransition(ctx, server, prev, status);
+    if (plan?.refusal && plan.refusal !== findCondition(prev?.conditions, 'Accepted')?.message) await ctx.events.record(server, 'Warning', 'RequestRefused', 'Reconcile', plan.refusal);
+  }
+
+  // Acting, only after the work is recorded; every act is guarded so a repeat does nothing.
   vmi = c.vmis.get(name, namespace);
-  if (rebooting?.fromVMI && vmi?.metadata.uid === rebooting.fromVMI && !vmi.metadata.deletionTimestamp) {
-    await ctx.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid: rebooting.fromVMI }).catch((e: unknown) => {
-      if (!isConflict(e)) throw e; // 409: that VMI is already gone and replaced
+  await syncPause(ctx, server, vmi);
+  const from = rebooting?.fromVMI;
+  if (rebooting && from && vmi && vmi.metadata.uid === from && !vmi.metadata.deletionTimestamp) {
+    if (rebooting.type === 'HARD') await deleteVMI(ctx, name, namespace, from);
+    else if (!rebooting.sent && vmi.status?.phase === 'Running') await softReboot(ctx, server, status, vmi);
+  }
+  if (op) await actOn(ctx, server, op, vmi);
+  if (!op && vm) await dropUnusedVolumes(ctx, server, vm);
+  if (status.deletedAt) {
+    const left = Date.parse(status.deletedAt) + (ctx.cfg.reclaimInstanceIntervalSeconds ?? 0) * 1000 - Date.now();
+    if (left <= 0) {
+      await ctx.client.delete(SERVERS, name, namespace, { uid: server.metadata.uid }).catch((e: unknown) => {
+        if (!isConflict(e) && !isNotFound(e)) throw e;
+      });
+      await ctx.events.record(server, 'Normal', 'Reclaimed', 'Delete', 'soft-deleted server reclaimed');
+      return;
+    }
+    return { requeueAfterMs: left };
+  }
+  if (status.shelvedAt && !status.offloaded && (ctx.cfg.shelvedOffloadTimeSeconds ?? 0) >= 0) {
+    return { requeueAfterMs: Math.max(50, Date.parse(status.shelvedAt) + (ctx.cfg.shelvedOffloadTimeSeconds ?? 0) * 1000 - Date.now()) };
+  }
+  if (op?.kind === 'createImage') return { requeueAfterMs: 500 };
+}
+
+/** When a request's instance action is over, by the status it leads to. */
+function reachedBy(action: string, status: string): boolean {
+  const ends: Record<string, string[]> = {
+    create: ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'], stop: ['SHUTOFF'], start: ['ACTIVE'], reboot: ['ACTIVE'],
+    pause: ['PAUSED'], unpause: ['ACTIVE'], suspend: ['SUSPENDED'], resume: ['ACTIVE'],
+    resize: ['VERIFY_RESIZE'], migrate: ['VERIFY_RESIZE'], confirmResize: ['ACTIVE', 'SHUTOFF'], revertResize: ['ACTIVE', 'SHUTOFF'],
+    'live-migration': ['ACTIVE', 'PAUSED'], evacuate: ['ACTIVE', 'SHUTOFF'], rebuild: ['ACTIVE', 'SHUTOFF'],
+    shelve: ['SHELVED', 'SHELVED_OFFLOADED'], shelveOffload: ['SHELVED_OFFLOADED'], unshelve: ['ACTIVE'],
+    rescue: ['RESCUE'], unrescue: ['ACTIVE'], createImage: ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'], createBackup: ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'],
+    restore: ['ACTIVE'], delete: ['SOFT_DELETED'], 'os-resetState': ['ACTIVE', 'ERROR'], lock: ['*'], unlock: ['*'],
+  };
+  const e = ends[action];
+  return !!e && (e.includes('*') || e.includes(status));
+}
+
+/** The last refusal stands while the spec that was refused does. */
+function stillRefused(prev: ServerStatus | undefined, gen: number | undefined): string | null {
+  const c = findCondition(prev?.conditions, 'Accepted');
+  return c?.status === 'False' && c.observedGeneration === gen ? c.message ?? null : null;
+}
+
+function acceptedCondition(refusal: string | null, gen: number | undefined): Omit<Condition, 'lastTransitionTime'> {
+  return refusal
+    ? { type: 'Accepted', status: 'False', reason: 'RequestRefused', message: refusal, observedGeneration: gen }
+    : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'the spec is acted on', observedGeneration: gen };
+}
+
+const imageRef = (ctx: Context, image: string | undefined): { name: string; uid?: string } | undefined => {
+  if (!image) return undefined;
+  const d = ctx.caches.image(image);
+  return { name: d?.metadata.name ?? image, uid: d ? imageIdOf(d) : undefined };
+};
+
+async function deleteVMI(ctx: Context, name: string, namespace: string | undefined, uid: string, gracePeriodSeconds?: number): Promise<void> {
+  await ctx.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) }).catch((e: unknown) => {
+    if (!isConflict(e) && !isNotFound(e)) throw e; // that VMI is already gone and replaced
+  });
+}
+
+/**
+ * SOFT reboot through KubeVirt's softreboot subresource (the guest reboots, the VMI stays). Recorded
+ * as sent; when KubeVirt cannot (no ACPI or agent), Nova's fallback: a HARD reboot.
+ */
+async function softReboot(ctx: Context, server: Server, status: ServerStatus, vmi: VirtualMachineInstance): Promise<void> {
+  const r = status.rebooting;
+  if (!r) return;
+  let next: ServerStatus['rebooting'];
+  try {
+    await ctx.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vmi.metadata.namespace}/virtualmachineinstances/${vmi.metadata.name}/softreboot`, { body: {} });
+    next = { ...r, sent: true };
+  } catch (e) {
+    await ctx.events.record(server, 'Warning', 'SoftRebootFailed', 'Reboot', `soft reboot refused (${(e as Error).message}); rebooting hard`);
+    next = { ...r, type: 'HARD' };
+  }
+  const current = await ctx.client.get<Server>(SERVERS, server.metadata.name ?? '', server.metadata.namespace);
+  await writeStatus(ctx.client, SERVERS, current, { ...current.status, rebooting: next });
+}
+
+async function imageDataVolume(ctx: Context, op: Operation): Promise<DataVolume | undefined> {
+  return ctx.client.find<DataVolume>(DATA_VOLUMES, imageVolumeName(op.imageId ?? ''), ctx.cfg.imagesNamespace);
+}
+
+export const imageVolumeName = (imageId: string): string => `image-${imageId}`;
+
+/** What an operation does to the cluster, idempotently (names and uid preconditions). */
+async function actOn(ctx: Context, server: Server, op: Operation, vmi: VirtualMachineInstance | undefined): Promise<void> {
+  const name = server.metadata.name ?? '';
+  const namespace = server.metadata.namespace ?? '';
+  const replacing = op.fromVMI && vmi?.metadata.uid === op.fromVMI && !vmi.metadata.deletionTimestamp;
+  switch (op.kind) {
+    case 'resize':
+    case 'migrate':
+      if ((op.phase === 'migrating' || op.phase === 'reverting') && replacing) await deleteVMI(ctx, name, namespace, op.fromVMI ?? '');
+      return;
+    case 'rebuild':
+    case 'rescue':
+    case 'unrescue':
+      if (replacing) await deleteVMI(ctx, name, namespace, op.fromVMI ?? '');
+      return;
+    case 'evacuate':
+      // The host is down: nothing will answer for the old VMI, so it is not waited for.
+      if (replacing) await deleteVMI(ctx, name, namespace, op.fromVMI ?? '', 0);
+      return;
+    case 'liveMigrate':
+      if (op.phase === 'queued' && op.migrationName) {
+        await ctx.client.create(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, {
+          apiVersion: 'kubevirt.io/v1',
+          kind: 'VirtualMachineInstanceMigration',
+          metadata: { name: op.migrationName, namespace, labels: { [SERVER_LABEL]: name }, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
+          spec: { vmiName: name, ...(op.toHost ? { addedNodeSelector: { [HOSTNAME_LABEL]: op.toHost } } : {}) },
+        }).catch((e: unknown) => {
+          if (!isAlreadyExists(e)) throw e;
+        });
+      }
+      return;
+    case 'createImage':
+      await createImage(ctx, server, op);
+      return;
+  }
+}
+
+/** createImage / createBackup: the root disk copied into a DataVolume in the images namespace, and a DataSource on it. */
+async function createImage(ctx: Context, server: Server, op: Operation): Promise<void> {
+  const req = server.spec.createImage;
+  const ns = ctx.cfg.imagesNamespace;
+  const id = op.imageId ?? '';
+  const root = server.status?.rootVolume ?? rootVolumeName(server.metadata.name ?? '');
+  const labels: Record<string, string> = { [IMAGE_ID_LABEL]: id, [SOURCE_SERVER_LABEL]: server.metadata.uid ?? '' };
+  if (req?.backupType) labels[BACKUP_TYPE_LABEL] = req.backupType.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63);
+  const annotations: Record<string, string> = { [IMAGE_NAME_ANNOTATION]: req?.name ?? id, 'compute.kova.io/image-owner': server.metadata.namespace ?? '' };
+  for (const [k, v] of Object.entries(req?.metadata ?? {})) annotations[`image.kova.io/property.${k}`] = v;
+  const ignoreExists = (e: unknown) => {
+    if (!isAlreadyExists(e)) throw e;
+  };
+  await ctx.client.create(DATA_VOLUMES, {
+    apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume',
+    metadata: { name: imageVolumeName(id), namespace: ns, labels },
+    spec: { source: { pvc: { namespace: server.metadata.namespace, name: root } }, storage: {} },
+  }).catch(ignoreExists);
+  await ctx.client.create(DATA_SOURCES, {
+    apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataSource',
+    metadata: { name: imageVolumeName(id), namespace: ns, labels, annotations },
+    spec: { source: { pvc: { namespace: ns, name: imageVolumeName(id) } } },
+  }).catch(ignoreExists);
+}
+
+/** Backups beyond the rotation, oldest first, are deleted once a new one is made. */
+async function rotateBackups(ctx: Context, server: Server, backupType: string, rotation: number): Promise<void> {
+  const type = backupType.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63);
+  const mine = ctx.caches.images.list()
+    .filter((d) => d.metadata.labels?.[SOURCE_SERVER_LABEL] === server.metadata.uid && d.metadata.labels?.[BACKUP_TYPE_LABEL] === type)
+    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+  for (const d of mine.slice(rotation)) {
+    await ctx.client.delete(DATA_SOURCES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
+    await ctx.client.delete(DATA_VOLUMES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
+  }
+}
+
+/** Root and rescue disks the VM no longer names (after a rebuild or an unrescue) are deleted. */
+async function dropUnusedVolumes(ctx: Context, server: Server, vm: VirtualMachine): Promise<void> {
+  const used = new Set((vm.spec.dataVolumeTemplates ?? []).map((t) => t.metadata.name));
+  for (const dv of ctx.caches.dataVolumes.list()) {
+    if (dv.metadata.namespace !== server.metadata.namespace || dv.metadata.labels?.[SERVER_LABEL] !== server.metadata.name) continue;
+    if (used.has(dv.metadata.name ?? '') || dv.metadata.deletionTimestamp) continue;
+    await ctx.client.delete(DATA_VOLUMES, dv.metadata.name ?? '', dv.metadata.namespace, { uid: dv.metadata.uid }).catch((e: unknown) => {
+      if (!isConflict(e) && !isNotFound(e)) throw e;
     });
   }
 }
@@ -178,27 +430,136 @@ async function syncPause(ctx: Context, server: Server, vmi: VirtualMachineInstan
   }
 }
 
-/**
- * A new spec.reboot request id: checked against Nova's rules, recorded as handled, and (when
- * allowed) turned into "replace the current VMI". A refused request is reported, not retried.
- */
-function takeRebootRequest(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined): { handled: Record<string, string>; rebooting?: ServerStatus['rebooting'] } | undefined {
-  const r = server.spec.reboot;
-  const handled = server.status?.handledRequests ?? {};
-  if (!r || handled.reboot === r.requestId) return undefined;
-  const st = server.status;
-  try {
-    checkAction(`reboot:${r.type}`, {
-      id: server.metadata.uid ?? '', vmState: (st?.vmState ?? 'building') as VmState, taskState: st?.taskState ?? null, launched: !!st?.launchedAt, locked: false,
-    }, { admin: true });
-  } catch (e) {
-    void ctx.events.record(server, 'Warning', 'RequestRefused', 'Reboot', `reboot ${r.requestId}: ${(e as Error).message}`);
-    return { handled: { ...handled, reboot: r.requestId } };
-  }
-  void ctx.events.record(server, 'Normal', 'Rebooting', 'Reboot', `${r.type} reboot ${r.requestId}`);
-  return { handled: { ...handled, reboot: r.requestId }, rebooting: { type: r.type, fromVMI: vmi?.metadata.uid ?? '' } };
+interface Plan {
+  handled: Record<string, string>;
+  op?: Operation;
+  rebooting?: ServerStatus['rebooting'];
+  resetToError?: boolean;
+  rootVolume?: string;
+  rescueVolume?: string;
+  image?: ServerStatus['image'];
+  /** A resize or migration confirmed in this reconcile. */
+  confirmed?: Operation;
+  /** A request the state rules refuse (null: none refused in this reconcile). */
+  refusal: string | null;
 }
 
+/**
+ * Every request in spec, new ids and declarative changes alike, checked against Nova's state rules
+ * (the same module the Compute API uses) and turned into the work to do. A refused request id is
+ * recorded as handled and reported; a refused declarative change waits, reported, until it is allowed.
+ */
+function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, now: string): Plan {
+  const spec = server.spec;
+  const st = server.status ?? {};
+  const handled = { ...(st.handledRequests ?? {}) };
+  const plan: Plan = { handled, op: st.operation, rebooting: st.rebooting, resetToError: st.resetToError, rootVolume: st.rootVolume, rescueVolume: st.rescueVolume, refusal: null };
+  const uid = server.metadata.uid ?? '';
+  const state = (): ServerState => ({ id: uid, vmState: (plan.resetToError ? 'error' : st.vmState ?? 'building') as VmState, taskState: plan.resetToError ? null : st.taskState ?? null, launched: !!st.launchedAt, locked: false });
+  const allowed = (rule: string, what: string): boolean => {
+    try {
+      checkAction(rule, state(), { admin: true });
+      return true;
+    } catch (e) {
+      plan.refusal = `${what}: ${(e as Error).message}`;
+      return false;
+    }
+  };
+  const isNew = (key: string, id: string | undefined): id is string => !!id && handled[key] !== id;
+  const live = liveVMI(vmi)?.metadata.uid;
+  const start = (o: Omit<Operation, 'startedAt' | 'fromHost'>): void => {
+    plan.op = { ...o, startedAt: now, fromHost: st.host, ...(o.fromVMI ? {} : { fromVMI: undefined }) } as Operation;
+    plan.resetToError = false;
+    plan.rebooting = undefined;
+  };
+
+  // os-resetState (admins): vm_state forced, any task dropped.
+  if (isNew('resetState', spec.resetState?.requestId)) {
+    handled.resetState = spec.resetState.requestId;
+    handled['resetState:powerState'] = spec.powerState ?? 'Running';
+    plan.resetToError = spec.resetState.state === 'error';
+    plan.op = undefined;
+    plan.rebooting = undefined;
+    return plan;
+  }
+  // An error forced by resetState lasts until the power state is changed or another action is taken.
+  if (plan.resetToError && handled['resetState:powerState'] !== (spec.powerState ?? 'Running')) plan.resetToError = false;
+
+  if (isNew('reboot', spec.reboot?.requestId)) {
+    handled.reboot = spec.reboot.requestId;
+    if (allowed(`reboot:${spec.reboot.type}`, `reboot ${spec.reboot.requestId}`)) {
+      plan.rebooting = { type: spec.reboot.type, fromVMI: vmi?.metadata.uid ?? '' };
+      plan.resetToError = false;
+    }
+  }
+
+  const op = plan.op;
+  if (op) {
+    // Only a resize or migration waiting in VERIFY_RESIZE takes further requests.
+    if (op.phase !== 'verify' || (op.kind !== 'resize' && op.kind !== 'migrate')) return plan;
+    const revertByFlavor = op.kind === 'resize' && flavorMatches(ctx, spec.flavor, op.fromFlavor) && !flavorMatches(ctx, spec.flavor, op.toFlavor);
+    if (isNew('revertResize', spec.revertResize?.requestId) || revertByFlavor) {
+      if (spec.revertResize?.requestId) handled.revertResize = spec.revertResize.requestId;
+      plan.op = { ...op, phase: 'reverting', fromVMI: live };
+    } else if (isNew('confirmResize', spec.confirmResize?.requestId)) {
+      handled.confirmResize = spec.confirmResize.requestId;
+      plan.op = undefined;
+      plan.confirmed = op;
+      plan.resetToError = false;
+    }
+    return plan;
+  }
+
+  const current = st.flavor;
+  const target = ctx.caches.flavor(spec.flavor);
+  const targetImage = ctx.caches.image(spec.image);
+  if (isNew('createImage', spec.createImage?.requestId)) {
+    handled.createImage = spec.createImage.requestId;
+    const backup = spec.createImage.backupType !== undefined;
+    if (allowed(backup ? 'createBackup' : 'createImage', `${backup ? 'createBackup' : 'createImage'} ${spec.createImage.requestId}`)) {
+      start({ kind: 'createImage', requestId: `${backup ? 'backup:' : ''}${spec.createImage.requestId}`, phase: 'snapshot', imageId: spec.createImage.imageId });
+    }
+  } else if (isNew('rebuild', spec.rebuild?.requestId) || (targetImage && st.image?.name && targetImage.metadata.name !== st.image.name && handled['rebuild:image'] !== targetImage.metadata.name)) {
+    const id = spec.rebuild?.requestId && handled.rebuild !== spec.rebuild.requestId ? spec.rebuild.requestId : `image:${targetImage?.metadata.name}:${server.metadata.generation}`;
+    if (spec.rebuild?.requestId) handled.rebuild = spec.rebuild.requestId;
+    if (targetImage) handled['rebuild:image'] = targetImage.metadata.name ?? '';
+    if (!targetImage) plan.refusal = `rebuild ${id}: image ${spec.image} could not be found`;
+    else if (allowed('rebuild', `rebuild ${id}`)) {
+      start({ kind: 'rebuild', requestId: id, phase: 'rebuilding', image: targetImage.metadata.name, rootVolume: rebuildVolumeName(server.metadata.name ?? '', id), fromVMI: live });
+    }
+  } else if (isNew('evacuate', spec.evacuate?.requestId)) {
+    handled.evacuate = spec.evacuate.requestId;
+    if (allowed('evacuate', `evacuate ${spec.evacuate.requestId}`)) start({ kind: 'evacuate', requestId: spec.evacuate.requestId, phase: 'rebuilding', toHost: spec.evacuate.host, fromVMI: live });
+  } else if (isNew('migrate', spec.migrate?.requestId)) {
+    const m = spec.migrate;
+    handled.migrate = m.requestId;
+    if (m.live) {
+      if (allowed('os-migrateLive', `live migration ${m.requestId}`)) start({ kind: 'liveMigrate', requestId: m.requestId, phase: 'queued', toHost: m.host, migrationName: migrationName(server.metadata.name ?? '', m.requestId), fromVMI: live });
+    } else if (allowed('migrate', `migration ${m.requestId}`)) {
+      start({ kind: 'migrate', requestId: m.requestId, phase: 'migrating', toHost: m.host, fromFlavor: current, toFlavor: current, fromVMI: live });
+    }
+  } else if (target && current && !flavorMatches(ctx, spec.flavor, current)) {
+    const snap = snapshotOf(target);
+    if (snap && allowed('resize', `resize to flavor ${spec.flavor}`)) {
+      const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
+      start({ kind: 'resize', requestId: stamp?.action === 'resize' ? stamp.requestId : `flavor:${spec.flavor}:${server.metadata.generation}`, phase: 'migrating', fromFlavor: current, toFlavor: snap, fromVMI: live });
+    }
+  } else if (spec.rescue && !st.rescueVolume && isNew('rescue', spec.rescue.requestId)) {
+    const image = spec.rescue.image ? ctx.caches.image(spec.rescue.image) : ctx.caches.image(st.image?.name ?? spec.image);
+    if (!image) {
+      handled.rescue = spec.rescue.requestId;
+      plan.refusal = `rescue ${spec.rescue.requestId}: image ${spec.rescue.image ?? spec.image} could not be found`;
+    } else if (allowed('rescue', `rescue ${spec.rescue.requestId}`)) {
+      handled.rescue = spec.rescue.requestId;
+      const volume = rescueVolumeName(server.metadata.name ?? '', spec.rescue.requestId);
+      plan.rescueVolume = volume;
+      start({ kind: 'rescue', requestId: spec.rescue.requestId, phase: 'rescuing', image: image.metadata.name, rootVolume: volume, fromVMI: live });
+    }
+  } else if (!spec.rescue && st.rescueVolume) {
+    if (allowed('unrescue', 'unrescue')) start({ kind: 'unrescue', requestId: `unrescue:${st.rescueVolume}`, phase: 'unrescuing', fromVMI: live });
+  }
+  return plan;
+}
 /**
  * Makes the Server a co-owner of its key pair's Secret. Nova injects a key at build time, so deleting
  * the key pair must not take the key from servers built with it: garbage collection removes the

@@ -7,13 +7,17 @@ import { NovaError } from '../nova/faults.ts';
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 const compiled = new WeakMap<object, ValidateFunction>();
+/** Schemas built per request (they depend on the microversion) share one compiled function per text. */
+const compiledByText = new Map<string, ValidateFunction>();
 
 export type Schema = Record<string, unknown>;
 
 export function validate<T>(schema: Schema, value: unknown, what: 'body' | 'query' = 'body'): T {
   let fn = compiled.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
+    const text = JSON.stringify(schema);
+    fn = compiledByText.get(text) ?? ajv.compile(schema);
+    compiledByText.set(text, fn);
     compiled.set(schema, fn);
   }
   if (fn(value)) return value as T;

@@ -5,6 +5,7 @@ import type { Condition, KubeObject } from '../kube/types.ts';
 
 export const VIRTUAL_MACHINES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', kind: 'VirtualMachine', namespaced: true };
 export const VIRTUAL_MACHINE_INSTANCES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
+export const VIRTUAL_MACHINE_INSTANCE_MIGRATIONS: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstancemigrations', kind: 'VirtualMachineInstanceMigration', namespaced: true };
 export const CLUSTER_INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineclusterinstancetypes', kind: 'VirtualMachineClusterInstancetype', namespaced: false };
 export const INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineinstancetypes', kind: 'VirtualMachineInstancetype', namespaced: true };
 export const DATA_VOLUMES: ResourceType = { group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datavolumes', kind: 'DataVolume', namespaced: true };
@@ -107,7 +108,7 @@ export interface VirtualMachineInstance extends KubeObject {
     conditions?: KubeVirtCondition[];
     interfaces?: VMIInterface[];
     phaseTransitionTimestamps?: { phase: VMIPhase; phaseTransitionTimestamp: string }[];
-    migrationState?: { startTimestamp?: string; endTimestamp?: string; sourceNode?: string; targetNode?: string; completed?: boolean; failed?: boolean };
+    migrationState?: { startTimestamp?: string; endTimestamp?: string; sourceNode?: string; targetNode?: string; targetPod?: string; completed?: boolean; failed?: boolean; migrationUid?: string; mode?: string; abortStatus?: string; failureReason?: string };
     guestOSInfo?: Record<string, string>;
     activePods?: Record<string, string>;
     qosClass?: string;

@@ -1,7 +1,7 @@
 // The Nova view of a KubeVirt VirtualMachine: status, vm_state, task_state, power_state, fault,
 // host and addresses, computed from the VM, its VMI and its DataVolumes. Pure: no I/O.
 // The mapping is the table in ../shared/design/architecture.md ("Server state: Nova view of KubeVirt").
-import type { Address, Fault, ServerStatus } from '../api/server.ts';
+import type { Address, Fault, ServerStatus, POWER_REQUESTS } from '../api/server.ts';
 import { vmCondition, type DataVolume, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
 
 export type NovaStatus = NonNullable<ServerStatus['status']>;
@@ -27,7 +27,9 @@ export interface NovaView {
 }
 
 export interface NovaViewInput {
-  desiredPower: 'Running' | 'Shutoff' | 'Paused' | 'Suspended';
+  desiredPower: (typeof POWER_REQUESTS)[number];
+  /** Shelved and offloaded (the host released). */
+  offloaded?: boolean;
   /** The server is being deleted. */
   deleting: boolean;
   /** The server has run before (status.launchedAt is set). */
@@ -80,7 +82,18 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
     return { status: hard ? 'HARD_REBOOT' : 'REBOOT', vmState: 'active', taskState: hard ? 'rebooting_hard' : 'rebooting', powerState: 'Running', progress: 0 };
   }
 
-  const wantRunning = i.desiredPower !== 'Shutoff';
+  const want = i.desiredPower;
+  const wantRunning = want === 'Running' || want === 'Paused' || want === 'Suspended';
+  // The task Nova sets while a running guest is being stopped for this desired state.
+  const stopTask = want === 'Shelved' || want === 'ShelvedOffloaded' ? 'shelving' : want === 'SoftDeleted' ? 'soft-deleting' : 'powering-off';
+  const prevVm = i.previous?.vmState;
+  const shelvedBefore = prevVm === 'shelved' || prevVm === 'shelved_offloaded';
+  // On the way back from a shelve or a soft delete, the old status stays with Nova's task.
+  const returning = (): Omit<NovaView, 'running'> | undefined => {
+    if (shelvedBefore) return { status: prevVm === 'shelved' ? 'SHELVED' : 'SHELVED_OFFLOADED', vmState: prevVm, taskState: 'unshelving', powerState: 'Shutdown', progress: 0 };
+    if (prevVm === 'soft-delete') return { status: 'SOFT_DELETED', vmState: 'soft-delete', taskState: 'restoring', powerState: 'Shutdown', progress: 0 };
+    return undefined;
+  };
   switch (printable) {
     case 'Provisioning':
     case 'WaitingForVolumeBinding':
@@ -88,11 +101,11 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
     case 'Starting':
     case 'WaitingForReceiver':
       if (!i.launched) return building('spawning', 90);
-      return { status: 'SHUTOFF', vmState: 'stopped', taskState: 'powering-on', powerState: 'Shutdown', progress: 0 };
+      return returning() ?? { status: 'SHUTOFF', vmState: 'stopped', taskState: 'powering-on', powerState: 'Shutdown', progress: 0 };
     case 'Running':
       if (i.desiredPower === 'Paused') return { status: 'ACTIVE', vmState: 'active', taskState: 'pausing', powerState: 'Running', progress: 0 };
       if (i.desiredPower === 'Suspended') return { status: 'ACTIVE', vmState: 'active', taskState: 'suspending', powerState: 'Running', progress: 0 };
-      if (!wantRunning) return { status: 'ACTIVE', vmState: 'active', taskState: 'powering-off', powerState: 'Running', progress: 0 };
+      if (!wantRunning) return { status: 'ACTIVE', vmState: 'active', taskState: stopTask, powerState: 'Running', progress: 0 };
       return { status: 'ACTIVE', vmState: 'active', powerState: 'Running', progress: 0 };
     case 'Paused': {
       // A suspend is a pause shown as Nova's SUSPENDED (docs/adr/010-suspend-is-a-pause.md).
@@ -101,18 +114,22 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
       if (i.desiredPower === 'Running' && byUser && i.previous?.vmState === 'suspended') {
         return { status: 'SUSPENDED', vmState: 'suspended', taskState: 'resuming', powerState: 'Suspended', progress: 0 };
       }
-      if (i.desiredPower === 'Shutoff') return { status: 'PAUSED', vmState: 'paused', taskState: 'powering-off', powerState: 'Paused', progress: 0 };
+      if (!wantRunning) return { status: 'PAUSED', vmState: 'paused', taskState: stopTask, powerState: 'Paused', progress: 0 };
       if (i.desiredPower === 'Running' && byUser) return { status: 'PAUSED', vmState: 'paused', taskState: 'unpausing', powerState: 'Paused', progress: 0 };
       return { status: 'PAUSED', vmState: 'paused', powerState: 'Paused', progress: 0 };
     }
     case 'Stopping':
-      return { status: 'ACTIVE', vmState: 'active', taskState: 'powering-off', powerState: 'Running', progress: 0 };
+      if (prevVm === 'stopped' || prevVm === 'shelved' || prevVm === 'shelved_offloaded' || prevVm === 'soft-delete') {
+        // A stopped guest going to another stopped state: nothing runs.
+        return { ...stoppedView(want, i.offloaded), taskState: stopTask };
+      }
+      return { status: 'ACTIVE', vmState: 'active', taskState: stopTask, powerState: 'Running', progress: 0 };
     case 'Stopped':
       if (wantRunning) {
         if (!i.launched) return building('spawning', 90);
-        return { status: 'SHUTOFF', vmState: 'stopped', taskState: 'powering-on', powerState: 'Shutdown', progress: 0 };
+        return returning() ?? { status: 'SHUTOFF', vmState: 'stopped', taskState: 'powering-on', powerState: 'Shutdown', progress: 0 };
       }
-      return { status: 'SHUTOFF', vmState: 'stopped', powerState: 'Shutdown', progress: 0 };
+      return stoppedView(want, i.offloaded);
     case 'Migrating':
       return { status: 'MIGRATING', vmState: 'active', taskState: 'migrating', powerState: 'Running', progress: 0 };
     case 'ErrorUnschedulable':
@@ -135,6 +152,14 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
   return { status: 'UNKNOWN', vmState: i.previous?.vmState ?? 'active', powerState: 'NOSTATE', progress: 0 };
 }
 
+/** A halted VM, as the desired state names it. */
+function stoppedView(want: NovaViewInput['desiredPower'], offloaded: boolean | undefined): Omit<NovaView, 'running'> {
+  if (want === 'ShelvedOffloaded' || (want === 'Shelved' && offloaded)) return { status: 'SHELVED_OFFLOADED', vmState: 'shelved_offloaded', powerState: 'Shutdown', progress: 0 };
+  if (want === 'Shelved') return { status: 'SHELVED', vmState: 'shelved', powerState: 'Shutdown', progress: 0 };
+  if (want === 'SoftDeleted') return { status: 'SOFT_DELETED', vmState: 'soft-delete', powerState: 'Shutdown', progress: 0 };
+  return { status: 'SHUTOFF', vmState: 'stopped', powerState: 'Shutdown', progress: 0 };
+}
+
 const building = (taskState: string, progress: number): Omit<NovaView, 'running'> => ({ status: 'BUILD', vmState: 'building', taskState, powerState: 'NOSTATE', progress });
 
 function powerOf(status: NovaStatus): PowerState {
@@ -145,6 +170,9 @@ function powerOf(status: NovaStatus): PowerState {
     case 'PAUSED':
       return 'Paused';
     case 'SHUTOFF':
+    case 'SHELVED':
+    case 'SHELVED_OFFLOADED':
+    case 'SOFT_DELETED':
       return 'Shutdown';
     default:
       return 'NOSTATE';

@@ -2,7 +2,7 @@
 // ones (../shared/kubevirt/crds). Only names, scope and the status subresources matter here.
 import type { KubeObject } from '../kube/types.ts';
 import {
-  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES,
+  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
 } from '../kubevirt/types.ts';
 import type { ResourceType } from '../kube/client.ts';
 
@@ -29,6 +29,7 @@ function crd(t: ResourceType, shortNames: string[], statusSubresource: boolean):
 export const minimalKubevirtCrds = (): KubeObject[] => [
   crd(VIRTUAL_MACHINES, ['vm', 'vms'], true),
   crd(VIRTUAL_MACHINE_INSTANCES, ['vmi', 'vmis'], false),
+  crd(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, ['vmim', 'vmims'], true),
   crd(CLUSTER_INSTANCETYPES, ['vmclusterinstancetype'], false),
   crd(INSTANCETYPES, ['vminstancetype'], false),
   crd(DATA_VOLUMES, ['dv'], true),

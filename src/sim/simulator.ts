@@ -16,20 +16,22 @@ import { Informer, type Runnable } from '../kube/informer.ts';
 import { controllerOf, keyOf, ownerReference, splitKey, type KubeObject } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import {
-  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, PODS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES,
+  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, PODS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
   type DataSource, type DataVolume, type Instancetype, type KubeVirtCondition, type Pod, type PrintableStatus,
   type VirtualMachine, type VirtualMachineInstance, type VMIPhase,
 } from '../kubevirt/types.ts';
 import { NodeHeartbeat } from './nodes.ts';
 import { writeStatus } from '../kube/status.ts';
 import { PAUSED_ANNOTATION, VirtApi } from './virt-api.ts';
+import { abortOrphanedMigration, migrationKeyOfPod, reconcileMigration, type MigrationDeps } from './migrations.ts';
+import type { Migration } from '../controllers/server-ops.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
 export const INJECT = 'sim.kova.io/inject';
 export const INJECTIONS = ['image-pull-error', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown'] as const;
 /** `sim.kova.io/hold`: stop the simulation at this step, so a test can observe it. */
 export const HOLD = 'sim.kova.io/hold';
-export const HOLDS = ['provisioning', 'starting', 'stopping', 'terminating'] as const;
+export const HOLDS = ['provisioning', 'starting', 'stopping', 'terminating', 'migrating'] as const;
 
 export const VM_FINALIZER = 'kubevirt.io/virtualMachineControllerFinalize';
 export const VMI_FINALIZER = 'kubevirt.io/foregroundDeleteVirtualMachine';
@@ -71,6 +73,8 @@ export class KubeVirtSimulator {
   private readonly dataSources: Informer<DataSource>;
   private readonly clusterInstancetypes: Informer<Instancetype>;
   private readonly instancetypes: Informer<Instancetype>;
+  private readonly migrations: Informer<Migration>;
+  private readonly migrationDeps: MigrationDeps;
   private readonly controllers: Controller[];
   private readonly heartbeat: NodeHeartbeat | undefined;
   private readonly virtApi: VirtApi | undefined;
@@ -90,6 +94,8 @@ export class KubeVirtSimulator {
     this.dataSources = inf(DATA_SOURCES);
     this.clusterInstancetypes = inf(CLUSTER_INSTANCETYPES);
     this.instancetypes = inf(INSTANCETYPES);
+    this.migrations = inf(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS);
+    this.migrationDeps = { client, vms: this.vms, vmis: this.vmis, pods: this.pods, migrations: this.migrations, stepMs: this.stepMs, hold: (vm) => this.annotation(vm, HOLD) };
     this.heartbeat = o.heartbeats === false ? undefined : new NodeHeartbeat(client);
     this.virtApi = o.virtApi === false ? undefined : new VirtApi(client, this.log);
 
@@ -98,7 +104,8 @@ export class KubeVirtSimulator {
     const podCtl = new Controller('sim-kubelet', (k) => this.reconcilePod(k), this.log, { concurrency: 4 });
     const dvCtl = new Controller('sim-cdi', (k) => this.reconcileDataVolume(k), this.log, { concurrency: 4 });
     const dsCtl = new Controller('sim-cdi-datasource', (k) => this.reconcileDataSource(k), this.log, { concurrency: 1 });
-    this.controllers = [vmCtl, vmiCtl, podCtl, dvCtl, dsCtl];
+    const migCtl = new Controller('sim-migration', (k) => reconcileMigration(this.migrationDeps, k), this.log, { concurrency: 2 });
+    this.controllers = [vmCtl, vmiCtl, podCtl, dvCtl, dsCtl, migCtl];
 
     const both = <T extends KubeObject>(fn: (o: T) => void) => (_t: string, o: T, old?: T) => {
       fn(o);
@@ -118,6 +125,8 @@ export class KubeVirtSimulator {
       podCtl.enqueue(keyOf(pod));
       const owner = controllerOf(pod);
       if (owner?.kind === 'VirtualMachineInstance') vmiCtl.enqueue(`${pod.metadata.namespace}/${owner.name}`);
+      const mig = migrationKeyOfPod(pod);
+      if (mig) migCtl.enqueue(mig);
     }));
     this.dvs.on(both((dv) => {
       dvCtl.enqueue(keyOf(dv));
@@ -125,10 +134,14 @@ export class KubeVirtSimulator {
       if (owner?.kind === 'VirtualMachine') vmCtl.enqueue(`${dv.metadata.namespace}/${owner.name}`);
     }));
     this.dataSources.on(both((ds) => dsCtl.enqueue(keyOf(ds))));
+    this.migrations.on(both((m) => {
+      migCtl.enqueue(keyOf(m));
+      vmiCtl.enqueue(`${m.metadata.namespace}/${m.spec.vmiName}`);
+    }));
   }
 
   private informers(): Runnable[] {
-    return [this.vms, this.vmis, this.pods, this.dvs, this.dataSources, this.clusterInstancetypes, this.instancetypes];
+    return [this.vms, this.vmis, this.pods, this.dvs, this.dataSources, this.clusterInstancetypes, this.instancetypes, this.migrations];
   }
 
   async start(): Promise<void> {
@@ -297,6 +310,11 @@ export class KubeVirtSimulator {
     }
     const phase = vmi.status?.phase ?? '';
     if (isFinal(phase)) return;
+    const aborted = await abortOrphanedMigration(this.migrationDeps, vmi);
+    if (aborted) {
+      await this.client.replace(VIRTUAL_MACHINE_INSTANCES, aborted);
+      return;
+    }
     const next = structuredClone(vmi);
     const st = (next.status ??= {});
     const setPhase = (p: VMIPhase): void => {
@@ -369,7 +387,9 @@ export class KubeVirtSimulator {
       : inject === 'paused'
         ? withCondition(st.conditions, { type: 'Paused', status: 'True', reason: 'PausedIOError', message: 'VMI was paused, low-level IO error detected' })
         : withCondition(st.conditions, { type: 'Paused', remove: true });
-    if (inject === 'migrating') {
+    if (st.migrationState?.migrationUid && !st.migrationState.endTimestamp) {
+      // A migration in progress: the migration controller moves it on.
+    } else if (inject === 'migrating') {
       st.migrationState = st.migrationState?.endTimestamp || !st.migrationState ? { startTimestamp: now(), sourceNode: st.nodeName } : st.migrationState;
     } else if (st.migrationState && !st.migrationState.endTimestamp) {
       st.migrationState = { ...st.migrationState, endTimestamp: now(), completed: true };

@@ -13,6 +13,8 @@ import { servingCert } from '../controlplane/certs.ts';
 import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
 
 export const PAUSED_ANNOTATION = 'sim.kova.io/paused';
+/** How many soft reboots the simulated guest went through. */
+export const SOFT_REBOOTS_ANNOTATION = 'sim.kova.io/soft-reboots';
 const GROUP = 'subresources.kubevirt.io';
 const CONFIG_MAPS: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
@@ -79,11 +81,11 @@ export class VirtApi {
     if (req.method === 'GET' && (path === `/apis/${GROUP}/v1` || path === `/apis/${GROUP}/v1/`)) {
       return [200, {
         kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${GROUP}/v1`,
-        resources: ['pause', 'unpause'].map((s) => ({ name: `virtualmachineinstances/${s}`, singularName: '', namespaced: true, kind: 'VirtualMachineInstance', verbs: ['update'] })),
+        resources: ['pause', 'unpause', 'softreboot'].map((s) => ({ name: `virtualmachineinstances/${s}`, singularName: '', namespaced: true, kind: 'VirtualMachineInstance', verbs: ['update'] })),
       }];
     }
     if (req.method === 'GET' && path.startsWith('/apis')) return [200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] }];
-    const m = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/(pause|unpause)$/.exec(path);
+    const m = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/(pause|unpause|softreboot)$/.exec(path);
     if (!m || req.method !== 'PUT') return [404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`)];
     const [, namespace = '', name = '', action = ''] = m;
     const user = String(req.headers['x-remote-user'] ?? '');
@@ -94,6 +96,13 @@ export class VirtApi {
     const vmi = await this.client.find<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, namespace);
     if (!vmi) return [404, status(404, 'NotFound', `virtualmachineinstance.kubevirt.io "${name}" not found`)];
     const paused = vmi.metadata.annotations?.[PAUSED_ANNOTATION] === 'true';
+    if (action === 'softreboot') {
+      if (vmi.status?.phase !== 'Running') return [409, status(409, 'Conflict', 'VMI is not running')];
+      if (paused) return [409, status(409, 'Conflict', 'VMI is paused')];
+      const n = Number(vmi.metadata.annotations?.[SOFT_REBOOTS_ANNOTATION] ?? '0') + 1;
+      await this.client.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { annotations: { [SOFT_REBOOTS_ANNOTATION]: String(n) } } });
+      return [200, {}];
+    }
     if (action === 'pause') {
       if (vmi.status?.phase !== 'Running') return [409, status(409, 'Conflict', 'VMI is not running')];
       if (paused) return [409, status(409, 'Conflict', 'VMI is already paused')];

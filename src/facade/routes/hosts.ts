@@ -19,8 +19,8 @@ const MAINTENANCE = 'compute.kova.io/maintenance';
 export const zoneOf = (n: Node): string => n.metadata.labels?.[ZONE_LABEL] || DEFAULT_ZONE;
 /** Nova's integer ids (before 2.53) from a Node's uid; UUIDs from 2.53. */
 const intId = (uid: string): number => Number.parseInt(uid.replace(/-/g, '').slice(0, 7), 16);
-const isReady = (n: Node): boolean => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-const forcedDown = (n: Node): boolean => !!n.spec?.taints?.some((t) => t.key === FORCED_DOWN_TAINT);
+export const isReady = (n: Node): boolean => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+export const forcedDown = (n: Node): boolean => !!n.spec?.taints?.some((t) => t.key === FORCED_DOWN_TAINT);
 const heartbeat = (n: Node): string | null => n.status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime?.replace(/Z$/, '.000000') ?? null;
 const quantity = (q: string | undefined, unit: 'Mi' | 'Gi' | 'cores'): number => {
   if (!q) return 0;

@@ -2,6 +2,7 @@
 // both over the CDI DataSources of the images namespace. An image's id is its DataSource's uid.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataSource } from '../../kubevirt/types.ts';
+import { IMAGE_NAME_ANNOTATION, imageIdOf } from '../../controllers/context.ts';
 import { notFound, NovaError, versionNotFound } from '../../nova/faults.ts';
 import { selfAndBookmark, type ViewContext } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
@@ -9,16 +10,15 @@ import { last, page, viewContext } from './common.ts';
 import { imageProperties } from './servers.ts';
 import { originOf } from './versions.ts';
 
-const NAME_ANNOTATION = 'compute.kova.io/image-name';
 const iso = (t: string | undefined): string => (t ?? new Date(0).toISOString()).replace(/\.\d+Z$/, 'Z');
-export const imageName = (d: DataSource): string => d.metadata.annotations?.[NAME_ANNOTATION] ?? d.metadata.name ?? '';
+export const imageName = (d: DataSource): string => d.metadata.annotations?.[IMAGE_NAME_ANNOTATION] ?? d.metadata.name ?? '';
 const isReady = (d: DataSource): boolean => !!d.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 const num = (v: string | undefined): number => Number(v ?? 0) || 0;
 
 /** A Glance v2 image record. */
 export function glanceImage(d: DataSource): Record<string, unknown> {
   const a = d.metadata.annotations ?? {};
-  const id = d.metadata.uid ?? '';
+  const id = imageIdOf(d);
   return {
     id,
     name: imageName(d),
@@ -48,7 +48,7 @@ export function glanceImage(d: DataSource): Record<string, unknown> {
 
 /** Nova's (pre-2.36) image proxy view. */
 function novaImage(c: ViewContext, d: DataSource, detail: boolean): Record<string, unknown> {
-  const id = d.metadata.uid ?? '';
+  const id = imageIdOf(d);
   const out: Record<string, unknown> = { id, name: imageName(d), links: [...selfAndBookmark(c, 'images', id), { href: `${c.origin}/image/v2/images/${id}`, rel: 'alternate', type: 'application/vnd.openstack.image' }] };
   if (!detail) return out;
   const a = d.metadata.annotations ?? {};
@@ -86,12 +86,12 @@ export function registerImageRoutes(app: FastifyInstance, deps: FacadeDeps): voi
     const names = oneOf(q.name);
     const ids = oneOf(q.id);
     if (names) list = list.filter((d) => names.has(imageName(d)));
-    if (ids) list = list.filter((d) => ids.has(d.metadata.uid ?? ''));
+    if (ids) list = list.filter((d) => ids.has(imageIdOf(d)));
     if (q.status !== undefined) list = list.filter((d) => (isReady(d) ? 'active' : 'queued') === q.status);
     if (q.visibility !== undefined && q.visibility !== 'public' && q.visibility !== 'all') list = [];
-    const { items, full } = page(list, (d) => d.metadata.uid ?? '', { limit: q.limit, marker: q.marker }, 25);
+    const { items, full } = page(list, (d) => imageIdOf(d), { limit: q.limit, marker: q.marker }, 25);
     const body: Record<string, unknown> = { images: items.map(glanceImage), schema: '/v2/schemas/images', first: '/v2/images' };
-    if (full && items.length) body.next = `/v2/images?marker=${items.at(-1)!.metadata.uid}`;
+    if (full && items.length) body.next = `/v2/images?marker=${imageIdOf(items.at(-1)!)}`;
     return body;
   });
   app.get('/v2/images/:id', async (req, reply) => {
@@ -118,7 +118,7 @@ export function registerNovaImageRoutes(app: FastifyInstance, deps: FacadeDeps):
       let list = deps.caches.images.list();
       const name = last(q.name);
       if (name !== undefined) list = list.filter((d) => imageName(d) === name);
-      const { items } = page(list, (d) => d.metadata.uid ?? '', { limit: last(q.limit), marker: last(q.marker) });
+      const { items } = page(list, (d) => imageIdOf(d), { limit: last(q.limit), marker: last(q.marker) });
       return { images: items.map((d) => novaImage(vc, d, detail)) };
     });
   }

@@ -20,6 +20,7 @@ import { cacheCatchUp, callerClient, canListServers, findServer as findVisibleSe
 import type { Version } from '../../nova/microversion.ts';
 import { checkAction } from '../../nova/actions.ts';
 import { requestStamp, serverState } from './server-actions.ts';
+import { imageIdOf } from '../../controllers/context.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -147,24 +148,28 @@ const STATUS_FILTER: Record<string, (s: Server) => boolean> = Object.fromEntries
 
 const dnsSafe = (name: string): string => name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'server';
 
+/** What the server view needs beyond the Server: its image, flavor id, zone and host state. */
+export function serverViewInputs(deps: FacadeDeps, s: Server): ServerViewInputs {
+  const c = deps.caches;
+  const img = c.image(s.status?.image?.uid ?? s.spec.image) ?? c.image(s.spec.image);
+  const node = s.status?.host ? c.nodes.get(s.status.host) : undefined;
+  const ready = node?.status?.conditions?.find((x) => x.type === 'Ready')?.status;
+  return {
+    projectId: c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace ?? '',
+    image: img ? { id: imageIdOf(img), properties: imageProperties(img.metadata.annotations) } : s.status?.image?.uid ? { id: s.status.image.uid } : undefined,
+    flavorId: s.status?.flavor?.id ?? (c.flavor(s.spec.flavor) ? flavorId(c.flavor(s.spec.flavor)!) : undefined),
+    zone: node?.metadata.labels?.['topology.kubernetes.io/zone'],
+    hostStatus: !node ? (s.status?.host ? 'UNKNOWN' : '') : node.spec?.unschedulable ? 'MAINTENANCE' : ready === 'True' ? 'UP' : 'DOWN',
+  };
+}
+
 export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): void {
   const c = deps.caches;
 
   const canList = (req: FastifyRequest, namespace: string | undefined): Promise<void> => canListServers(deps, req, namespace);
   const findServer = (req: FastifyRequest, id: string): Promise<Server> => findVisibleServer(deps, req, id);
 
-  const inputs = (s: Server): ServerViewInputs => {
-    const img = c.image(s.status?.image?.uid ?? s.spec.image) ?? c.image(s.spec.image);
-    const node = s.status?.host ? c.nodes.get(s.status.host) : undefined;
-    const ready = node?.status?.conditions?.find((x) => x.type === 'Ready')?.status;
-    return {
-      projectId: c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace ?? '',
-      image: img?.metadata.uid ? { id: img.metadata.uid, properties: imageProperties(img.metadata.annotations) } : s.status?.image?.uid ? { id: s.status.image.uid } : undefined,
-      flavorId: s.status?.flavor?.id ?? (c.flavor(s.spec.flavor) ? flavorId(c.flavor(s.spec.flavor)!) : undefined),
-      zone: node?.metadata.labels?.['topology.kubernetes.io/zone'],
-      hostStatus: !node ? (s.status?.host ? 'UNKNOWN' : '') : node.spec?.unschedulable ? 'MAINTENANCE' : ready === 'True' ? 'UP' : 'DOWN',
-    };
-  };
+  const inputs = (s: Server): ServerViewInputs => serverViewInputs(deps, s);
 
   const listServers = async (req: FastifyRequest, detail: boolean, reply: FastifyReply) => {
     const q = req.query as Query;
@@ -348,6 +353,12 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
 
   app.delete('/servers/:id', async (req, reply) => {
     const s = await findServer(req, (req.params as { id: string }).id);
+    checkAction('delete', serverState(s), { admin: await req.nova.isAdmin() });
+    // With a reclaim interval, Nova soft-deletes a launched server; the controller reclaims it later.
+    if ((deps.cfg.reclaimInstanceIntervalSeconds ?? 0) > 0 && s.status?.launchedAt) {
+      await patchFresh(deps, req, c.servers, s, () => ({ metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, 'delete') } }, spec: { powerState: 'SoftDeleted' } }));
+      return reply.code(204).send();
+    }
     await callerClient(deps, req).delete(SERVERS, s.metadata.name ?? '', s.metadata.namespace, { uid: s.metadata.uid });
     await cacheCatchUp(c.servers, () => { const x = c.servers.byIndex('uid', serverId(s))[0]; return !x || !!x.metadata.deletionTimestamp; });
     return reply.code(204).send();
@@ -485,7 +496,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       } else tests.push(f);
     }
     exact('reservation_id', (s) => s.metadata.annotations?.[RESERVATION_ANNOTATION]);
-    const imageOf = (s: Server) => s.status?.image?.uid ?? c.image(s.spec.image)?.metadata.uid;
+    const imageOf = (s: Server) => { const d = c.image(s.spec.image); return s.status?.image?.uid ?? (d ? imageIdOf(d) : undefined); };
     exact('image', (s) => imageOf(s));
     if (admin) exact('image_ref', (s) => imageOf(s));
     exact('flavor', (s) => s.status?.flavor?.id ?? s.spec.flavor);
