@@ -37,6 +37,8 @@ export const CLUSTER_ROLES: KubeObject[] = [
       rule([''], ['secrets'], ['create']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
       rule([''], ['namespaces'], READ),
+      // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
+      rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
     ],
   },
 ];

@@ -52,6 +52,8 @@ export const ACTION_RULES: Record<string, Rule> = {
   trigger_crash_dump: { vmStates: ['active', 'paused', 'rescued', 'resized', 'error'] },
   'os-migrateLive': { vmStates: ['active', 'paused'], sets: 'migrating' },
   evacuate: { vmStates: ['active', 'stopped', 'error'], taskStates: 'any', sets: 'rebuilding' },
+  // Admins' state resets: no state, task or lock check.
+  'os-resetState': { taskStates: 'any', mustHaveLaunched: false, lockChecked: false },
   // No state check, and no lock check: lock/unlock have their own ownership rules.
   lock: { taskStates: 'any', mustHaveLaunched: false, lockChecked: false },
   unlock: { taskStates: 'any', mustHaveLaunched: false, lockChecked: false },

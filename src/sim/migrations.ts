@@ -67,21 +67,26 @@ export async function reconcileMigration(d: MigrationDeps, key: string): Promise
   if (phase === 'Running') {
     if (d.hold(d.vms.get(m.spec.vmiName, namespace)) === 'migrating') return { requeueAfterMs: d.stepMs };
     const node = target.spec.nodeName ?? '';
-    // The target virt-handler takes the VMI over; the source pod goes.
-    const old = d.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace);
+    // The target virt-handler takes the VMI over (first, so the VMI never looks podless), then the
+    // source pod goes. Each step is safe to repeat.
+    const state = { ...vmi.status.migrationState, endTimestamp: vmi.status.migrationState?.endTimestamp ?? now(), completed: true };
+    if (!vmi.status.migrationState?.completed) {
+      const labels: Record<string, string> = { ...vmi.metadata.labels, 'kubevirt.io/nodeName': node };
+      delete labels['kubevirt.io/migrationTargetNodeName'];
+      await d.client.replace(VIRTUAL_MACHINE_INSTANCES, {
+        ...vmi,
+        metadata: { ...vmi.metadata, labels },
+        status: { ...vmi.status, nodeName: node, activePods: { [target.metadata.uid ?? '']: node }, migrationState: state },
+      });
+    }
+    if (target.metadata.labels?.[CREATED_BY] !== vmi.metadata.uid) {
+      await d.client.mergePatch(PODS, target.metadata.name ?? '', namespace, {
+        metadata: { labels: { [CREATED_BY]: vmi.metadata.uid ?? '' }, ownerReferences: [ownerReference(vmi, 'kubevirt.io/v1', 'VirtualMachineInstance')] },
+      });
+    }
+    const old = d.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace && p.metadata.uid !== target.metadata.uid);
     for (const p of old) await d.client.delete(PODS, p.metadata.name ?? '', namespace, { gracePeriodSeconds: 0 }).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
-    });
-    await d.client.mergePatch(PODS, target.metadata.name ?? '', namespace, {
-      metadata: { labels: { [CREATED_BY]: vmi.metadata.uid ?? '' }, ownerReferences: [ownerReference(vmi, 'kubevirt.io/v1', 'VirtualMachineInstance')] },
-    });
-    const state = { ...vmi.status.migrationState, endTimestamp: now(), completed: true };
-    const labels: Record<string, string> = { ...vmi.metadata.labels, 'kubevirt.io/nodeName': node };
-    delete labels['kubevirt.io/migrationTargetNodeName'];
-    await d.client.replace(VIRTUAL_MACHINE_INSTANCES, {
-      ...vmi,
-      metadata: { ...vmi.metadata, labels },
-      status: { ...vmi.status, nodeName: node, activePods: { [target.metadata.uid ?? '']: node }, migrationState: state },
     });
     await setStatus({ phase: 'Succeeded', migrationState: state });
   }

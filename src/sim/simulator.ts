@@ -298,7 +298,9 @@ export class KubeVirtSimulator {
     const vmi = this.vmis.get(name, namespace);
     if (!vmi) return;
     const vm = this.vms.get(name, namespace);
-    const pod = this.pods.byIndex('vmi', vmi.metadata.uid ?? '').find((p) => p.metadata.namespace === namespace);
+    // After a migration the pod on the VMI's node is the one that counts.
+    const pods = this.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace);
+    const pod = pods.find((p) => p.spec.nodeName === vmi.status?.nodeName) ?? pods[0];
     const inject = this.annotation(vm, INJECT);
 
     if (vmi.metadata.deletionTimestamp) {

@@ -455,7 +455,8 @@ describe('Compute API façade', () => {
       assert.equal((await api.call('GET', `/v2.1/servers/${id}/os-instance-actions/req-nope`, { token: member })).status, 404);
 
       assert.equal((await act(member, { frobnicate: null })).body.badRequest.message, 'There is no such action: frobnicate');
-      assert.equal((await act(member, { resize: { flavorRef: '1' } })).status, 501, 'recognised, not carried out yet');
+      assert.equal((await act(member, { resize: { flavorRef: '1' } })).body.badRequest.message, 'When resizing, instances must change flavor!');
+      assert.equal((await act(member, { changePassword: { adminPass: 'x' } })).status, 501, 'KubeVirt cannot set a guest password: Nova\'s answer for such a driver');
       assert.equal((await act(stranger, { 'os-start': null })).status, 404);
     });
 

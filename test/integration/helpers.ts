@@ -40,6 +40,9 @@ export interface Kova {
   client: KubeClient;
   cfg: KovaConfig;
   stop(): Promise<void>;
+  /** Stops the in-process controllers (to run a spawned controller instead) and starts them again. */
+  stopController(): Promise<void>;
+  startController(): Promise<void>;
 }
 
 /** Starts the KubeVirt simulator and (unless `controller: false`) Kova's controllers in-process. */
@@ -48,11 +51,20 @@ export async function startKova(o: { controller?: boolean; stepMs?: number; imag
   const c = await client();
   const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3 });
   await sim.start();
-  const mgr = o.controller === false ? undefined : new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, quietLog());
+  const manager = async () => new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, quietLog());
+  let mgr = o.controller === false ? undefined : await manager();
   await mgr?.start();
   return {
     client: c,
     cfg,
+    async stopController() {
+      await mgr?.stop();
+      mgr = undefined;
+    },
+    async startController() {
+      mgr = await manager();
+      await mgr.start();
+    },
     async stop() {
       await mgr?.stop();
       await sim.stop();

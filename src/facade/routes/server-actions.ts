@@ -30,6 +30,15 @@ export function requestStamp(req: FastifyRequest, action: string): string {
   return JSON.stringify({ requestId: req.requestId, action, userId: req.nova.caller.user, projectId: req.nova.project?.id ?? '', at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
 }
 
+/** Actions only admins may take (Nova's default policy), by their policy rule. */
+const ADMIN_ONLY: Record<string, string> = {
+  migrate: 'os_compute_api:os-migrate-server:migrate',
+  'os-migrateLive': 'os_compute_api:os-migrate-server:migrate_live',
+  evacuate: 'os_compute_api:os-evacuate',
+  'os-resetState': 'os_compute_api:os-admin-actions:reset_state',
+  shelveOffload: 'os_compute_api:os-shelve:shelve_offload',
+};
+
 /** What an action answers: nothing (202), or a status, a body and headers. */
 type Answer = { code?: number; body?: unknown; headers?: Record<string, string> } | void;
 type Handler = (req: FastifyRequest, s: Server, body: unknown) => Promise<Answer | Server>;
@@ -99,7 +108,6 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       return { code: 202, body: { server: serverDetail(await viewContext(req), updated, serverViewInputs(deps, updated), { show: true }) } };
     },
     migrate: async (req, s, body) => {
-      await requireAdmin(req, 'os_compute_api:os-migrate-server:migrate');
       const b = validate<{ host?: string | null } | null>(req.nova.version.atLeast('2.56') ? nullableObj({ host: { type: ['string', 'null'], minLength: 1, maxLength: 255 } }) : { type: 'null' }, body ?? null);
       const host = b?.host ?? undefined;
       if (host) {
@@ -109,7 +117,6 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       return patch(req, s, { migrate: { requestId: req.requestId, live: false, ...(host ? { host } : {}) } }, 'migrate');
     },
     'os-migrateLive': async (req, s, body) => {
-      await requireAdmin(req, 'os_compute_api:os-migrate-server:migrate_live');
       const v = req.nova.version;
       const props: Record<string, unknown> = { host: { type: ['string', 'null'], minLength: 1, maxLength: 255 }, block_migration: v.atLeast('2.25') ? { enum: [true, false, 'auto', 'True', 'False', 'true', 'false'] } : { type: ['boolean', 'string'] } };
       if (!v.atLeast('2.25')) props.disk_over_commit = { type: ['boolean', 'string'] };
@@ -123,7 +130,6 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       return patch(req, s, { migrate: { requestId: req.requestId, live: true, ...(host ? { host } : {}) } }, 'live-migration');
     },
     evacuate: async (req, s, body) => {
-      await requireAdmin(req, 'os_compute_api:os-evacuate');
       const v = req.nova.version;
       const props: Record<string, unknown> = { host: { type: 'string', minLength: 1, maxLength: 255 }, adminPass: { type: 'string' } };
       if (!v.atLeast('2.14')) props.onSharedStorage = { type: ['boolean', 'string'] };
@@ -137,13 +143,11 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       return { code: 200, body: v.atLeast('2.14') ? {} : { adminPass: '' } };
     },
     'os-resetState': async (req, s, body) => {
-      await requireAdmin(req, 'os_compute_api:os-admin-actions:reset_state');
       const b = validate<{ state: 'active' | 'error' }>(obj({ state: { enum: ['active', 'error'] } }, ['state']), body);
       return patch(req, s, { resetState: { requestId: req.requestId, state: b.state } }, 'os-resetState');
     },
     shelve: async (req, s) => patch(req, s, { powerState: 'Shelved' }, 'shelve'),
     shelveOffload: async (req, s) => {
-      await requireAdmin(req, 'os_compute_api:os-shelve:shelve_offload');
       return patch(req, s, { powerState: 'ShelvedOffloaded' }, 'shelveOffload');
     },
     unshelve: async (req, s, body) => {
@@ -256,6 +260,9 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
     if (!ACTION_RULES[ruleName] && !ACTION_RULES[action]) throw badRequest(`There is no such action: ${action}`);
     const handler = handlers[action];
     if (!handler) throw new NovaError(501, `Kova does not carry out the '${action}' action.`);
+    // Nova checks policy before state: an admin-only action is 403 for others whatever the state.
+    const adminRule = ADMIN_ONLY[action];
+    if (adminRule) await requireAdmin(req, adminRule);
     if (ACTION_RULES[ruleName]) checkAction(ruleName, serverState(s), { admin: await req.nova.isAdmin() });
     const answer = await handler(req, s, arg);
     const a: Exclude<Answer, void> = answer && !('metadata' in answer) ? answer : {};
