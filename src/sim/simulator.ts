@@ -130,6 +130,7 @@ export class KubeVirtSimulator {
     }));
     this.dvs.on(both((dv) => {
       dvCtl.enqueue(keyOf(dv));
+      dsCtl.enqueue(keyOf(dv)); // a DataSource of the same name waits for it
       const owner = controllerOf(dv);
       if (owner?.kind === 'VirtualMachine') vmCtl.enqueue(`${dv.metadata.namespace}/${owner.name}`);
     }));
@@ -502,6 +503,10 @@ export class KubeVirtSimulator {
     const { namespace, name } = splitKey(key);
     const ds = this.dataSources.get(name, namespace);
     if (!ds || ds.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
+    // A DataSource on a volume CDI is still filling (an image being made) is ready when it is.
+    const src = ds.spec?.source?.pvc;
+    const dv = src?.name ? this.dvs.get(src.name, src.namespace ?? namespace) : undefined;
+    if (dv && dv.status?.phase !== 'Succeeded') return;
     // The DataSource CRD has no status subresource.
     await this.client.mergePatch(DATA_SOURCES, name, namespace, {
       metadata: { resourceVersion: ds.metadata.resourceVersion },

@@ -109,6 +109,36 @@ describe('openstack CLI against kova dev', () => {
     await os('server', 'delete', '--wait', 'e2e-life');
   });
 
+  test('server resize / confirm / shelve / unshelve / rebuild / image create / migrate / event list', async () => {
+    await json('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--wait', 'e2e-ops');
+    const until = (want: string) => eventually(`e2e-ops ${want}`, async () => {
+      const s = await json<{ status: string; 'OS-EXT-STS:task_state': string | null; flavor: string | { original_name: string }; 'OS-EXT-SRV-ATTR:host': string | null }>('server', 'show', 'e2e-ops');
+      return s.status === want && !s['OS-EXT-STS:task_state'] ? s : undefined;
+    }, 60_000);
+    await os('server', 'resize', '--flavor', 'm1.small', '--wait', 'e2e-ops');
+    assert.equal((await json<{ status: string }>('server', 'show', 'e2e-ops')).status, 'VERIFY_RESIZE', '--wait returns when the resize waits for confirmation');
+    await os('server', 'resize', 'confirm', 'e2e-ops');
+    assert.match(JSON.stringify((await until('ACTIVE')).flavor), /m1\.small/);
+    await os('server', 'shelve', 'e2e-ops');
+    assert.equal((await until('SHELVED_OFFLOADED'))['OS-EXT-SRV-ATTR:host'], null);
+    await os('server', 'unshelve', '--wait', 'e2e-ops');
+    await until('ACTIVE');
+    await os('server', 'rebuild', '--image', 'cirros', '--wait', 'e2e-ops');
+    await until('ACTIVE');
+    const image = await json<{ id: string; name: string }>('server', 'image', 'create', '--name', 'e2e-snap', '--wait', 'e2e-ops');
+    assert.equal(image.name, 'e2e-snap');
+    assert.equal((await json<{ status: string }>('image', 'show', image.id)).status, 'active');
+    const host = (await until('ACTIVE'))['OS-EXT-SRV-ATTR:host'];
+    await os('server', 'migrate', '--wait', 'e2e-ops');
+    const moved = await until('VERIFY_RESIZE');
+    assert.notEqual(moved['OS-EXT-SRV-ATTR:host'], host);
+    await os('server', 'migrate', 'confirm', 'e2e-ops');
+    await until('ACTIVE');
+    const events = await json<{ Action: string }[]>('server', 'event', 'list', 'e2e-ops');
+    assert.deepEqual(events.map((e) => e.Action).slice(0, 8), ['confirmResize', 'migrate', 'createImage', 'rebuild', 'unshelve', 'shelve', 'confirmResize', 'resize']);
+    await os('server', 'delete', '--wait', 'e2e-ops');
+  });
+
   test('aggregate create / add host, hypervisor list, availability zone list', async () => {
     const agg = await json<{ name: string; availability_zone: string }>('aggregate', 'create', '--zone', 'zone-b', 'e2e-agg');
     assert.deepEqual([agg.name, agg.availability_zone], ['e2e-agg', 'zone-b']);

@@ -181,6 +181,8 @@ describe('server lifecycle', () => {
     assert.equal(r.status, 202);
     const newId = r.body.image_id as string;
     assert.match(newId, /^[0-9a-f-]{36}$/);
+    assert.equal((await act(id, { createImage: { name: 'snap-2' } }, member, '2.45')).status, 409, 'one snapshot at a time');
+    await settled(id, 'ACTIVE');
     const old = await act(id, { createImage: { name: 'snap-old' } }, member, '2.1');
     assert.match(old.headers.get('location') ?? '', /\/images\/[0-9a-f-]{36}$/);
     await settled(id, 'ACTIVE');
@@ -211,6 +213,9 @@ describe('server lifecycle', () => {
     await settled(id, 'ACTIVE');
     assert.equal((await vmi(id)).spec.domain.devices.disks?.[0]?.name, 'root');
 
+    const pw = await act(id, { changePassword: { adminPass: 'x' } });
+    assert.equal(pw.status, 501, 'KubeVirt cannot set a guest password: Nova\'s answer for such a driver');
+    assert.equal(pw.body.notImplemented.message, 'Unable to set password on instance');
     const before = await vmi(id);
     assert.equal((await act(id, { reboot: { type: 'SOFT' } })).status, 202);
     await eventually('soft reboot through the subresource', async () => (await vmi(id)).metadata.annotations?.[SOFT_REBOOTS_ANNOTATION] === '1', 5000).catch(async (e) => {

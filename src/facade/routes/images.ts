@@ -96,7 +96,14 @@ export function registerImageRoutes(app: FastifyInstance, deps: FacadeDeps): voi
   });
   app.get('/v2/images/:id', async (req, reply) => {
     if (!(await authed(req, reply))) return reply;
-    const d = deps.caches.images.byIndex('uid', (req.params as { id: string }).id)[0];
+    const id = (req.params as { id: string }).id;
+    const d = deps.caches.images.byIndex('uid', id)[0];
+    // An image a server is being snapshotted into exists from the request on, queued.
+    const pending = d ? undefined : deps.caches.servers.list().find((s) => s.spec.createImage?.imageId === id);
+    if (pending) {
+      const name = pending.spec.createImage?.name ?? id;
+      return { ...glanceImage({ metadata: { uid: id, name, annotations: { [IMAGE_NAME_ANNOTATION]: name } }, spec: { source: {} } }), status: 'queued' };
+    }
     if (!d) return glanceError(reply, 404, `Not Found: No image found with ID ${(req.params as { id: string }).id}`);
     return glanceImage(d);
   });
