@@ -102,7 +102,6 @@ const serverSpec = cel(
     ['name', 'flavor', 'image'],
   ),
   immutable('rootDiskGiB', 'rootDiskGiB is immutable'),
-  immutable('userData', 'userData is immutable'),
   immutable('host', 'host is immutable'),
   immutable('networks', 'networks is immutable'),
   {

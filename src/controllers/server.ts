@@ -468,7 +468,7 @@ function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance 
   const isNew = (key: string, id: string | undefined): id is string => !!id && handled[key] !== id;
   const live = liveVMI(vmi)?.metadata.uid;
   const start = (o: Omit<Operation, 'startedAt' | 'fromHost'>): void => {
-    plan.op = { ...o, startedAt: now, fromHost: st.host, ...(o.fromVMI ? {} : { fromVMI: undefined }) } as Operation;
+    plan.op = { fromFlavor: st.flavor, toFlavor: st.flavor, ...o, startedAt: now, fromHost: st.host, ...(o.fromVMI ? {} : { fromVMI: undefined }) } as Operation;
     plan.resetToError = false;
     plan.rebooting = undefined;
   };

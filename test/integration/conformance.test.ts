@@ -11,23 +11,8 @@ import { PasswordUsers } from '../../src/identity/auth.ts';
 import { NODES, type Node } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, formatTable, loadTemplate, versionsOf, type CompareOptions, type ResultRow } from '../conformance/samples.ts';
+import { FREE_KEYS, NULLABLE } from '../conformance/differences.ts';
 import { ensureFlavor, eventually, grant, project, startApi, startKova, type Api, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
-
-/** Object keys that are data (metadata, addresses …), not schema. */
-const FREE_KEYS = [
-  '$.server.metadata', '$.servers[*].metadata', '$.server.addresses', '$.servers[*].addresses', '$.addresses', '$.metadata', '$.meta',
-  '$.server.flavor.extra_specs', '$.servers[*].flavor.extra_specs', '$.flavor.extra_specs', '$.flavors[*].extra_specs', '$.extra_specs',
-  '$.aggregate.metadata', '$.aggregates[*].metadata', '$.availabilityZoneInfo[*].hosts', '$.availabilityZoneInfo[*].hosts.*',
-  '$.image.metadata', '$.images[*].metadata', '$.server.image.properties', '$.servers[*].image.properties',
-  '$.server.scheduler_hints', '$.servers[*].scheduler_hints', '$.private', '$.default',
-];
-
-/** Values Nova itself returns as null when unset (the samples show them set). */
-const NULLABLE = [
-  '$.server["OS-EXT-SRV-ATTR:user_data"]', '$.servers[*]["OS-EXT-SRV-ATTR:user_data"]', '$.server.description', '$.servers[*].description',
-  '$.server.locked_reason', '$.servers[*].locked_reason', '$.server.trusted_image_certificates', '$.servers[*].trusted_image_certificates',
-  '$.flavor.description', '$.flavors[*].description', '$.aggregate.availability_zone', '$.aggregates[*].availability_zone',
-];
 
 /** Documented differences from Nova: a path prefix that may be missing, and why. */
 const DIFFERENCES: { endpoint: RegExp; path: string; why: string }[] = [

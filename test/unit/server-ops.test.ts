@@ -128,3 +128,13 @@ describe('shelve and soft delete in the Nova view', () => {
     assert.deepEqual([r.status, r.taskState], ['SOFT_DELETED', 'restoring']);
   });
 });
+
+describe('a new request replaces the last one whole', () => {
+  test('fields the new request lacks are removed by the merge patch', async () => {
+    const { replacing } = await import('../../src/facade/routes/server-actions.ts');
+    assert.deepEqual(replacing({ requestId: 'a', host: 'n1' }, { requestId: 'b' }), { requestId: 'b', host: null });
+    assert.deepEqual(replacing({ requestId: 'a', metadata: { x: '1' } }, { requestId: 'b', metadata: { y: '2' } }), { requestId: 'b', metadata: { x: null, y: '2' } });
+    assert.deepEqual(replacing(undefined, { requestId: 'b' }), { requestId: 'b' });
+    assert.equal(replacing({ requestId: 'a' }, null), null);
+  });
+});

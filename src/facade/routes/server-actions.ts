@@ -7,6 +7,9 @@ import { ACTION_RULES, checkAction, type ServerState, type VmState } from '../..
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { randomUUID } from 'node:crypto';
 import { SERVERS } from '../../api/server.ts';
+import { API_VERSION } from '../../api/group.ts';
+import { SECRETS } from '../../kubevirt/types.ts';
+import { ownerReference } from '../../kube/types.ts';
 import { serverDetail } from '../../nova/views/servers.ts';
 import { serverViewInputs } from './servers.ts';
 import { forcedDown, isReady } from './hosts.ts';
@@ -30,6 +33,18 @@ export function requestStamp(req: FastifyRequest, action: string): string {
   return JSON.stringify({ requestId: req.requestId, action, userId: req.nova.caller.user, projectId: req.nova.project?.id ?? '', at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
 }
 
+/** Spec fields that hold one imperative request each (docs/adr/009). */
+const REQUEST_FIELDS = new Set(['reboot', 'rebuild', 'confirmResize', 'revertResize', 'migrate', 'evacuate', 'resetState', 'rescue', 'createImage']);
+
+/** A JSON merge patch value that turns `old` into `next` (keys `next` lacks become null). */
+export function replacing(old: unknown, next: unknown): unknown {
+  if (!next || typeof next !== 'object' || Array.isArray(next) || !old || typeof old !== 'object' || Array.isArray(old)) return next;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(old)) out[k] = null;
+  for (const [k, v] of Object.entries(next)) out[k] = replacing((old as Record<string, unknown>)[k], v);
+  return out;
+}
+
 /** Actions only admins may take (Nova's default policy), by their policy rule. */
 const ADMIN_ONLY: Record<string, string> = {
   migrate: 'os_compute_api:os-migrate-server:migrate',
@@ -49,8 +64,16 @@ const nullableObj = (props: Record<string, unknown>) => ({ type: ['object', 'nul
 export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDeps): void {
   const c = deps.caches;
   /** Changes spec and stamps the request, which the controller records as an instance action. */
+  /**
+   * Changes spec and stamps the request, which the controller records as an instance action. A
+   * request object (reboot, rebuild, migrate …) replaces the previous one whole: fields it does not
+   * have are removed, not merged from the last request.
+   */
   const patch = (req: FastifyRequest, s: Server, spec: Record<string, unknown>, action: string) =>
-    patchFresh(deps, req, c.servers, s, () => ({ metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, action) } }, spec }));
+    patchFresh(deps, req, c.servers, s, (current) => ({
+      metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, action) } },
+      spec: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, REQUEST_FIELDS.has(k) ? replacing((current.spec as Record<string, unknown>)[k], v) : v])),
+    }));
 
   const handlers: Record<string, Handler> = {
     'os-start': async (req, s) => patch(req, s, { powerState: 'Running' }, 'start'),
@@ -91,8 +114,10 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       if (v.atLeast('2.19')) props.description = S.nullableString(255);
       if (v.atLeast('2.54')) props.key_name = { type: ['string', 'null'], minLength: 1, maxLength: 255 };
       if (v.atLeast('2.57')) props.user_data = { type: ['string', 'null'], maxLength: 65535 };
+      // Accepted; KubeVirt does not verify image signatures (README, differences).
+      if (v.atLeast('2.63')) props.trusted_image_certificates = { type: ['array', 'null'], items: { type: 'string', minLength: 1 }, maxItems: 50 };
       if (v.atLeast('2.90')) props.hostname = { type: 'string', minLength: 1, maxLength: 255 };
-      const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; hostname?: string; preserve_ephemeral?: boolean }>(obj(props, ['imageRef']), body);
+      const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean }>(obj(props, ['imageRef']), body);
       const img = c.image(b.imageRef.split('/').at(-1) ?? '');
       if (!img) throw badRequest('Invalid imageRef provided.');
       if (b.key_name) {
@@ -104,8 +129,17 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       if (b.description !== undefined) spec.description = b.description;
       if (b.key_name !== undefined) spec.keyName = b.key_name ? (c.keyPair(s.metadata.namespace ?? '', b.key_name)?.metadata.name ?? b.key_name) : null;
       if (b.hostname !== undefined) spec.hostname = b.hostname.toLowerCase().split('.')[0];
+      // 2.57: new user data replaces the old (its own Secret, never inline); null removes it.
+      if (b.user_data !== undefined) spec.userData = b.user_data === null ? null : { secretName: await writeUserData(req, s, b.user_data) };
       const updated = await patch(req, s, spec, 'rebuild');
-      return { code: 202, body: { server: serverDetail(await viewContext(req), updated, serverViewInputs(deps, updated), { show: true }) } };
+      // Before 2.75 the answer is the short form of an update's; 2.57 adds the user data.
+      const view = serverDetail(await viewContext(req), updated, serverViewInputs(deps, updated), { update: true });
+      if (v.atLeast('2.54') && !v.atLeast('2.75')) view.key_name = updated.spec.keyName ? updated.status?.keyName ?? updated.spec.keyName : null;
+      if (v.atLeast('2.57')) {
+        delete view['OS-EXT-SRV-ATTR:user_data']; // shown as user_data instead
+        view.user_data = b.user_data ?? null;
+      }
+      return { code: 202, body: { server: view } };
     },
     migrate: async (req, s, body) => {
       const b = validate<{ host?: string | null } | null>(req.nova.version.atLeast('2.56') ? nullableObj({ host: { type: ['string', 'null'], minLength: 1, maxLength: 255 } }) : { type: 'null' }, body ?? null);
@@ -206,6 +240,19 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       if (s.spec.lockedBy === 'admin' && !(await req.nova.isAdmin())) throw forbidden(`Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed.`);
       return patch(req, s, { locked: false, lockedReason: null, lockedBy: null }, 'unlock');
     },
+  };
+
+  /** The server's user-data Secret (owned by the Server), written as the caller. */
+  const writeUserData = async (req: FastifyRequest, s: Server, data: string): Promise<string> => {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw badRequest("Invalid input for field/attribute user_data. Value: the given user_data. 'user_data' is not a 'base64'");
+    // A new Secret per rebuild: members may create Secrets, not rewrite them.
+    const name = `${s.metadata.name}-user-data-${req.requestId.slice(-8).toLowerCase()}`;
+    await callerClient(deps, req).create(SECRETS, {
+      apiVersion: 'v1', kind: 'Secret',
+      metadata: { name, namespace: s.metadata.namespace, ownerReferences: [ownerReference(s, API_VERSION, 'Server')] },
+      type: 'Opaque', data: { userdata: data },
+    });
+    return name;
   };
 
   /** createImage / createBackup: the image id is fixed now and the controller copies the root disk. */
