@@ -16,8 +16,7 @@ import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { CLUSTER_ROLES, clusterRoleBinding, roleBinding } from '../../src/api/rbac.ts';
-import { Facade } from '../../src/facade/server.ts';
-import type { PasswordUsers } from '../../src/identity/auth.ts';
+import { Facade, type FacadeOptions } from '../../src/facade/server.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE } from '../../src/kubevirt/types.ts';
 
 /** A valid ssh-ed25519 public key (also in config/samples); its Nova fingerprint is 27:4b:35:…:5e. */
@@ -72,9 +71,9 @@ export interface Api {
 }
 
 /** Starts the Compute API façade on a free port, with Kova's ClusterRoles installed. */
-export async function startApi(kova: Kova, o: { passwords?: PasswordUsers } = {}): Promise<Api> {
+export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds'> = {}): Promise<Api> {
   await Promise.all(CLUSTER_ROLES.map((r) => kova.client.apply(CLUSTER_ROLE_TYPE, r)));
-  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, quietLog(), { port: 0, passwords: o.passwords });
+  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, quietLog(), { port: 0, ...o });
   const url = facade.url;
   const token = (user: string, namespace?: string): string => {
     const project = namespace ? facade.caches.projectByIdOrName(namespace) : undefined;
