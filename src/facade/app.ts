@@ -17,6 +17,7 @@ import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerImageRoutes } from './routes/images.ts';
 import { registerVersionRoutes } from './routes/versions.ts';
 import { serveConsoleProxy, type ConsoleTokens } from './console-proxy.ts';
+import { registerNovncRoutes } from './routes/novnc.ts';
 
 export interface FacadeDeps {
   /** The façade's own client: informers and reviews. Writes use `client.as(caller)`. */
@@ -125,6 +126,7 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
 
   registerVersionRoutes(app);
   serveConsoleProxy(app, deps);
+  await app.register(async (novnc) => registerNovncRoutes(novnc), { prefix: '/novnc' });
   await app.register(async (identity) => registerIdentityRoutes(identity, deps), { prefix: '/identity' });
   if (deps.glanceUpstream) {
     // A real Glance: /image goes to it; Nova's image proxy below still lists the DataSources.

@@ -157,6 +157,21 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     assert.equal(await rfbDesktopName(await open(websocketUrl(url))), `${ns}/${vmName}`);
   });
 
+  test('the URL opens a console page on the façade, with noVNC\'s client beside it', async () => {
+    const url = await consoleUrl(serverId);
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /import RFB from '\.\/core\/rfb\.js'/);
+    const rfb = await fetch(new URL('core/rfb.js', url));
+    assert.equal(rfb.status, 200);
+    assert.match(rfb.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.match(await rfb.text(), /export default class RFB/);
+    for (const path of ['/novnc/core/..%2f..%2fpackage.json', '/novnc/vendor/..%2fcore%2f..%2f..%2fLICENSE.txt', '/novnc/core/missing.js']) {
+      assert.equal((await fetch(api.url + path)).status, 404, path);
+    }
+  });
+
   test('other protocols and types answer as a Nova whose only console is noVNC', async () => {
     const refused = async (body: unknown, version: string, code: number, message: string | RegExp) => {
       const r = await ask(serverId, member, body, version);
