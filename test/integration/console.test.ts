@@ -11,7 +11,7 @@ import { ROLE_BINDING_TYPE, VIRTUAL_MACHINES, type VirtualMachine } from '../../
 import { HOLD } from '../../src/sim/simulator.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, loadTemplate } from '../conformance/samples.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, type Api, type Kova } from './helpers.ts';
+import { ensureFlavor, eventually, grant, people, project, startApi, startKova, type Api, type Kova, type People } from './helpers.ts';
 
 /** The websocket a noVNC page would open for a console URL: the page's host joined with `path`. */
 function websocketUrl(consoleUrl: string, host?: string): string {
@@ -93,27 +93,24 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
   let ns: string;
   let zone: string;
   let other: string;
-  let admin: string;
-  let member: string;
-  let reader: string;
-  let stranger: string;
+  let who: People;
   let imageId: string;
   let serverId: string;
   let vmName: string;
   const tokenKey = randomBytes(32);
 
   const create = async (name: string): Promise<string> => {
-    const r = await api.call('POST', '/v2.1/servers', { token: member, version: '2.37', body: { server: { name, flavorRef: '1', imageRef: imageId, networks: 'auto', availability_zone: zone } } });
+    const r = await api.call('POST', '/v2.1/servers', { token: who.member, version: '2.37', body: { server: { name, flavorRef: '1', imageRef: imageId, networks: 'auto', availability_zone: zone } } });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     return r.body.server.id;
   };
   const settled = (id: string, want: string) => eventually(`server ${want}`, async () => {
-    const s = (await api.call('GET', `/v2.1/servers/${id}`, { token: member })).body.server;
+    const s = (await api.call('GET', `/v2.1/servers/${id}`, { token: who.member })).body.server;
     return s?.status === want && s['OS-EXT-STS:task_state'] === null ? s : undefined;
   }, 60_000);
   const ask = (id: string, token: string, body: unknown = { remote_console: { protocol: 'vnc', type: 'novnc' } }, version = '2.6') =>
     api.call('POST', `/v2.1/servers/${id}/remote-consoles`, { token, version, body });
-  const consoleUrl = async (id: string, token = member): Promise<string> => {
+  const consoleUrl = async (id: string, token = who.member): Promise<string> => {
     const r = await ask(id, token);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body.remote_console.url;
@@ -127,15 +124,7 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     await ensureFlavor(kova.client, { id: '1', name: 'm1.tiny', vcpus: 1, ramMiB: 512, diskGiB: 1 });
     await ensureImage(kova.client, 'kova-images', 'cirros');
     api = await startApi(kova, { tokenKey });
-    await grant(kova.client, 'root', 'kova-admin');
-    await grant(kova.client, 'alice', 'kova-member', ns);
-    await grant(kova.client, 'bob', 'kova-reader', ns);
-    await grant(kova.client, 'eve', 'kova-member', other);
-    await eventually('façade caches to see both projects', async () => !!api.facade.caches.projectByIdOrName(ns) && !!api.facade.caches.projectByIdOrName(other));
-    admin = api.token('root', ns);
-    member = api.token('alice', ns);
-    reader = api.token('bob', ns);
-    stranger = api.token('eve', other);
+    who = await people(kova, api, ns, other);
     imageId = (await eventually('image in cache', async () => api.facade.caches.image('cirros')?.metadata.uid))!;
     serverId = await create('desk');
     await settled(serverId, 'ACTIVE');
@@ -147,7 +136,7 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
   });
 
   test('a member gets a noVNC URL (2.6) whose websocket on the façade reaches the server\'s display', async () => {
-    const r = await ask(serverId, member);
+    const r = await ask(serverId, who.member);
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.body), ['remote_console']);
     assert.deepEqual({ ...r.body.remote_console, url: undefined }, { protocol: 'vnc', type: 'novnc', url: undefined });
@@ -174,7 +163,7 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
 
   test('other protocols and types answer as a Nova whose only console is noVNC', async () => {
     const refused = async (body: unknown, version: string, code: number, message: string | RegExp) => {
-      const r = await ask(serverId, member, body, version);
+      const r = await ask(serverId, who.member, body, version);
       assert.equal(r.status, code, `${JSON.stringify(body)} @ ${version}: ${JSON.stringify(r.body)}`);
       const fault = Object.values(r.body as Record<string, { message: string }>)[0];
       if (typeof message === 'string') assert.equal(fault?.message, message);
@@ -193,19 +182,19 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     await refused(rc('spice', 'spice-direct'), '2.99', 400, 'Unavailable console type spice-direct.');
     await refused(rc('vnc', 'xvpvnc'), '2.6', 400, 'Invalid console type xvpvnc');
     await refused(rc('vnc', 'spice-html5'), '2.6', 400, 'Invalid console type spice-html5');
-    const missing = await ask('00000000-0000-0000-0000-000000000000', member);
+    const missing = await ask('00000000-0000-0000-0000-000000000000', who.member);
     assert.equal(missing.status, 404);
   });
 
   test('Nova\'s policy is RBAC on the VNC subresource: a reader gets 403, another project\'s member 404', async () => {
-    const r = await ask(serverId, reader);
+    const r = await ask(serverId, who.reader);
     assert.equal(r.status, 403);
     assert.equal(r.body.forbidden.message, "Policy doesn't allow os_compute_api:os-remote-consoles to be performed.");
-    const s = await ask(serverId, stranger);
+    const s = await ask(serverId, who.stranger);
     assert.equal(s.status, 404);
     assert.equal(s.body.itemNotFound.message, `Instance ${serverId} could not be found.`);
     // The admin may open any project's console.
-    assert.equal(await rfbDesktopName(await open(websocketUrl(await consoleUrl(serverId, admin)))), `${ns}/${vmName}`);
+    assert.equal(await rfbDesktopName(await open(websocketUrl(await consoleUrl(serverId, who.admin)))), `${ns}/${vmName}`);
   });
 
   test('the websocket is opened as the caller: a URL stops working when its owner loses the role', async () => {
@@ -245,7 +234,7 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     const id = await create('reborn');
     await settled(id, 'ACTIVE');
     const old = await consoleUrl(id);
-    assert.equal((await api.call('DELETE', `/v2.1/servers/${id}`, { token: member })).status, 204);
+    assert.equal((await api.call('DELETE', `/v2.1/servers/${id}`, { token: who.member })).status, 204);
     await eventually('the server gone', async () => (await kova.client.find<Server>(SERVERS, 'reborn', ns)) === undefined, 60_000);
     const again = await create('reborn');
     await settled(again, 'ACTIVE');
@@ -260,12 +249,12 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     try {
       const host = new URL(replica.url).host;
       assert.equal(await rfbDesktopName(await open(websocketUrl(await consoleUrl(serverId), host))), `${ns}/${vmName}`);
-      const r = await replica.call('POST', `/v2.1/servers/${serverId}/remote-consoles`, { token: member, version: '2.6', body: { remote_console: { protocol: 'vnc', type: 'novnc' } } });
+      const r = await replica.call('POST', `/v2.1/servers/${serverId}/remote-consoles`, { token: who.member, version: '2.6', body: { remote_console: { protocol: 'vnc', type: 'novnc' } } });
       assert.equal(r.status, 200);
       await new Promise((done) => setTimeout(done, 1500));
       const o = await open(websocketUrl(r.body.remote_console.url));
       assert.equal(!o.ok && o.status, 401);
-      const lookup = await api.call('GET', `/v2.1/os-console-auth-tokens/${tokenOf(r.body.remote_console.url)}`, { token: admin, version: '2.31' });
+      const lookup = await api.call('GET', `/v2.1/os-console-auth-tokens/${tokenOf(r.body.remote_console.url)}`, { token: who.admin, version: '2.31' });
       assert.equal(lookup.status, 404);
       assert.equal(lookup.body.itemNotFound.message, 'Token not found');
     } finally {
@@ -275,7 +264,7 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
 
   test('os-console-auth-tokens: an admin sees where the proxy connects (2.31+); a member gets 403', async () => {
     const token = tokenOf(await consoleUrl(serverId));
-    const r = await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: admin, version: '2.31' });
+    const r = await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: who.admin, version: '2.31' });
     assert.equal(r.status, 200);
     assert.deepEqual(compareShape(r.body, loadTemplate('os-console-auth-tokens', 'get-console-connect-info-get-resp.json.tpl', '2.31')?.value), []);
     const apiserver = kova.client.server;
@@ -285,13 +274,13 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
       port: Number(apiserver.port),
       internal_access_path: `/apis/subresources.kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances/${vmName}/vnc`,
     });
-    const latest = await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: admin, version: 'latest' });
+    const latest = await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: who.admin, version: 'latest' });
     assert.deepEqual(latest.body, r.body, 'tls_port is for spice-direct only');
-    assert.equal((await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: member, version: '2.31' })).status, 403);
-    const early = await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: admin, version: '2.30' });
+    assert.equal((await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: who.member, version: '2.31' })).status, 403);
+    const early = await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: who.admin, version: '2.30' });
     assert.equal(early.status, 400, 'before 2.31 the API served RDP tokens only, and RDP is gone');
     for (const t of ['nonsense', api.token('root')]) {
-      const bad = await api.call('GET', `/v2.1/os-console-auth-tokens/${t}`, { token: admin, version: '2.31' });
+      const bad = await api.call('GET', `/v2.1/os-console-auth-tokens/${t}`, { token: who.admin, version: '2.31' });
       assert.equal(bad.status, 404);
       assert.equal(bad.body.itemNotFound.message, 'Token not found');
     }
@@ -301,9 +290,9 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     const id = await create('stops');
     await settled(id, 'ACTIVE');
     const url = await consoleUrl(id);
-    assert.equal((await api.call('POST', `/v2.1/servers/${id}/action`, { token: member, body: { 'os-stop': null } })).status, 202);
+    assert.equal((await api.call('POST', `/v2.1/servers/${id}/action`, { token: who.member, body: { 'os-stop': null } })).status, 202);
     await settled(id, 'SHUTOFF');
-    const r = await ask(id, member);
+    const r = await ask(id, who.member);
     assert.equal(r.status, 409);
     assert.equal(r.body.conflictingRequest.message, `Instance ${id} is not ready`);
     const o = await open(websocketUrl(url));
@@ -316,8 +305,8 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     await settled(id, 'ACTIVE');
     await eventually('the hold on the VM', async () => (await kova.client.find<VirtualMachine>(VIRTUAL_MACHINES, name, ns))?.metadata.annotations?.[HOLD] === 'terminating');
     await kova.client.delete(SERVERS, name, ns, { propagationPolicy: 'Foreground' });
-    await eventually('task_state deleting', async () => (await api.call('GET', `/v2.1/servers/${id}`, { token: member })).body.server?.['OS-EXT-STS:task_state'] === 'deleting');
-    const d = await ask(id, member);
+    await eventually('task_state deleting', async () => (await api.call('GET', `/v2.1/servers/${id}`, { token: who.member })).body.server?.['OS-EXT-STS:task_state'] === 'deleting');
+    const d = await ask(id, who.member);
     assert.equal(d.status, 409);
     assert.equal(d.body.conflictingRequest.message, `Cannot 'get_vnc_console' instance ${id} while it is in task_state deleting`);
     await kova.client.mergePatch(VIRTUAL_MACHINES, name, ns, { metadata: { annotations: { [HOLD]: null } } });
@@ -327,7 +316,7 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
   // Passes once server-actions.ts dispatches os-getVNCConsole to getVncConsoleAction (see the
   // report of the console branch); until then the action is unknown there (400).
   test('os-getVNCConsole (≤ 2.5) answers Nova\'s legacy body', { todo: 'wire os-getVNCConsole in server-actions.ts' }, async () => {
-    const act = (body: unknown, version?: string) => api.call('POST', `/v2.1/servers/${serverId}/action`, { token: member, body, version });
+    const act = (body: unknown, version?: string) => api.call('POST', `/v2.1/servers/${serverId}/action`, { token: who.member, body, version });
     const r = await act({ 'os-getVNCConsole': { type: 'novnc' } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(compareShape(r.body, loadTemplate('os-remote-consoles', 'get-vnc-console-post-resp.json.tpl', '2.1')?.value), []);

@@ -107,6 +107,20 @@ export async function grant(c: KubeClient, user: string, role: 'kova-admin' | 'k
   else await c.apply(ROLE_BINDING_TYPE, roleBinding(namespace ?? '', `${role}-${user}`, role, { kind: 'User', name: user }));
 }
 
+/**
+ * The usual people: root (kova-admin), alice (kova-member of `ns`), bob (kova-reader of `ns`) and
+ * eve (kova-member of `other`), with Kova tokens scoped to their projects.
+ */
+export interface People { admin: string; member: string; reader: string; stranger: string }
+export async function people(kova: Kova, api: Api, ns: string, other: string): Promise<People> {
+  await grant(kova.client, 'root', 'kova-admin');
+  await grant(kova.client, 'alice', 'kova-member', ns);
+  await grant(kova.client, 'bob', 'kova-reader', ns);
+  await grant(kova.client, 'eve', 'kova-member', other);
+  await eventually('façade caches to see both projects', async () => !!api.facade.caches.projectByIdOrName(ns) && !!api.facade.caches.projectByIdOrName(other));
+  return { admin: api.token('root', ns), member: api.token('alice', ns), reader: api.token('bob', ns), stranger: api.token('eve', other) };
+}
+
 /** Starts `kova controller` as a child process (so a test can kill it for real). */
 export function spawnController(o: { leaderElect?: boolean; metricsPort?: number; env?: Record<string, string> } = {}): ChildProcess {
   const args = ['controller', '--kubeconfig', kubeconfig(), '--metrics-port', String(o.metricsPort ?? 0), '--host', '127.0.0.1'];
