@@ -138,7 +138,8 @@ export class VirtApi {
   /** The VMI, if the user the apiserver vouches for (front-proxy headers) may use the subresource. */
   private async authorizedVmi(req: IncomingMessage, verb: string, namespace: string, name: string, subresource: string): Promise<{ refuse: [number, unknown] } | { vmi: VirtualMachineInstance }> {
     const user = String(req.headers['x-remote-user'] ?? '');
-    const groups = ([] as string[]).concat(req.headers['x-remote-group'] ?? []).flatMap((g) => g.split(','));
+    // One header per group (Node would join repeated headers with ", ").
+    const groups = req.headersDistinct['x-remote-group'] ?? [];
     if (!(await this.authz.can({ user, groups }, { verb, group: GROUP, resource: 'virtualmachineinstances', subresource, namespace, name }))) {
       return { refuse: [403, status(403, 'Forbidden', `User "${user}" cannot ${verb} resource "virtualmachineinstances/${subresource}" in API group "${GROUP}" in namespace "${namespace}"`)] };
     }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
+import { roleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { ROLE_BINDING_TYPE, VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { HOLD } from '../../src/sim/simulator.ts';
@@ -212,6 +213,15 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
     });
     assert.equal(refused.status, 403);
     assert.match(refused.body.forbidden.message, /virtualmachineinstances\/vnc/);
+    // A role held through a group: the groups travel in the token and are impersonated too.
+    await kova.client.apply(ROLE_BINDING_TYPE, roleBinding(ns, 'kova-member-console-team', 'kova-member', { kind: 'Group', name: 'console-team' }));
+    const project = api.facade.caches.projectByIdOrName(ns);
+    const dave = api.facade.issuer.issue({ user: 'dave', groups: ['staff', 'console-team'], ...(project ? { project } : {}) }).token;
+    const viaGroup = await eventually('dave\'s console URL', async () => {
+      const r = await ask(serverId, dave);
+      return r.status === 200 ? (r.body.remote_console.url as string) : undefined;
+    });
+    assert.equal(await rfbDesktopName(await open(websocketUrl(viaGroup))), `${ns}/${vmName}`);
   });
 
   test('a token opens only the server it was issued for, and only as issued', async () => {
