@@ -7,6 +7,8 @@ import { GROUP } from './group.ts';
 const rule = (apiGroups: string[], resources: string[], verbs: string[]) => ({ apiGroups, resources, verbs });
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete'];
+/** A server's remote console (Nova's os-remote-consoles, a member's right): KubeVirt's VNC subresource, opened as the caller. */
+const VNC = rule(['subresources.kubevirt.io'], ['virtualmachineinstances/vnc'], ['get']);
 
 export const CLUSTER_ROLES: KubeObject[] = [
   {
@@ -24,6 +26,7 @@ export const CLUSTER_ROLES: KubeObject[] = [
       rule([GROUP], ['servers', 'keypairs'], WRITE),
       // User data travels in a Secret the façade creates for the server, as the caller.
       rule([''], ['secrets'], ['create']),
+      VNC,
     ],
   },
   {
@@ -39,6 +42,7 @@ export const CLUSTER_ROLES: KubeObject[] = [
       rule([''], ['namespaces'], READ),
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
       rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
+      VNC,
     ],
   },
 ];

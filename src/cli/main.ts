@@ -29,6 +29,10 @@ options:
   --metrics-port N    controller: port of /metrics, /healthz, /readyz (default 8081)
   --no-leader-elect   controller: run without the leader Lease (a single replica)
   --host H, --port N  where the API listens (default 127.0.0.1:8774; env KOVA_TOKEN_KEY = base64 signing key)
+
+api environment:
+  KOVA_CONSOLE_TOKEN_TTL      seconds a console URL can be opened (default 600, Nova's token_ttl)
+  KOVA_NOVNC_PROXY_BASE_URL   the noVNC page console URLs point at (default: the API's own /novnc/vnc_lite.html)
 `;
 
 const envMs = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
@@ -119,7 +123,11 @@ async function main(): Promise<void> {
     case 'api': {
       const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-api' });
       const key = process.env.KOVA_TOKEN_KEY ? Buffer.from(process.env.KOVA_TOKEN_KEY, 'base64') : undefined;
-      const api = await Facade.start(client, defaultConfig(), log, { host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics: new Metrics() });
+      const api = await Facade.start(client, defaultConfig(), log, {
+        host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics: new Metrics(),
+        consoleTokenTtlSeconds: process.env.KOVA_CONSOLE_TOKEN_TTL ? Number(process.env.KOVA_CONSOLE_TOKEN_TTL) : undefined,
+        novncProxyBaseUrl: process.env.KOVA_NOVNC_PROXY_BASE_URL || undefined,
+      });
       await runUntilSignal(async () => {
         await api.stop();
         client.close();

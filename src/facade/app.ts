@@ -16,6 +16,8 @@ import { registerComputeRoutes } from './routes/index.ts';
 import { registerIdentityRoutes } from './routes/identity.ts';
 import { registerImageRoutes } from './routes/images.ts';
 import { registerVersionRoutes } from './routes/versions.ts';
+import { serveConsoleProxy, type ConsoleTokens } from './console-proxy.ts';
+import { registerNovncRoutes } from './routes/novnc.ts';
 
 export interface FacadeDeps {
   /** The façade's own client: informers and reviews. Writes use `client.as(caller)`. */
@@ -32,6 +34,10 @@ export interface FacadeDeps {
   metrics?: Metrics;
   /** Proxy /image to this Glance instead of serving the DataSources read-only. */
   glanceUpstream?: string;
+  /** Signs the console URLs' tokens (with the Keystone tokens' key, so every replica checks them). */
+  consoleTokens: ConsoleTokens;
+  /** The noVNC page a console URL opens (Nova's [vnc] novncproxy_base_url); the façade's own by default. */
+  novncProxyBaseUrl?: string;
 }
 
 /** What the compute hook works out for each request. */
@@ -56,12 +62,14 @@ declare module 'fastify' {
 }
 
 const COMPUTE_MEDIA = 'application/vnd.openstack.compute+json';
-const OWN_PREFIXES = ['/v2.1', '/v2', '/identity', '/image', '/healthz', '/readyz', '/metrics'];
+const OWN_PREFIXES = ['/v2.1', '/v2', '/identity', '/image', '/novnc', '/healthz', '/readyz', '/metrics'];
 
 export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    // Console tokens (GET /os-console-auth-tokens/{token}) are signed claims, longer than Nova's uuids.
+    routerOptions: { maxParamLength: 1024 },
     // Nova picks the version from the media type when the URI names none.
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
@@ -117,6 +125,8 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   });
 
   registerVersionRoutes(app);
+  serveConsoleProxy(app, deps);
+  await app.register(async (novnc) => registerNovncRoutes(novnc), { prefix: '/novnc' });
   await app.register(async (identity) => registerIdentityRoutes(identity, deps), { prefix: '/identity' });
   if (deps.glanceUpstream) {
     // A real Glance: /image goes to it; Nova's image proxy below still lists the DataSources.

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { buildFacade } from './app.ts';
 import { observeCaches } from '../controllers/manager.ts';
 import type { Metrics } from '../metrics.ts';
+import { CONSOLE_TOKEN_TTL_SECONDS, type ConsoleClaims } from './console-proxy.ts';
 
 export interface FacadeOptions {
   host?: string;
@@ -18,6 +19,9 @@ export interface FacadeOptions {
   passwords?: PasswordUsers;
   metrics?: Metrics;
   glanceUpstream?: string;
+  /** How long a console URL may be opened (Nova's [consoleauth] token_ttl). */
+  consoleTokenTtlSeconds?: number;
+  novncProxyBaseUrl?: string;
 }
 
 export class Facade {
@@ -48,6 +52,8 @@ export class Facade {
       log,
       metrics: o.metrics,
       glanceUpstream: o.glanceUpstream ?? (process.env.KOVA_GLANCE_UPSTREAM || undefined),
+      consoleTokens: issuer.kind<ConsoleClaims>('kovavnc1', o.consoleTokenTtlSeconds ?? CONSOLE_TOKEN_TTL_SECONDS),
+      novncProxyBaseUrl: o.novncProxyBaseUrl,
     });
     if (o.metrics) observeCaches(o.metrics, caches);
     const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8774 });

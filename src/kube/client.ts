@@ -6,6 +6,7 @@
 import https from 'node:https';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { WebSocket } from 'ws';
 import type { KubeObject, KubeList, KubeStatus } from './types.ts';
 
 export class KubeError extends Error {
@@ -256,17 +257,7 @@ export class KubeClient {
     return new Promise<void>((resolve, reject) => {
       const req = mod.request(url, { ...pickTls(this.baseOptions), method: 'GET', headers: this.headers(), agent: this.agent, signal }, (res) => {
         if ((res.statusCode ?? 0) >= 300) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let status: KubeStatus | undefined;
-            try {
-              status = JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeStatus;
-            } catch {
-              status = undefined;
-            }
-            reject(new KubeError(res.statusCode ?? 0, status, `WATCH ${url.pathname}`));
-          });
+          void readStatus(res).then((status) => reject(new KubeError(res.statusCode ?? 0, status, `WATCH ${url.pathname}`)));
           return;
         }
         let buffered = '';
@@ -303,6 +294,45 @@ export class KubeClient {
       req.end();
     });
   }
+
+  /**
+   * Opens a websocket to a streaming subresource (a VMI's `vnc`, `console` …) with this client's
+   * credentials and impersonation. Rejects with a KubeError when the apiserver (or the extension
+   * API server behind it) answers without upgrading.
+   */
+  websocket(path: string, protocols: string[]): Promise<WebSocket> {
+    const url = new URL(path, this.server);
+    url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
+    // Impersonate-Group repeats once per group: ws hands the header array to http.request as it is.
+    const headers = this.headers() as Record<string, string>;
+    return new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, protocols, { ...pickTls(this.baseOptions), headers, perMessageDeflate: false });
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => {
+        void readStatus(res).then((status) => {
+          reject(new KubeError(res.statusCode ?? 0, status, `WEBSOCKET ${url.pathname}`));
+          ws.terminate();
+        });
+      });
+      ws.on('error', reject);
+    });
+  }
+}
+
+/** The Status body of a failed streaming request, when it has one. */
+function readStatus(res: http.IncomingMessage): Promise<KubeStatus | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', () => resolve(undefined));
+    res.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeStatus);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
 }
 
 function pickTls(o: https.RequestOptions): https.AgentOptions {

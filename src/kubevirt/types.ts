@@ -6,6 +6,8 @@ import type { Condition, KubeObject } from '../kube/types.ts';
 export const VIRTUAL_MACHINES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', kind: 'VirtualMachine', namespaced: true };
 export const VIRTUAL_MACHINE_INSTANCES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
 export const VIRTUAL_MACHINE_INSTANCE_MIGRATIONS: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstancemigrations', kind: 'VirtualMachineInstanceMigration', namespaced: true };
+/** virt-api's group: the VMI subresources that need the guest (pause, vnc …), served behind the kube-apiserver. */
+export const VMI_SUBRESOURCES: ResourceType = { group: 'subresources.kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
 export const CLUSTER_INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineclusterinstancetypes', kind: 'VirtualMachineClusterInstancetype', namespaced: false };
 export const INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineinstancetypes', kind: 'VirtualMachineInstancetype', namespaced: true };
 export const DATA_VOLUMES: ResourceType = { group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datavolumes', kind: 'DataVolume', namespaced: true };

@@ -3,6 +3,7 @@
 // real one is, so callers use the production path (the apiserver authenticates and proxies; this
 // server checks the front-proxy client certificate and authorizes with a SubjectAccessReview).
 import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,9 @@ import type { Logger } from '../log.ts';
 import { Authorizer } from '../identity/auth.ts';
 import { servingCert } from '../controlplane/certs.ts';
 import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { refuseUpgrade } from '../kube/upgrade.ts';
+import { serveRfb } from './vnc.ts';
 
 export const PAUSED_ANNOTATION = 'sim.kova.io/paused';
 /** How many soft reboots the simulated guest went through. */
@@ -22,12 +26,16 @@ const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces
 const API_SERVICES: ResourceType = { group: 'apiregistration.k8s.io', version: 'v1', plural: 'apiservices', kind: 'APIService', namespaced: false };
 
 const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message });
+const SUBRESOURCE = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/([a-z]+)$/;
+/** KubeVirt's streaming subprotocol that carries raw bytes (the other, base64.kubevirt.io, is not simulated). */
+const PLAIN = 'plain.kubevirt.io';
 
 export class VirtApi {
   private server: https.Server | undefined;
   private readonly client: KubeClient;
   private readonly log: Logger;
   private readonly authz: Authorizer;
+  private readonly sessions = new Set<WebSocket>();
 
   constructor(client: KubeClient, log: Logger) {
     this.client = client;
@@ -48,6 +56,22 @@ export class VirtApi {
       void this.handle(req).then(
         ([code, body]) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
         (err: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(status(500, 'InternalError', String(err)))),
+      );
+    });
+    // Streaming subresources (vnc) arrive as websocket upgrades, proxied by the kube-apiserver.
+    const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has(PLAIN) ? PLAIN : false) });
+    server.on('upgrade', (req: IncomingMessage, socket, head) => {
+      socket.on('error', () => undefined);
+      void this.vncTarget(req).then(
+        (target) => {
+          if ('refuse' in target) return refuseUpgrade(socket, target.refuse[0], target.refuse[1]);
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            this.sessions.add(ws);
+            ws.on('close', () => this.sessions.delete(ws));
+            serveRfb(ws, target.desktop);
+          });
+        },
+        (err: unknown) => refuseUpgrade(socket, 500, status(500, 'InternalError', String(err))),
       );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -72,29 +96,26 @@ export class VirtApi {
     await this.client.delete(API_SERVICES, `v1.${GROUP}`).catch(() => undefined);
     const server = this.server;
     this.server = undefined;
+    for (const ws of this.sessions) ws.terminate();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   }
 
-  private async handle(req: import('node:http').IncomingMessage): Promise<[number, unknown]> {
+  private async handle(req: IncomingMessage): Promise<[number, unknown]> {
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (req.method === 'GET' && (path === `/apis/${GROUP}/v1` || path === `/apis/${GROUP}/v1/`)) {
+      const resource = (s: string, verbs: string[]) => ({ name: `virtualmachineinstances/${s}`, singularName: '', namespaced: true, kind: 'VirtualMachineInstance', verbs });
       return [200, {
         kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${GROUP}/v1`,
-        resources: ['pause', 'unpause', 'softreboot'].map((s) => ({ name: `virtualmachineinstances/${s}`, singularName: '', namespaced: true, kind: 'VirtualMachineInstance', verbs: ['update'] })),
+        resources: [resource('pause', ['update']), resource('unpause', ['update']), resource('softreboot', ['update']), resource('vnc', ['get'])],
       }];
     }
     if (req.method === 'GET' && path.startsWith('/apis')) return [200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] }];
-    const m = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/(pause|unpause|softreboot)$/.exec(path);
-    if (!m || req.method !== 'PUT') return [404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`)];
-    const [, namespace = '', name = '', action = ''] = m;
-    const user = String(req.headers['x-remote-user'] ?? '');
-    const groups = ([] as string[]).concat(req.headers['x-remote-group'] ?? []).flatMap((g) => g.split(','));
-    if (!(await this.authz.can({ user, groups }, { verb: 'update', group: GROUP, resource: 'virtualmachineinstances', subresource: action, namespace, name }))) {
-      return [403, status(403, 'Forbidden', `User "${user}" cannot update resource "virtualmachineinstances/${action}" in API group "${GROUP}" in namespace "${namespace}"`)];
-    }
-    const vmi = await this.client.find<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, namespace);
-    if (!vmi) return [404, status(404, 'NotFound', `virtualmachineinstance.kubevirt.io "${name}" not found`)];
+    const [, namespace = '', name = '', action = ''] = SUBRESOURCE.exec(path) ?? [];
+    if (req.method !== 'PUT' || (action !== 'pause' && action !== 'unpause' && action !== 'softreboot')) return [404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`)];
+    const found = await this.authorizedVmi(req, 'update', namespace, name, action);
+    if ('refuse' in found) return found.refuse;
+    const vmi = found.vmi;
     const paused = vmi.metadata.annotations?.[PAUSED_ANNOTATION] === 'true';
     if (action === 'softreboot') {
       if (vmi.status?.phase !== 'Running') return [409, status(409, 'Conflict', 'VMI is not running')];
@@ -110,5 +131,28 @@ export class VirtApi {
     // What virt-handler does to the domain, the simulated hypervisor keeps on the VMI.
     await this.client.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { annotations: { [PAUSED_ANNOTATION]: action === 'pause' ? 'true' : null } } });
     return [200, {}];
+  }
+
+  /** GET …/virtualmachineinstances/{name}/vnc with an Upgrade: the running VMI's display. */
+  private async vncTarget(req: IncomingMessage): Promise<{ refuse: [number, unknown] } | { desktop: string }> {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const [, namespace = '', name = '', sub = ''] = SUBRESOURCE.exec(path) ?? [];
+    if (req.method !== 'GET' || sub !== 'vnc') return { refuse: [404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`)] };
+    const found = await this.authorizedVmi(req, 'get', namespace, name, sub);
+    if ('refuse' in found) return found;
+    if (found.vmi.status?.phase !== 'Running') return { refuse: [409, status(409, 'Conflict', `VMI ${name} is not running`)] };
+    return { desktop: `${namespace}/${name}` };
+  }
+
+  /** The VMI, if the user the apiserver vouches for (front-proxy headers) may use the subresource. */
+  private async authorizedVmi(req: IncomingMessage, verb: string, namespace: string, name: string, subresource: string): Promise<{ refuse: [number, unknown] } | { vmi: VirtualMachineInstance }> {
+    const user = String(req.headers['x-remote-user'] ?? '');
+    // One header per group (Node would join repeated headers with ", ").
+    const groups = req.headersDistinct['x-remote-group'] ?? [];
+    if (!(await this.authz.can({ user, groups }, { verb, group: GROUP, resource: 'virtualmachineinstances', subresource, namespace, name }))) {
+      return { refuse: [403, status(403, 'Forbidden', `User "${user}" cannot ${verb} resource "virtualmachineinstances/${subresource}" in API group "${GROUP}" in namespace "${namespace}"`)] };
+    }
+    const vmi = await this.client.find<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, namespace);
+    return vmi ? { vmi } : { refuse: [404, status(404, 'NotFound', `virtualmachineinstance.kubevirt.io "${name}" not found`)] };
   }
 }

@@ -19,6 +19,7 @@ const DIFFERENCES: { endpoint: RegExp; path: string; why: string }[] = [
   { endpoint: /^servers\/server-create-resp/, path: '$.server.adminPass', why: 'Kova cannot set a guest password through KubeVirt: it answers as Nova does with enable_instance_password=False' },
   { endpoint: /^os-availability-zone\/availability-zone-detail/, path: '$.availabilityZoneInfo', why: 'Kova has no "internal" zone of scheduler/conductor services: only nova-compute services on Nodes' },
   { endpoint: /^(servers\/server|os-services)/, path: 'v2.69', why: "2.69's sample shows a resource in a down cell; Kova has no cells, so it never answers that minimal form" },
+  { endpoint: /^os-console-auth-tokens\//, path: 'v2.99', why: "2.99's sample is a spice-direct token (tls_port); Kova's consoles are VNC only (docs/adr/011)" },
 ];
 
 interface Case {
@@ -89,6 +90,7 @@ describe('conformance with Nova\'s API samples', () => {
   const roleFor = (template: unknown): string => (JSON.stringify(template).includes('OS-EXT-SRV-ATTR:host"') ? admin : member);
   const get = (path: string, token?: () => string) => async (v: string) => (await api.call('GET', path, { token: token?.() ?? admin, version: v })).body;
   const uniq = (): string => `c${++n}`;
+  const remoteConsole = (v: string) => api.call('POST', `/v2.1/servers/${serverId}/remote-consoles`, { token: member, version: v, body: { remote_console: { protocol: 'vnc', type: 'novnc' } } });
   /** Nova's sample was made with paging when it shows a next link: ask for one page of one. */
   const paged = (area: string, file: string, v: string): string => (JSON.stringify(loadTemplate(area, file, v)?.value ?? {}).includes('_links"') ? '?limit=1' : '');
 
@@ -173,6 +175,15 @@ describe('conformance with Nova\'s API samples', () => {
     { area: 'os-hypervisors', file: 'hypervisors-statistics-resp.json.tpl', until: '2.87', run: get('/v2.1/os-hypervisors/statistics') },
     { area: 'os-hosts', file: 'hosts-list-resp.json.tpl', until: '2.42', run: get('/v2.1/os-hosts') },
     { area: 'os-hosts', file: 'host-get-resp.json.tpl', until: '2.42', run: async (v) => (await api.call('GET', `/v2.1/os-hosts/${node}`, { token: admin, version: v })).body },
+    // Remote consoles (the os-getVNCConsole action's sample waits for its wiring in server-actions.ts).
+    { area: 'os-remote-consoles', file: 'create-vnc-console-resp.json.tpl', run: async (v) => (await remoteConsole(v)).body },
+    {
+      area: 'os-console-auth-tokens', file: 'get-console-connect-info-get-resp.json.tpl', run: async (v) => {
+        const url = new URL((await remoteConsole('2.6')).body.remote_console.url);
+        const token = new URLSearchParams((url.searchParams.get('path') ?? '').split('?')[1]).get('token');
+        return (await api.call('GET', `/v2.1/os-console-auth-tokens/${token}`, { token: admin, version: v })).body;
+      },
+    },
     // Limits and quotas.
     { area: 'limits', file: 'limit-get-resp.json.tpl', run: get('/v2.1/limits', () => member) },
     { area: 'os-quota-sets', file: 'quotas-show-get-resp.json.tpl', run: async (v) => (await api.call('GET', `/v2.1/os-quota-sets/${api.facade.caches.projectIdOf(ns)}`, { token: member, version: v })).body },

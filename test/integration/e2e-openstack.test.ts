@@ -88,9 +88,12 @@ describe('openstack CLI against kova dev', () => {
     assert.deepEqual(after, []);
   });
 
-  test('server stop / start / reboot --wait / lock / unlock / event list', async () => {
+  test('server stop / start / reboot --wait / lock / unlock / event list; console url show', async () => {
     const made = await json<{ id: string; status: string }>('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--wait', 'e2e-life');
     assert.equal(made.status, 'ACTIVE');
+    const vnc = await json<{ type: string; url: string }>('console', 'url', 'show', 'e2e-life');
+    assert.equal(vnc.type, 'novnc');
+    assert.match(vnc.url, /^http:\/\/127\.0\.0\.1:\d+\/novnc\/vnc_lite\.html\?path=novnc%2Fwebsockify%3Ftoken%3Dkovavnc1\./);
     const until = (want: string) => eventually(`e2e-life ${want}`, async () => {
       const s = await json<{ status: string; 'OS-EXT-STS:task_state': string | null }>('server', 'show', 'e2e-life');
       return s.status === want && !s['OS-EXT-STS:task_state'] ? s : undefined;

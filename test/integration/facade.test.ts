@@ -9,7 +9,7 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type Secret, type VirtualMachine, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, TEST_PUBLIC_KEY as PUBLIC_KEY, type Api, type Kova } from './helpers.ts';
+import { ensureFlavor, eventually, people, project, startApi, startKova, TEST_PUBLIC_KEY as PUBLIC_KEY, type Api, type Kova } from './helpers.ts';
 
 describe('Compute API façade', () => {
   let kova: Kova;
@@ -32,15 +32,7 @@ describe('Compute API façade', () => {
     await ensureImage(kova.client, 'kova-images', 'cirros', 'cirros-0.6.3');
     passwords.add('alice', 's3cret', 'alice');
     api = await startApi(kova, { passwords });
-    await grant(kova.client, 'root', 'kova-admin');
-    await grant(kova.client, 'alice', 'kova-member', ns);
-    await grant(kova.client, 'bob', 'kova-reader', ns);
-    await grant(kova.client, 'eve', 'kova-member', other);
-    await eventually('façade caches to see both projects', async () => !!api.facade.caches.projectByIdOrName(ns) && !!api.facade.caches.projectByIdOrName(other));
-    admin = api.token('root', ns);
-    member = api.token('alice', ns);
-    reader = api.token('bob', ns);
-    stranger = api.token('eve', other);
+    ({ admin, member, reader, stranger } = await people(kova, api, ns, other));
     imageId = (await eventually('image in cache', async () => api.facade.caches.image('cirros')?.metadata.uid))!;
   });
   after(async () => {

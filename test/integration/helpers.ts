@@ -16,8 +16,7 @@ import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { CLUSTER_ROLES, clusterRoleBinding, roleBinding } from '../../src/api/rbac.ts';
-import { Facade } from '../../src/facade/server.ts';
-import type { PasswordUsers } from '../../src/identity/auth.ts';
+import { Facade, type FacadeOptions } from '../../src/facade/server.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE } from '../../src/kubevirt/types.ts';
 
 /** A valid ssh-ed25519 public key (also in config/samples); its Nova fingerprint is 27:4b:35:…:5e. */
@@ -84,9 +83,9 @@ export interface Api {
 }
 
 /** Starts the Compute API façade on a free port, with Kova's ClusterRoles installed. */
-export async function startApi(kova: Kova, o: { passwords?: PasswordUsers } = {}): Promise<Api> {
+export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds'> = {}): Promise<Api> {
   await Promise.all(CLUSTER_ROLES.map((r) => kova.client.apply(CLUSTER_ROLE_TYPE, r)));
-  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, quietLog(), { port: 0, passwords: o.passwords });
+  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, quietLog(), { port: 0, ...o });
   const url = facade.url;
   const token = (user: string, namespace?: string): string => {
     const project = namespace ? facade.caches.projectByIdOrName(namespace) : undefined;
@@ -118,6 +117,20 @@ export async function startApi(kova: Kova, o: { passwords?: PasswordUsers } = {}
 export async function grant(c: KubeClient, user: string, role: 'kova-admin' | 'kova-member' | 'kova-reader', namespace?: string): Promise<void> {
   if (role === 'kova-admin') await c.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding(`${role}-${user}`, role, { kind: 'User', name: user }));
   else await c.apply(ROLE_BINDING_TYPE, roleBinding(namespace ?? '', `${role}-${user}`, role, { kind: 'User', name: user }));
+}
+
+/**
+ * The usual people: root (kova-admin), alice (kova-member of `ns`), bob (kova-reader of `ns`) and
+ * eve (kova-member of `other`), with Kova tokens scoped to their projects.
+ */
+export interface People { admin: string; member: string; reader: string; stranger: string }
+export async function people(kova: Kova, api: Api, ns: string, other: string): Promise<People> {
+  await grant(kova.client, 'root', 'kova-admin');
+  await grant(kova.client, 'alice', 'kova-member', ns);
+  await grant(kova.client, 'bob', 'kova-reader', ns);
+  await grant(kova.client, 'eve', 'kova-member', other);
+  await eventually('façade caches to see both projects', async () => !!api.facade.caches.projectByIdOrName(ns) && !!api.facade.caches.projectByIdOrName(other));
+  return { admin: api.token('root', ns), member: api.token('alice', ns), reader: api.token('bob', ns), stranger: api.token('eve', other) };
 }
 
 /** Starts `kova controller` as a child process (so a test can kill it for real). */

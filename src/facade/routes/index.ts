@@ -11,6 +11,7 @@ import { registerAggregateRoutes } from './aggregates.ts';
 import { registerHostRoutes } from './hosts.ts';
 import { registerLimitRoutes } from './limits.ts';
 import { registerMigrationRoutes } from './migrations.ts';
+import { registerConsoleRoutes } from './consoles.ts';
 
 export async function registerComputeRoutes(app: FastifyInstance, deps: FacadeDeps): Promise<void> {
   registerFlavorRoutes(app, deps);
@@ -22,6 +23,7 @@ export async function registerComputeRoutes(app: FastifyInstance, deps: FacadeDe
   registerHostRoutes(app, deps);
   registerLimitRoutes(app, deps);
   registerMigrationRoutes(app, deps);
+  registerConsoleRoutes(app, deps);
   // Inside the versioned API an unknown path is a 404, not the root's 300.
   app.all('/*', async () => {
     throw new NovaError(404, 'The resource could not be found.');

@@ -1,0 +1,101 @@
+// Nova's novncproxy, inside the façade: noVNC opens GET /novnc/websockify?token=… as a websocket;
+// the façade checks the console token, opens KubeVirt's VNC subresource through the kube-apiserver
+// as the caller the token names (so Kubernetes RBAC decides), and relays frames both ways.
+// See docs/adr/011-remote-console.md.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { KubeError, resourcePath } from '../kube/client.ts';
+import { refuseUpgrade } from '../kube/upgrade.ts';
+import { VMI_SUBRESOURCES } from '../kubevirt/types.ts';
+import { faultBody, NovaError } from '../nova/faults.ts';
+import type { SignedTokens } from '../identity/tokens.ts';
+import type { FacadeDeps } from './app.ts';
+
+export const WEBSOCKIFY_PATH = '/novnc/websockify';
+
+/** What a console token carries: the server it opens, and who may open it. No credential. */
+export interface ConsoleClaims {
+  /** Nova's instance uuid (the Server's uid) and where the Server is. */
+  server: { uid: string; namespace: string; name: string };
+  /** The VMI whose display is opened. */
+  vmi: string;
+  /** The caller who asked for the console: the proxy connects as them. */
+  user: string;
+  groups: string[];
+}
+
+export type ConsoleTokens = SignedTokens<ConsoleClaims>;
+
+/** Console tokens live as long as Nova's [consoleauth] token_ttl by default. */
+export const CONSOLE_TOKEN_TTL_SECONDS = 600;
+
+export const vncPath = (namespace: string, vmi: string): string => resourcePath(VMI_SUBRESOURCES, namespace, vmi, 'vnc');
+
+/** KubeVirt's subprotocol that carries the raw bytes of a streaming subresource. */
+const PLAIN = 'plain.kubevirt.io';
+
+export function serveConsoleProxy(app: FastifyInstance, deps: FacadeDeps): void {
+  const log = deps.log.child({ component: 'console-proxy' });
+  // noVNC offers "binary" (older releases) or nothing; websockify answers "binary" when offered.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false) });
+  const open = new Set<WebSocket>();
+
+  /** The guest's display for the token in the request, opened as the token's caller. */
+  async function connect(req: IncomingMessage): Promise<{ upstream: WebSocket; claims: ConsoleClaims }> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WEBSOCKIFY_PATH) throw new NovaError(404, 'The resource could not be found.');
+    const claims = deps.consoleTokens.verify(url.searchParams.get('token') ?? '');
+    if (!claims) throw new NovaError(401, "The token '***' is invalid or has expired");
+    // The token is bound to one server: a server made again under the same name is another one.
+    const s = deps.caches.servers.byIndex('uid', claims.server.uid)[0];
+    if (s?.metadata.namespace !== claims.server.namespace) throw new NovaError(404, `Instance ${claims.server.uid} could not be found.`);
+    const upstream = await deps.client.as(claims.user, claims.groups).websocket(vncPath(claims.server.namespace, claims.vmi), [PLAIN]);
+    return { upstream, claims };
+  }
+
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    void connect(req).then(
+      ({ upstream, claims }) => {
+        if (socket.destroyed) return upstream.close();
+        wss.handleUpgrade(req, socket, head, (client) => {
+          const who = { server: `${claims.server.namespace}/${claims.server.name}`, user: claims.user };
+          log.info('console opened', who);
+          open.add(client);
+          client.on('close', () => {
+            open.delete(client);
+            log.info('console closed', who);
+          });
+          relay(client, upstream);
+          relay(upstream, client);
+        });
+      },
+      (err: unknown) => {
+        const e = refusal(err);
+        if (e.code >= 500) log.error('console proxy failed', { err });
+        refuseUpgrade(socket, e.code, faultBody(e.code, e.message));
+      },
+    );
+  });
+  app.addHook('onClose', async () => {
+    for (const ws of open) ws.terminate();
+  });
+}
+
+/** Frames from one side to the other; either side closing or failing ends both. */
+function relay(from: WebSocket, to: WebSocket): void {
+  from.on('message', (data: RawData) => {
+    if (to.readyState === to.OPEN) to.send(data, { binary: true });
+  });
+  from.on('close', () => to.close());
+  from.on('error', () => to.terminate());
+}
+
+/** A failed connection as the client sees it: the apiserver's (or virt-api's) answer, or a 502. */
+function refusal(err: unknown): NovaError {
+  if (err instanceof NovaError) return err;
+  if (err instanceof KubeError) return new NovaError(err.code, err.status?.message ?? err.message);
+  return new NovaError(502, 'The console could not be reached.');
+}
