@@ -55,6 +55,8 @@ export interface VirtualMachineInstanceSpec {
       disks?: { name: string; disk?: { bus?: string }; cdrom?: { bus?: string }; bootOrder?: number }[];
       interfaces?: { name: string; masquerade?: Record<string, never>; bridge?: Record<string, never> }[];
       autoattachPodInterface?: boolean;
+      /** KubeVirt ≥ 1.2: the serial console's output becomes the launcher pod's `guest-console-log` container log. */
+      logSerialConsole?: boolean;
     };
     resources?: { requests?: Record<string, string> };
     cpu?: { cores?: number; sockets?: number; threads?: number };
@@ -148,6 +150,8 @@ export interface Node extends KubeObject {
     allocatable?: Record<string, string>;
     conditions?: { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string; lastTransitionTime?: string }[];
     addresses?: { type: string; address: string }[];
+    /** Where the kube-apiserver reaches the Node's kubelet (logs, exec). */
+    daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
     nodeInfo?: Record<string, string>;
   };
 }
@@ -159,7 +163,7 @@ export interface Pod extends KubeObject {
     affinity?: unknown;
     tolerations?: unknown[];
     schedulerName?: string;
-    containers: { name: string; image: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
+    containers: { name: string; image: string; command?: string[]; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
   };
   status?: {
     phase?: string;
