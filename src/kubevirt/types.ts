@@ -18,6 +18,9 @@ export const CLUSTER_ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorizat
 export const ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true };
 export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
 
+/** The launcher pod's container whose log is the guest's serial console (`logSerialConsole`, KubeVirt ≥ 1.2). */
+export const GUEST_CONSOLE_LOG = 'guest-console-log';
+
 /** VirtualMachine.status.printableStatus values, in KubeVirt's spelling. */
 export type PrintableStatus =
   | 'Stopped' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping' | 'Terminating' | 'CrashLoopBackOff' | 'Migrating'

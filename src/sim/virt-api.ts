@@ -2,24 +2,19 @@
 // subresources.kubevirt.io/v1, registered with the kube-apiserver through an APIService as the
 // real one is, so callers use the production path (the apiserver authenticates and proxies; this
 // server checks the front-proxy client certificate and authorizes with a SubjectAccessReview).
-import https from 'node:https';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { KubeClient, ResourceType } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { Authorizer } from '../identity/auth.ts';
-import { servingCert } from '../controlplane/certs.ts';
 import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import { closeServer, failure, json, publishedCa, serveMutualTls, type Reply } from './https.ts';
 
 export const PAUSED_ANNOTATION = 'sim.kova.io/paused';
 const GROUP = 'subresources.kubevirt.io';
-const CONFIG_MAPS: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
 const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
 const API_SERVICES: ResourceType = { group: 'apiregistration.k8s.io', version: 'v1', plural: 'apiservices', kind: 'APIService', namespaced: false };
-
-const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message });
 
 export class VirtApi {
   private server: https.Server | undefined;
@@ -35,22 +30,14 @@ export class VirtApi {
 
   /** Starts serving and registers the APIService; false when the cluster has no aggregation layer. */
   async start(): Promise<boolean> {
-    const auth = await this.client.find<{ metadata: object; data?: Record<string, string> }>(CONFIG_MAPS, 'extension-apiserver-authentication', 'kube-system');
-    const ca = auth?.data?.['requestheader-client-ca-file'];
-    const tls = ca ? await servingCert(mkdtempSync(join(tmpdir(), 'kova-virt-api-'))) : undefined;
-    if (!ca || !tls) {
+    const ca = await publishedCa(this.client, 'requestheader-client-ca-file');
+    const served = ca ? await serveMutualTls('virt-api', ca, (req) => this.handle(req)) : undefined;
+    if (!served) {
       this.log.warn('no aggregation layer (or no openssl): subresources.kubevirt.io is not served');
       return false;
     }
-    const server = https.createServer({ ...tls, ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      void this.handle(req).then(
-        ([code, body]) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-        (err: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(status(500, 'InternalError', String(err)))),
-      );
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    this.server = server;
-    const port = (server.address() as { port: number }).port;
+    this.server = served.server;
+    const port = served.port;
     await this.client.apply(NAMESPACES, { metadata: { name: 'kubevirt' } }, { fieldManager: 'kova-sim' });
     await this.client.apply(SERVICES, { metadata: { name: 'virt-api', namespace: 'kubevirt' }, spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port }] } }, { fieldManager: 'kova-sim' });
     await this.client.apply(API_SERVICES, {
@@ -70,36 +57,35 @@ export class VirtApi {
     await this.client.delete(API_SERVICES, `v1.${GROUP}`).catch(() => undefined);
     const server = this.server;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await closeServer(server);
   }
 
-  private async handle(req: import('node:http').IncomingMessage): Promise<[number, unknown]> {
+  private async handle(req: IncomingMessage): Promise<Reply> {
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (req.method === 'GET' && (path === `/apis/${GROUP}/v1` || path === `/apis/${GROUP}/v1/`)) {
-      return [200, {
+      return json(200, {
         kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${GROUP}/v1`,
         resources: ['pause', 'unpause'].map((s) => ({ name: `virtualmachineinstances/${s}`, singularName: '', namespaced: true, kind: 'VirtualMachineInstance', verbs: ['update'] })),
-      }];
+      });
     }
-    if (req.method === 'GET' && path.startsWith('/apis')) return [200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] }];
+    if (req.method === 'GET' && path.startsWith('/apis')) return json(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
     const m = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/(pause|unpause)$/.exec(path);
-    if (!m || req.method !== 'PUT') return [404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`)];
+    if (!m || req.method !== 'PUT') return failure(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`);
     const [, namespace = '', name = '', action = ''] = m;
     const user = String(req.headers['x-remote-user'] ?? '');
     const groups = ([] as string[]).concat(req.headers['x-remote-group'] ?? []).flatMap((g) => g.split(','));
     if (!(await this.authz.can({ user, groups }, { verb: 'update', group: GROUP, resource: 'virtualmachineinstances', subresource: action, namespace, name }))) {
-      return [403, status(403, 'Forbidden', `User "${user}" cannot update resource "virtualmachineinstances/${action}" in API group "${GROUP}" in namespace "${namespace}"`)];
+      return failure(403, 'Forbidden', `User "${user}" cannot update resource "virtualmachineinstances/${action}" in API group "${GROUP}" in namespace "${namespace}"`);
     }
     const vmi = await this.client.find<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, namespace);
-    if (!vmi) return [404, status(404, 'NotFound', `virtualmachineinstance.kubevirt.io "${name}" not found`)];
+    if (!vmi) return failure(404, 'NotFound', `virtualmachineinstance.kubevirt.io "${name}" not found`);
     const paused = vmi.metadata.annotations?.[PAUSED_ANNOTATION] === 'true';
     if (action === 'pause') {
-      if (vmi.status?.phase !== 'Running') return [409, status(409, 'Conflict', 'VMI is not running')];
-      if (paused) return [409, status(409, 'Conflict', 'VMI is already paused')];
-    } else if (!paused) return [409, status(409, 'Conflict', 'VMI is not paused')];
+      if (vmi.status?.phase !== 'Running') return failure(409, 'Conflict', 'VMI is not running');
+      if (paused) return failure(409, 'Conflict', 'VMI is already paused');
+    } else if (!paused) return failure(409, 'Conflict', 'VMI is not paused');
     // What virt-handler does to the domain, the simulated hypervisor keeps on the VMI.
     await this.client.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { annotations: { [PAUSED_ANNOTATION]: action === 'pause' ? 'true' : null } } });
-    return [200, {}];
+    return json(200, {});
   }
 }
