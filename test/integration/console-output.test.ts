@@ -9,6 +9,7 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { resourcePath } from '../../src/kube/client.ts';
 import { CLUSTER_ROLE_TYPE, GUEST_CONSOLE_LOG, NODES, PODS, ROLE_BINDING_TYPE, VIRTUAL_MACHINES, type Node, type Pod, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { SIM_NODE_LABEL } from '../../src/sim/nodes.ts';
+import { compareShape, loadTemplate } from '../conformance/samples.ts';
 import { ensureFlavor, eventually, grant, project, startApi, startKova, uniq, type Api, type Kova } from './helpers.ts';
 
 describe('os-getConsoleOutput through the serial console log', () => {
@@ -118,7 +119,9 @@ describe('os-getConsoleOutput through the serial console log', () => {
     const { id } = servers['console 1']!;
     const five = await act(member, id, { 'os-getConsoleOutput': { length: 5 } });
     assert.equal(five.status, 200);
-    assert.deepEqual(Object.keys(five.body), ['output']);
+    const sample = loadTemplate('os-console-output', 'console-output-post-resp.json.tpl', '2.1');
+    assert.ok(sample);
+    assert.deepEqual(compareShape(five.body, sample.value), [], "the shape of Nova's sample");
     const lines = (five.body.output as string).split('\n');
     assert.equal(lines.length, 5);
     assert.equal(lines.at(-1), 'console-1 login: ');
