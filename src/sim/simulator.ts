@@ -1,8 +1,10 @@
 // The KubeVirt simulator (`kova sim`): plays the hypervisor side of a KubeVirt cluster against a
 // real kube-apiserver, the way Nova's fake driver plays a hypervisor.
-//   virt-controller: VM → DataVolumes and a VMI per runStrategy; VMI → launcher pod; VM status
-//                    (printableStatus in KubeVirt's order, conditions, startFailure)
-//   kubelet:         a launcher pod the real kube-scheduler bound to a Node becomes Running with an IP
+//   virt-controller: VM → DataVolumes and a VMI per runStrategy; VMI → launcher pod (with the
+//                    guest-console-log container when asked); VM status (printableStatus in
+//                    KubeVirt's order, conditions, startFailure)
+//   kubelet:         a launcher pod the real kube-scheduler bound to a Node becomes Running with an
+//                    IP; container logs for the apiserver (kubelet-server.ts)
 //   virt-handler:    VMI Scheduled → Running with interfaces; Paused; migration state
 //   CDI:             DataVolume import phases and progress; DataSources Ready
 // Failure injection and holds come from annotations on the VM (a Server's sim.kova.io/* annotations
