@@ -27,6 +27,8 @@ export const CLUSTER_ROLES: KubeObject[] = [
       // User data travels in a Secret the façade creates for the server, as the caller.
       rule([''], ['secrets'], ['create']),
       VNC,
+      // os-getConsoleOutput reads the launcher pod's console log as the caller.
+      rule([''], ['pods/log'], ['get']),
     ],
   },
   {
@@ -38,6 +40,7 @@ export const CLUSTER_ROLES: KubeObject[] = [
       // The virtual resource that makes a caller a Nova admin (Nova's role:admin).
       rule([GROUP], ['nova-admin'], ['use']),
       rule([''], ['secrets'], ['create']),
+      rule([''], ['pods/log'], ['get']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
       rule([''], ['namespaces'], READ),
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
@@ -100,6 +103,8 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], READ),
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
+      // The launcher pod of a server whose console log a caller asks for (read as the caller).
+      rule([''], ['pods'], ['list']),
     ],
   },
 ];

@@ -82,6 +82,8 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
       devices: {
         disks,
         ...(s.spec.networks === 'none' ? { autoattachPodInterface: false, interfaces: [] } : { interfaces: [{ name: 'default', masquerade: {} }] }),
+        // Nova's os-getConsoleOutput reads this log (the launcher pod's guest-console-log container).
+        logSerialConsole: true,
       },
     },
     hostname: s.spec.hostname ?? defaultHostname(s.spec.name),

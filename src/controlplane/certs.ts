@@ -1,5 +1,6 @@
 // Certificates made with openssl (Node cannot sign X.509): the aggregation layer's front-proxy CA
-// and client certificate, and self-signed serving certificates for extension API servers.
+// and client certificate, the apiserver's kubelet client certificate, and self-signed serving
+// certificates for extension API servers and the simulated kubelet.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,16 +13,20 @@ function openssl(dir: string, ...args: string[]): Promise<boolean> {
   });
 }
 
+/** A CA (ca.crt, ca.key) and a client certificate it signed (client.crt, client.key) for `cn`. */
+async function caAndClient(dir: string, caName: string, cn: string): Promise<boolean> {
+  mkdirSync(dir, { recursive: true });
+  return (await openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${caName}`, '-days', '3650', '-keyout', 'ca.key', '-out', 'ca.crt'))
+    && (await openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', 'client.key', '-out', 'client.csr'))
+    && (await openssl(dir, 'x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-out', 'client.crt'));
+}
+
 /**
  * kube-apiserver flags for the aggregation layer (proxying to an extension API server such as
  * KubeVirt's virt-api); none when openssl is missing.
  */
 export async function frontProxyArgs(dir: string): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
-  const ok = (await openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=front-proxy-ca', '-days', '3650', '-keyout', 'ca.key', '-out', 'ca.crt'))
-    && (await openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=front-proxy-client', '-keyout', 'client.key', '-out', 'client.csr'))
-    && (await openssl(dir, 'x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-out', 'client.crt'));
-  if (!ok) return [];
+  if (!(await caAndClient(dir, 'front-proxy-ca', 'front-proxy-client'))) return [];
   return [
     `--requestheader-client-ca-file=${join(dir, 'ca.crt')}`,
     '--requestheader-allowed-names=front-proxy-client',
@@ -30,6 +35,23 @@ export async function frontProxyArgs(dir: string): Promise<string[]> {
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${join(dir, 'client.crt')}`,
     `--proxy-client-key-file=${join(dir, 'client.key')}`,
+  ];
+}
+
+/**
+ * kube-apiserver flags for reaching kubelets (pod logs): the client certificate it presents to
+ * them, and its CA as the cluster's client CA, as in kubeadm clusters. The apiserver publishes that
+ * CA in kube-system/extension-apiserver-authentication, where the simulated kubelet finds it to
+ * check the apiserver's certificate. No --kubelet-certificate-authority: the apiserver then does not
+ * verify the kubelet's serving certificate (the simulator makes a self-signed one when it starts),
+ * as in a kubeadm cluster by default. None when openssl is missing.
+ */
+export async function kubeletClientArgs(dir: string): Promise<string[]> {
+  if (!(await caAndClient(dir, 'kova-cluster-ca', 'kube-apiserver-kubelet-client'))) return [];
+  return [
+    `--client-ca-file=${join(dir, 'ca.crt')}`,
+    `--kubelet-client-certificate=${join(dir, 'client.crt')}`,
+    `--kubelet-client-key=${join(dir, 'client.key')}`,
   ];
 }
 

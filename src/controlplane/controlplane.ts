@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { stringify } from 'yaml';
 import { sleep } from '../kube/informer.ts';
-import { frontProxyArgs } from './certs.ts';
+import { frontProxyArgs, kubeletClientArgs } from './certs.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -101,6 +101,7 @@ export class ControlPlane {
       writeFileSync(join(d, 'tokens.csv'), `${this.token},kova-admin,kova-admin,"system:masters"\n`);
       const aggregation = await frontProxyArgs(join(d, 'front-proxy'));
       if (!aggregation.length) this.log('openssl not found: no aggregation layer (the simulator cannot serve subresources.kubevirt.io)');
+      const kubelet = await kubeletClientArgs(join(d, 'kubelet-client'));
 
       const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
       this.spawn('etcd', [
@@ -135,8 +136,11 @@ export class ControlPlane {
         `--service-account-key-file=${join(d, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(d, 'sa.key')}`,
         '--event-ttl=1h',
+        // Simulated Nodes share this machine's loopback address; their names resolve nowhere.
+        '--kubelet-preferred-address-types=InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP',
         '--v=0',
         ...aggregation,
+        ...kubelet,
       ]);
       await this.waitFor('kube-apiserver', () => httpOk(`${this.apiServerUrl}/readyz`, this.token), 120_000);
       this.writeKubeconfig();

@@ -38,6 +38,12 @@ function message(e: ErrorObject | undefined, root: unknown, what: 'body' | 'quer
     case 'type':
       reason = `${JSON.stringify(valueAt(root, segments))} is not of type '${(e.params as { type: string }).type}'`;
       break;
+    case 'minimum':
+      reason = `${JSON.stringify(valueAt(root, segments))} is less than the minimum of ${(e.params as { limit: number }).limit}`;
+      break;
+    case 'pattern':
+      reason = `'${String(valueAt(root, segments))}' does not match '${(e.params as { pattern: string }).pattern}'`;
+      break;
     case 'enum':
       reason = `${JSON.stringify(valueAt(root, segments))} is not one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`;
       break;

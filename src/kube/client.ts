@@ -121,7 +121,17 @@ export class KubeClient {
   }
 
   /** Sends one request and returns the parsed JSON body; throws KubeError on a non-2xx answer. */
-  request<T = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+  async request<T = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    const text = await this.send(method, path, o);
+    return parseBody(text) as T;
+  }
+
+  /** Sends one request and returns the body as text (a pod's log); throws KubeError on a non-2xx answer. */
+  requestText(method: string, path: string, o: RequestOptions = {}): Promise<string> {
+    return this.send(method, path, { ...o, headers: { accept: '*/*', ...o.headers } });
+  }
+
+  private send(method: string, path: string, o: RequestOptions): Promise<string> {
     const url = new URL(path, this.server);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
@@ -131,22 +141,19 @@ export class KubeClient {
       headers['content-length'] = payload.length;
     }
     const mod = url.protocol === 'http:' ? http : https;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       const req = mod.request(url, { ...pickTls(this.baseOptions), method, headers, agent: this.agent, signal: o.signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            body = { message: text.slice(0, 500) };
-          }
           const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) resolve(body as T);
-          else reject(new KubeError(code, body as KubeStatus, `${method} ${url.pathname}`));
+          if (code >= 200 && code < 300) {
+            resolve(text);
+            return;
+          }
+          reject(new KubeError(code, parseBody(text) as KubeStatus, `${method} ${url.pathname}`));
         });
       });
       req.on('error', reject);
@@ -333,6 +340,15 @@ function readStatus(res: http.IncomingMessage): Promise<KubeStatus | undefined> 
       }
     });
   });
+}
+
+/** A JSON body, or a text one as `{ message }`. */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return { message: text.slice(0, 500) };
+  }
 }
 
 function pickTls(o: https.RequestOptions): https.AgentOptions {

@@ -21,6 +21,9 @@ export const CLUSTER_ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorizat
 export const ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true };
 export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
 
+/** The launcher pod's container whose log is the guest's serial console (`logSerialConsole`, KubeVirt ≥ 1.2). */
+export const GUEST_CONSOLE_LOG = 'guest-console-log';
+
 /** VirtualMachine.status.printableStatus values, in KubeVirt's spelling. */
 export type PrintableStatus =
   | 'Stopped' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping' | 'Terminating' | 'CrashLoopBackOff' | 'Migrating'
@@ -58,6 +61,8 @@ export interface VirtualMachineInstanceSpec {
       disks?: { name: string; disk?: { bus?: string }; cdrom?: { bus?: string }; bootOrder?: number }[];
       interfaces?: { name: string; masquerade?: Record<string, never>; bridge?: Record<string, never> }[];
       autoattachPodInterface?: boolean;
+      /** KubeVirt ≥ 1.2: the serial console's output becomes the launcher pod's `guest-console-log` container log. */
+      logSerialConsole?: boolean;
     };
     resources?: { requests?: Record<string, string> };
     cpu?: { cores?: number; sockets?: number; threads?: number };
@@ -151,6 +156,8 @@ export interface Node extends KubeObject {
     allocatable?: Record<string, string>;
     conditions?: { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string; lastTransitionTime?: string }[];
     addresses?: { type: string; address: string }[];
+    /** Where the kube-apiserver reaches the Node's kubelet (logs, exec). */
+    daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
     nodeInfo?: Record<string, string>;
   };
 }
@@ -162,7 +169,7 @@ export interface Pod extends KubeObject {
     affinity?: unknown;
     tolerations?: unknown[];
     schedulerName?: string;
-    containers: { name: string; image: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
+    containers: { name: string; image: string; command?: string[]; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
   };
   status?: {
     phase?: string;

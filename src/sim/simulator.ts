@@ -1,8 +1,10 @@
 // The KubeVirt simulator (`kova sim`): plays the hypervisor side of a KubeVirt cluster against a
 // real kube-apiserver, the way Nova's fake driver plays a hypervisor.
-//   virt-controller: VM → DataVolumes and a VMI per runStrategy; VMI → launcher pod; VM status
-//                    (printableStatus in KubeVirt's order, conditions, startFailure)
-//   kubelet:         a launcher pod the real kube-scheduler bound to a Node becomes Running with an IP
+//   virt-controller: VM → DataVolumes and a VMI per runStrategy; VMI → launcher pod (with the
+//                    guest-console-log container when asked); VM status (printableStatus in
+//                    KubeVirt's order, conditions, startFailure)
+//   kubelet:         a launcher pod the real kube-scheduler bound to a Node becomes Running with an
+//                    IP; container logs for the apiserver (kubelet-server.ts)
 //   virt-handler:    VMI Scheduled → Running with interfaces; Paused; migration state
 //   CDI:             DataVolume import phases and progress; DataSources Ready
 // Failure injection and holds come from annotations on the VM (a Server's sim.kova.io/* annotations
@@ -16,7 +18,7 @@ import { Informer, type Runnable } from '../kube/informer.ts';
 import { controllerOf, keyOf, ownerReference, splitKey, type KubeObject } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import {
-  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, PODS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
+  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, GUEST_CONSOLE_LOG, INSTANCETYPES, PODS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
   type DataSource, type DataVolume, type Instancetype, type KubeVirtCondition, type Pod, type PrintableStatus,
   type VirtualMachine, type VirtualMachineInstance, type VMIPhase,
 } from '../kubevirt/types.ts';
@@ -25,6 +27,7 @@ import { writeStatus } from '../kube/status.ts';
 import { PAUSED_ANNOTATION, VirtApi } from './virt-api.ts';
 import { abortOrphanedMigration, migrationKeyOfPod, reconcileMigration, type MigrationDeps } from './migrations.ts';
 import type { Migration } from '../controllers/server-ops.ts';
+import { HOSTNAME_POD_LABEL, KubeletServer } from './kubelet-server.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
 export const INJECT = 'sim.kova.io/inject';
@@ -38,6 +41,7 @@ export const VMI_FINALIZER = 'kubevirt.io/foregroundDeleteVirtualMachine';
 const CREATED_BY = 'kubevirt.io/created-by';
 /** Memory the launcher pod asks for on top of the guest's, as virt-controller adds overhead. */
 const OVERHEAD_MIB = 200;
+const LAUNCHER_IMAGE = 'quay.io/kubevirt/virt-launcher:sim';
 
 export interface SimulatorOptions {
   /** Time between simulated steps (ms). */
@@ -48,6 +52,8 @@ export interface SimulatorOptions {
   heartbeats?: boolean;
   /** Serve subresources.kubevirt.io (pause, unpause) behind the apiserver, as virt-api does. */
   virtApi?: boolean;
+  /** Serve the simulated Nodes' kubelet API (container logs) to the apiserver. */
+  kubelet?: boolean;
 }
 
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -78,6 +84,7 @@ export class KubeVirtSimulator {
   private readonly controllers: Controller[];
   private readonly heartbeat: NodeHeartbeat | undefined;
   private readonly virtApi: VirtApi | undefined;
+  private readonly kubelet: KubeletServer | undefined;
   private ipCounter = 0;
 
   constructor(client: KubeClient, log: Logger, o: SimulatorOptions = {}) {
@@ -98,6 +105,7 @@ export class KubeVirtSimulator {
     this.migrationDeps = { client, vms: this.vms, vmis: this.vmis, pods: this.pods, migrations: this.migrations, stepMs: this.stepMs, hold: (vm) => this.annotation(vm, HOLD) };
     this.heartbeat = o.heartbeats === false ? undefined : new NodeHeartbeat(client);
     this.virtApi = o.virtApi === false ? undefined : new VirtApi(client, this.log);
+    this.kubelet = o.kubelet === false ? undefined : new KubeletServer(client, this.log, (ns, name) => this.pods.get(name, ns));
 
     const vmCtl = new Controller('sim-virt-controller-vm', (k) => this.reconcileVM(k), this.log, { concurrency: 4 });
     const vmiCtl = new Controller('sim-virt-handler', (k) => this.reconcileVMI(k), this.log, { concurrency: 4 });
@@ -151,12 +159,14 @@ export class KubeVirtSimulator {
     for (const c of this.controllers) c.start();
     this.heartbeat?.start();
     await this.virtApi?.start();
+    await this.kubelet?.start();
     this.log.info('KubeVirt simulator started', { stepMs: this.stepMs });
   }
 
   async stop(): Promise<void> {
     this.heartbeat?.stop();
     await this.virtApi?.stop();
+    await this.kubelet?.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
     for (const i of this.informers()) i.stop();
   }
@@ -402,11 +412,23 @@ export class KubeVirtSimulator {
   private async createLauncherPod(vmi: VirtualMachineInstance): Promise<void> {
     const guest = vmi.spec.domain.memory?.guest ?? vmi.spec.domain.resources?.requests?.memory ?? '512Mi';
     const vcpus = (vmi.spec.domain.cpu?.sockets ?? 1) * (vmi.spec.domain.cpu?.cores ?? 1) * (vmi.spec.domain.cpu?.threads ?? 1);
+    const containers: Pod['spec']['containers'] = [{ name: 'compute', image: LAUNCHER_IMAGE, resources: { requests: { cpu: `${vcpus * 100}m`, memory: `${toMiB(guest) + OVERHEAD_MIB}Mi` } } }];
+    if (vmi.spec.domain.devices.logSerialConsole) {
+      // virt-controller's console logger: it tails the serial console's log file to its stdout.
+      containers.push({
+        name: GUEST_CONSOLE_LOG,
+        image: LAUNCHER_IMAGE,
+        command: ['/usr/bin/virt-tail'],
+        args: ['--logfile', `/var/run/kubevirt-private/${vmi.metadata.uid}/virt-serial0-log`],
+        resources: { requests: { cpu: '5m', memory: '35M' }, limits: { cpu: '15m', memory: '60M' } },
+      });
+    }
     await this.createIgnoringExists(PODS, {
       metadata: {
         generateName: `virt-launcher-${vmi.metadata.name}-`,
         namespace: vmi.metadata.namespace,
-        labels: { 'kubevirt.io': 'virt-launcher', [CREATED_BY]: vmi.metadata.uid ?? '', 'vm.kubevirt.io/name': vmi.metadata.name ?? '' },
+        // virt-controller copies the VMI's labels and names the guest's hostname.
+        labels: { ...vmi.metadata.labels, 'kubevirt.io': 'virt-launcher', [CREATED_BY]: vmi.metadata.uid ?? '', [HOSTNAME_POD_LABEL]: vmi.spec.hostname ?? vmi.metadata.name ?? '' },
         ownerReferences: [ownerReference(vmi, 'kubevirt.io/v1', 'VirtualMachineInstance')],
       },
       spec: {
@@ -415,7 +437,7 @@ export class KubeVirtSimulator {
         ...(vmi.spec.tolerations ? { tolerations: vmi.spec.tolerations } : {}),
         restartPolicy: 'Never',
         terminationGracePeriodSeconds: 30,
-        containers: [{ name: 'compute', image: 'quay.io/kubevirt/virt-launcher:sim', resources: { requests: { cpu: `${vcpus * 100}m`, memory: `${toMiB(guest) + OVERHEAD_MIB}Mi` } } }],
+        containers,
       },
     });
   }
@@ -438,7 +460,7 @@ export class KubeVirtSimulator {
       return;
     }
     if (!pod.spec.nodeName) return; // the kube-scheduler has not bound it yet
-    const vm = this.vms.get(pod.metadata.labels?.['vm.kubevirt.io/name'] ?? '', namespace);
+    const vm = this.vms.get(controllerOf(pod)?.name ?? '', namespace); // the VMI's name is its VM's
     const t = now();
     let status: Pod['status'];
     if (this.annotation(vm, INJECT) === 'image-pull-error') {
@@ -446,7 +468,7 @@ export class KubeVirtSimulator {
         phase: 'Pending',
         hostIP: '127.0.0.1',
         conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-        containerStatuses: [{ name: 'compute', ready: false, restartCount: 0, image: 'quay.io/kubevirt/virt-launcher:sim', imageID: '', state: { waiting: { reason: 'ErrImagePull', message: 'simulated pull error' } } }],
+        containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0, image: c.image, imageID: '', state: { waiting: { reason: 'ErrImagePull', message: 'simulated pull error' } } })),
       };
     } else {
       if (pod.status?.phase === 'Running') return;
@@ -458,7 +480,7 @@ export class KubeVirtSimulator {
         podIPs: [{ ip }],
         startTime: t,
         conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: t })),
-        containerStatuses: [{ name: 'compute', ready: true, started: true, restartCount: 0, image: 'quay.io/kubevirt/virt-launcher:sim', imageID: 'sim://virt-launcher', state: { running: { startedAt: t } } }],
+        containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: true, started: true, restartCount: 0, image: c.image, imageID: 'sim://virt-launcher', state: { running: { startedAt: t } } })),
       };
     }
     if (isDeepStrictEqual(pod.status?.containerStatuses, status.containerStatuses) && pod.status?.phase === status.phase) return;

@@ -2,30 +2,25 @@
 // subresources.kubevirt.io/v1, registered with the kube-apiserver through an APIService as the
 // real one is, so callers use the production path (the apiserver authenticates and proxies; this
 // server checks the front-proxy client certificate and authorizes with a SubjectAccessReview).
-import https from 'node:https';
+import type https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KubeClient, ResourceType } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { Authorizer } from '../identity/auth.ts';
-import { servingCert } from '../controlplane/certs.ts';
 import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { refuseUpgrade } from '../kube/upgrade.ts';
 import { serveRfb } from './vnc.ts';
+import { closeServer, failure, json, publishedCa, serveMutualTls, status, type Reply } from './https.ts';
 
 export const PAUSED_ANNOTATION = 'sim.kova.io/paused';
 /** How many soft reboots the simulated guest went through. */
 export const SOFT_REBOOTS_ANNOTATION = 'sim.kova.io/soft-reboots';
 const GROUP = 'subresources.kubevirt.io';
-const CONFIG_MAPS: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
 const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
 const API_SERVICES: ResourceType = { group: 'apiregistration.k8s.io', version: 'v1', plural: 'apiservices', kind: 'APIService', namespaced: false };
 
-const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message });
 const SUBRESOURCE = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/([a-z]+)$/;
 /** KubeVirt's streaming subprotocol that carries raw bytes (the other, base64.kubevirt.io, is not simulated). */
 const PLAIN = 'plain.kubevirt.io';
@@ -45,19 +40,13 @@ export class VirtApi {
 
   /** Starts serving and registers the APIService; false when the cluster has no aggregation layer. */
   async start(): Promise<boolean> {
-    const auth = await this.client.find<{ metadata: object; data?: Record<string, string> }>(CONFIG_MAPS, 'extension-apiserver-authentication', 'kube-system');
-    const ca = auth?.data?.['requestheader-client-ca-file'];
-    const tls = ca ? await servingCert(mkdtempSync(join(tmpdir(), 'kova-virt-api-'))) : undefined;
-    if (!ca || !tls) {
+    const ca = await publishedCa(this.client, 'requestheader-client-ca-file');
+    const served = ca ? await serveMutualTls('virt-api', ca, (req) => this.handle(req)) : undefined;
+    if (!served) {
       this.log.warn('no aggregation layer (or no openssl): subresources.kubevirt.io is not served');
       return false;
     }
-    const server = https.createServer({ ...tls, ca, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      void this.handle(req).then(
-        ([code, body]) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
-        (err: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(status(500, 'InternalError', String(err)))),
-      );
-    });
+    const server = served.server;
     // Streaming subresources (vnc) arrive as websocket upgrades, proxied by the kube-apiserver.
     const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has(PLAIN) ? PLAIN : false) });
     server.on('upgrade', (req: IncomingMessage, socket, head) => {
@@ -74,9 +63,8 @@ export class VirtApi {
         (err: unknown) => refuseUpgrade(socket, 500, status(500, 'InternalError', String(err))),
       );
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     this.server = server;
-    const port = (server.address() as { port: number }).port;
+    const port = served.port;
     await this.client.apply(NAMESPACES, { metadata: { name: 'kubevirt' } }, { fieldManager: 'kova-sim' });
     await this.client.apply(SERVICES, { metadata: { name: 'virt-api', namespace: 'kubevirt' }, spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port }] } }, { fieldManager: 'kova-sim' });
     await this.client.apply(API_SERVICES, {
@@ -97,40 +85,39 @@ export class VirtApi {
     const server = this.server;
     this.server = undefined;
     for (const ws of this.sessions) ws.terminate();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await closeServer(server);
   }
 
-  private async handle(req: IncomingMessage): Promise<[number, unknown]> {
+  private async handle(req: IncomingMessage): Promise<Reply> {
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (req.method === 'GET' && (path === `/apis/${GROUP}/v1` || path === `/apis/${GROUP}/v1/`)) {
       const resource = (s: string, verbs: string[]) => ({ name: `virtualmachineinstances/${s}`, singularName: '', namespaced: true, kind: 'VirtualMachineInstance', verbs });
-      return [200, {
+      return json(200, {
         kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${GROUP}/v1`,
         resources: [resource('pause', ['update']), resource('unpause', ['update']), resource('softreboot', ['update']), resource('vnc', ['get'])],
-      }];
+      });
     }
-    if (req.method === 'GET' && path.startsWith('/apis')) return [200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] }];
+    if (req.method === 'GET' && path.startsWith('/apis')) return json(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
     const [, namespace = '', name = '', action = ''] = SUBRESOURCE.exec(path) ?? [];
-    if (req.method !== 'PUT' || (action !== 'pause' && action !== 'unpause' && action !== 'softreboot')) return [404, status(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`)];
+    if (req.method !== 'PUT' || (action !== 'pause' && action !== 'unpause' && action !== 'softreboot')) return failure(404, 'NotFound', `the server could not find the requested resource (${req.method} ${path})`);
     const found = await this.authorizedVmi(req, 'update', namespace, name, action);
-    if ('refuse' in found) return found.refuse;
+    if ('refuse' in found) return json(found.refuse[0], found.refuse[1]);
     const vmi = found.vmi;
     const paused = vmi.metadata.annotations?.[PAUSED_ANNOTATION] === 'true';
     if (action === 'softreboot') {
-      if (vmi.status?.phase !== 'Running') return [409, status(409, 'Conflict', 'VMI is not running')];
-      if (paused) return [409, status(409, 'Conflict', 'VMI is paused')];
+      if (vmi.status?.phase !== 'Running') return failure(409, 'Conflict', 'VMI is not running');
+      if (paused) return failure(409, 'Conflict', 'VMI is paused');
       const n = Number(vmi.metadata.annotations?.[SOFT_REBOOTS_ANNOTATION] ?? '0') + 1;
       await this.client.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { annotations: { [SOFT_REBOOTS_ANNOTATION]: String(n) } } });
-      return [200, {}];
+      return json(200, {});
     }
     if (action === 'pause') {
-      if (vmi.status?.phase !== 'Running') return [409, status(409, 'Conflict', 'VMI is not running')];
-      if (paused) return [409, status(409, 'Conflict', 'VMI is already paused')];
-    } else if (!paused) return [409, status(409, 'Conflict', 'VMI is not paused')];
+      if (vmi.status?.phase !== 'Running') return failure(409, 'Conflict', 'VMI is not running');
+      if (paused) return failure(409, 'Conflict', 'VMI is already paused');
+    } else if (!paused) return failure(409, 'Conflict', 'VMI is not paused');
     // What virt-handler does to the domain, the simulated hypervisor keeps on the VMI.
     await this.client.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { annotations: { [PAUSED_ANNOTATION]: action === 'pause' ? 'true' : null } } });
-    return [200, {}];
+    return json(200, {});
   }
 
   /** GET …/virtualmachineinstances/{name}/vnc with an Upgrade: the running VMI's display. */

@@ -325,7 +325,7 @@ describe('remote consoles (VNC through KubeVirt\'s subresource)', () => {
 
   // Passes once server-actions.ts dispatches os-getVNCConsole to getVncConsoleAction (see the
   // report of the console branch); until then the action is unknown there (400).
-  test('os-getVNCConsole (≤ 2.5) answers Nova\'s legacy body', { todo: 'wire os-getVNCConsole in server-actions.ts' }, async () => {
+  test('os-getVNCConsole (≤ 2.5) answers Nova\'s legacy body', async () => {
     const act = (body: unknown, version?: string) => api.call('POST', `/v2.1/servers/${serverId}/action`, { token: who.member, body, version });
     const r = await act({ 'os-getVNCConsole': { type: 'novnc' } });
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -88,10 +88,13 @@ describe('openstack CLI against kova dev', () => {
     assert.deepEqual(after, []);
   });
 
-  test('server stop / start / reboot --wait / lock / unlock / event list; console url show', async () => {
+  test('server stop / start / reboot --wait / lock / unlock / event list; console url show; console log show', async () => {
     const made = await json<{ id: string; status: string }>('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--wait', 'e2e-life');
     assert.equal(made.status, 'ACTIVE');
     const vnc = await json<{ type: string; url: string }>('console', 'url', 'show', 'e2e-life');
+    const log = await os('console', 'log', 'show', '--lines', '3', 'e2e-life');
+    assert.equal(log.trimEnd().split('\n').length, 3, 'the last three lines of the guest console');
+    assert.match(log, /login:/);
     assert.equal(vnc.type, 'novnc');
     assert.match(vnc.url, /^http:\/\/127\.0\.0\.1:\d+\/novnc\/vnc_lite\.html\?path=novnc%2Fwebsockify%3Ftoken%3Dkovavnc1\./);
     const until = (want: string) => eventually(`e2e-life ${want}`, async () => {

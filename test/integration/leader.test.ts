@@ -47,9 +47,10 @@ describe('leader election', () => {
     const id = await eventually('a leader', async () => (await holder()) || undefined, 20_000);
     const leader = procOf(id);
     assert.ok(leader, `the holder ${id} is one of the two processes`);
+    // The standby may still be starting, and the leader syncing its caches, when the Lease is taken.
     for (const p of procs) {
-      assert.equal((await fetch(`http://127.0.0.1:${p.port}/healthz`)).status, 200);
-      assert.equal((await fetch(`http://127.0.0.1:${p.port}/readyz`)).status, 200);
+      await eventually(`process ${p.child.pid} healthy`, async () => (await fetch(`http://127.0.0.1:${p.port}/healthz`)).status === 200);
+      await eventually(`process ${p.child.pid} ready`, async () => (await fetch(`http://127.0.0.1:${p.port}/readyz`)).status === 200);
     }
     await eventually('leader gauge', async () => /^kova_leader 1$/m.test(await metrics(leader.port)));
     const standby = procs.find((p) => p !== leader)!;

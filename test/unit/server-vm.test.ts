@@ -165,6 +165,10 @@ describe('desiredVirtualMachine', () => {
     assert.equal(t.domain.devices.autoattachPodInterface, false);
   });
 
+  test('the serial console is logged, for os-getConsoleOutput', () => {
+    for (const s of [server(), server({ networks: 'none' })]) assert.equal(tpl(desiredVirtualMachine(inputs({ server: s }))).domain.devices.logSerialConsole, true);
+  });
+
   test('no ephemeral or swap disks when the flavor has none', () => {
     const vm = desiredVirtualMachine(inputs());
     assert.deepEqual(

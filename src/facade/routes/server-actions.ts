@@ -13,6 +13,8 @@ import { ownerReference } from '../../kube/types.ts';
 import { serverDetail } from '../../nova/views/servers.ts';
 import { serverViewInputs } from './servers.ts';
 import { forcedDown, isReady } from './hosts.ts';
+import { consoleOutputAction } from './console-output.ts';
+import { getVncConsoleAction } from './consoles.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, S } from '../validate.ts';
 import { callerClient, findServer, page, patchFresh, requireAdmin, viewContext } from './common.ts';
@@ -302,6 +304,9 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
     if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) throw badRequest('Malformed request body');
     const [action = '', arg] = Object.entries(body)[0] ?? [];
     const s = await visibleServer(req, id);
+    // Consoles answer 200 with a body and have no state rule of their own.
+    if (action === 'os-getConsoleOutput') return consoleOutputAction(deps, req, s, body);
+    if (action === 'os-getVNCConsole') return reply.send(await getVncConsoleAction(deps, req, s, arg));
     if (action === 'reboot') validate({ type: 'object', required: ['type'], additionalProperties: false, properties: { type: { type: 'string', pattern: '^([Ss][Oo][Ff][Tt]|[Hh][Aa][Rr][Dd])$' } } }, arg, 'body');
     const ruleName = action === 'reboot' ? `reboot:${String((arg as { type?: string }).type).toUpperCase()}` : action;
     if (!ACTION_RULES[ruleName] && !ACTION_RULES[action]) throw badRequest(`There is no such action: ${action}`);
