@@ -35,7 +35,7 @@ describe('conformance with Nova\'s server-action samples', () => {
     kova = await startKova();
     ({ namespace: ns, zone } = await project(kova.client, { nodes: nodes.map((name) => ({ name })) }));
     await ensureFlavor(kova.client, { id: '1', name: 'm1.tiny', vcpus: 1, ramMiB: 512, diskGiB: 1 });
-    await ensureFlavor(kova.client, { id: '2', name: 'm1.small', vcpus: 1, ramMiB: 1024, diskGiB: 1 });
+    await ensureFlavor(kova.client, { id: '2', name: 'm1.small', vcpus: 1, ramMiB: 2048, diskGiB: 2 });
     await ensureImage(kova.client, 'kova-images', 'cirros', 'cirros-0.6.3');
     api = await startApi(kova, { passwords: new PasswordUsers() });
     await grant(kova.client, 'root', 'kova-admin');

@@ -41,8 +41,8 @@ describe('invalid specs are refused with the field named', () => {
     await refused(SERVERS, server({ userData: { value: 'inline' } }), /spec\.userData/);
   });
 
-  test('Server: flavor, image, key and zone are immutable', async () => {
-    const s = await c.create(SERVERS, server({ keyName: 'k1', availabilityZone: 'z1' }));
+  test('Server: root disk, host and networks are immutable; flavor, image, key and zone changes are requests', async () => {
+    const s = await c.create(SERVERS, server({ keyName: 'k1', availabilityZone: 'z1', host: 'n1', rootDiskGiB: 2 }));
     const change = async (patch: Record<string, unknown>, field: RegExp, message: RegExp) => {
       const e = await c.mergePatch(SERVERS, s.metadata.name ?? '', ns, { spec: patch }).then(() => undefined, (err: unknown) => err);
       assert.ok(e instanceof KubeError);
@@ -50,13 +50,13 @@ describe('invalid specs are refused with the field named', () => {
       assert.match(e.status?.message ?? '', field);
       assert.match(e.status?.message ?? '', message);
     };
-    await change({ flavor: 'm1.large' }, /spec\.flavor/, /resize/);
-    await change({ image: 'other' }, /spec\.image/, /rebuild/);
-    await change({ keyName: 'k2' }, /spec\.keyName/, /immutable/);
-    await change({ keyName: null }, /spec\.keyName/, /immutable/);
-    await change({ availabilityZone: 'z2' }, /spec\.availabilityZone/, /immutable/);
-    // What a user may change in place is accepted.
-    await c.mergePatch(SERVERS, s.metadata.name ?? '', ns, { spec: { name: 'renamed', powerState: 'Shutoff', metadata: { a: 'b' } } });
+    await change({ rootDiskGiB: 3 }, /spec\.rootDiskGiB/, /immutable/);
+    await change({ host: 'n2' }, /spec\.host/, /immutable/);
+    await change({ networks: 'none' }, /spec\.networks/, /immutable/);
+    await change({ powerState: 'Hibernating' }, /spec\.powerState/, /Unsupported value/);
+    // What a user may change in place is accepted; a new flavor is a resize, a new image a rebuild,
+    // a new zone applies at the next start (unshelve), a new key at the next rebuild.
+    await c.mergePatch(SERVERS, s.metadata.name ?? '', ns, { spec: { name: 'renamed', powerState: 'Shutoff', metadata: { a: 'b' }, flavor: 'm1.large', image: 'other', keyName: 'k2', availabilityZone: 'z2' } });
   });
 
   test('Flavor: sizes, immutability and flavor access', async () => {
