@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { REQUEST_ANNOTATION, SERVERS, type FlavorSnapshot, type Server, type ServerStatus } from '../api/server.ts';
 import type { Flavor } from '../api/flavor.ts';
-import { nextInstanceActions, parseStamp } from '../nova/instance-actions.ts';
+import { nextInstanceActions, parseStamp, type RequestStamp } from '../nova/instance-actions.ts';
 import { findCondition, isTrue, setCondition } from '../kube/conditions.ts';
 import { splitKey, type Condition } from '../kube/types.ts';
 import { API_VERSION } from '../api/group.ts';
@@ -150,7 +150,11 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
   let rebooting = plan ? plan.rebooting : prev?.rebooting;
   // Done when a VMI other than the one being replaced runs (and the VM says so), or a soft reboot was sent.
   if (rebooting?.type === 'SOFT' && rebooting.sent) rebooting = undefined;
-  if (rebooting && replacedAndRunning(rebooting, { vm, vmi, dataVolumes: [], wantRunning: true })) rebooting = undefined;
+  if (rebooting?.type === 'HARD' && replacedAndRunning(rebooting, { vm, vmi, dataVolumes: [], wantRunning: true })) rebooting = undefined;
+  // A soft reboot is claimed in the status write below (which fails on a stale cache) before it is
+  // sent: sent at most once per request, even when this controller restarts or lags.
+  const claimSoftReboot = rebooting?.type === 'SOFT' && !rebooting.sent && vmi?.status?.phase === 'Running' && !vmi.metadata.deletionTimestamp;
+  if (claimSoftReboot && rebooting) rebooting = { ...rebooting, sent: true };
   const dataVolumes = (vm?.spec.dataVolumeTemplates ?? []).map((t) => c.dataVolumes.get(t.metadata.name, namespace)).filter((d): d is DataVolume => !!d);
   const desiredPower = server.spec.powerState ?? 'Running';
   const wantRunning = !HALTED_STATES.includes(desiredPower);
@@ -222,14 +226,15 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
       ? updateMigrations(prev?.migrations, server.metadata.uid ?? '', curOp, outcome, stamp?.requestId === curOp.requestId ? { userId: stamp.userId, projectId: stamp.projectId } : {}, now, view.host)
       : prev?.migrations,
     conditions: setCondition(base.conditions, acceptedCondition(plan?.refusal ?? stillRefused(prev, server.metadata.generation), server.metadata.generation)),
-    instanceActions: nextInstanceActions(prev?.instanceActions, stamp, {
+    instanceActions: [stamp, ...(plan?.unstamped ?? []).map((u) => unstampedRequest(ctx, server, u, now))].reduce((list, st) => nextInstanceActions(list, st, {
       time: now,
       reached: (action) => !base.taskState && !rebooting && (!op || op.phase === 'verify') && reachedBy(action, view.status),
       error: base.status === 'ERROR' || (outcome === 'failed' && stamp?.requestId === finished?.requestId),
       host: base.host,
-    }),
+    }), prev?.instanceActions),
   };
-  if (await writeStatus(ctx.client, SERVERS, server, status)) {
+  const wrote = await writeStatus(ctx.client, SERVERS, server, status);
+  if (wrote) {
     await recordTransition(ctx, server, prev, status);
     if (plan?.refusal && plan.refusal !== findCondition(prev?.conditions, 'Accepted')?.message) await ctx.events.record(server, 'Warning', 'RequestRefused', 'Reconcile', plan.refusal);
   }
@@ -238,10 +243,8 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
   vmi = c.vmis.get(name, namespace);
   await syncPause(ctx, server, vmi);
   const from = rebooting?.fromVMI;
-  if (rebooting && from && vmi && vmi.metadata.uid === from && !vmi.metadata.deletionTimestamp) {
-    if (rebooting.type === 'HARD') await deleteVMI(ctx, name, namespace, from);
-    else if (!rebooting.sent && vmi.status?.phase === 'Running') await softReboot(ctx, server, status, vmi);
-  }
+  if (rebooting?.type === 'HARD' && from && vmi && vmi.metadata.uid === from && !vmi.metadata.deletionTimestamp) await deleteVMI(ctx, name, namespace, from);
+  if (claimSoftReboot && wrote && vmi) await softReboot(ctx, server, status, vmi);
   if (op) await actOn(ctx, server, op, vmi);
   if (!op && vm) await dropUnusedVolumes(ctx, server, vm);
   if (status.deletedAt) {
@@ -260,6 +263,36 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
   }
   if (op?.kind === 'createImage') return { requeueAfterMs: 500 };
 }
+
+/**
+ * A request made by editing the spec (kubectl, GitOps) rather than through the Compute API has no
+ * stamp: it is recorded under a request id derived from what was asked, with no Nova user.
+ */
+function unstampedRequest(ctx: Context, server: Server, u: { action: string; key: string }, now: string): RequestStamp {
+  const h = createHash('sha256').update(`${server.metadata.uid}/${u.key}`).digest('hex');
+  const requestId = u.key.startsWith('req-') ? u.key : `req-${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const projectId = ctx.caches.projectIdOf(server.metadata.namespace ?? '') ?? server.metadata.namespace ?? '';
+  return { requestId, action: u.action, userId: '', projectId, at: now };
+}
+
+/** Nova's instance-action name for a change of the desired power state. */
+function powerAction(from: string, to: string): string | undefined {
+  if (to === 'SoftDeleted') return 'delete';
+  if (from === 'SoftDeleted') return 'restore';
+  if (to === 'Shelved') return 'shelve';
+  if (to === 'ShelvedOffloaded') return from === 'Shelved' ? 'shelveOffload' : 'shelve';
+  if (from === 'Shelved' || from === 'ShelvedOffloaded') return 'unshelve';
+  if (to === 'Shutoff') return 'stop';
+  if (to === 'Paused') return 'pause';
+  if (to === 'Suspended') return 'suspend';
+  if (from === 'Paused') return 'unpause';
+  if (from === 'Suspended') return 'resume';
+  return 'start';
+}
+
+const OP_ACTIONS: Record<Operation['kind'], string> = {
+  resize: 'resize', migrate: 'migrate', liveMigrate: 'live-migration', rebuild: 'rebuild', evacuate: 'evacuate', rescue: 'rescue', unrescue: 'unrescue', createImage: 'createImage',
+};
 
 /** When a request's instance action is over, by the status it leads to. */
 function reachedBy(action: string, status: string): boolean {
@@ -301,22 +334,19 @@ async function deleteVMI(ctx: Context, name: string, namespace: string | undefin
 }
 
 /**
- * SOFT reboot through KubeVirt's softreboot subresource (the guest reboots, the VMI stays). Recorded
- * as sent; when KubeVirt cannot (no ACPI or agent), Nova's fallback: a HARD reboot.
+ * SOFT reboot through KubeVirt's softreboot subresource (the guest reboots, the VMI stays), once
+ * claimed in status. When KubeVirt cannot (no ACPI or agent), Nova's fallback: a HARD reboot.
  */
 async function softReboot(ctx: Context, server: Server, status: ServerStatus, vmi: VirtualMachineInstance): Promise<void> {
-  const r = status.rebooting;
-  if (!r) return;
-  let next: ServerStatus['rebooting'];
   try {
     await ctx.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vmi.metadata.namespace}/virtualmachineinstances/${vmi.metadata.name}/softreboot`, { body: {} });
-    next = { ...r, sent: true };
   } catch (e) {
     await ctx.events.record(server, 'Warning', 'SoftRebootFailed', 'Reboot', `soft reboot refused (${(e as Error).message}); rebooting hard`);
-    next = { ...r, type: 'HARD' };
+    const current = await ctx.client.get<Server>(SERVERS, server.metadata.name ?? '', server.metadata.namespace);
+    await writeStatus(ctx.client, SERVERS, current, { ...current.status, rebooting: { type: 'HARD', fromVMI: vmi.metadata.uid ?? '' } });
+    return;
   }
-  const current = await ctx.client.get<Server>(SERVERS, server.metadata.name ?? '', server.metadata.namespace);
-  await writeStatus(ctx.client, SERVERS, current, { ...current.status, rebooting: next });
+  await ctx.events.record(server, 'Normal', 'SoftRebooted', 'Reboot', `soft reboot ${status.handledRequests?.reboot ?? ''} sent to the guest`);
 }
 
 async function imageDataVolume(ctx: Context, op: Operation): Promise<DataVolume | undefined> {
@@ -440,6 +470,8 @@ interface Plan {
   image?: ServerStatus['image'];
   /** A resize or migration confirmed in this reconcile. */
   confirmed?: Operation;
+  /** Requests taken in this reconcile that did not come through the Compute API (no new stamp). */
+  unstamped?: { action: string; key: string }[];
   /** A request the state rules refuse (null: none refused in this reconcile). */
   refusal: string | null;
 }
@@ -450,6 +482,34 @@ interface Plan {
  * recorded as handled and reported; a refused declarative change waits, reported, until it is allowed.
  */
 function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, now: string): Plan {
+  const plan = takeRequests(ctx, server, vmi, now);
+  // What was taken without a new Compute API stamp was asked by editing the spec: record it too.
+  const st = server.status ?? {};
+  const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
+  const viaApi = (id: string | undefined) => !!stamp && stamp.requestId === id;
+  const apiStampNew = !!stamp && !st.instanceActions?.some((a) => a.requestId === stamp.requestId);
+  const unstamped: { action: string; key: string }[] = [];
+  const handled = plan.handled;
+  const power = server.spec.powerState ?? 'Running';
+  if (handled.powerState && handled.powerState !== power && !apiStampNew) {
+    const action = powerAction(handled.powerState, power);
+    if (action) unstamped.push({ action, key: `power:${power}:${server.metadata.generation}` });
+  }
+  handled.powerState = power;
+  for (const k of ['reboot', 'confirmResize', 'revertResize', 'resetState'] as const) {
+    const id = handled[k];
+    if (id && id !== st.handledRequests?.[k] && !viaApi(id)) unstamped.push({ action: k === 'resetState' ? 'os-resetState' : k, key: id });
+  }
+  const op = plan.op;
+  const opAction = op ? (op.requestId.startsWith('backup:') ? 'createBackup' : OP_ACTIONS[op.kind]) : '';
+  if (op && op.requestId !== st.operation?.requestId && !viaApi(op.requestId.replace(/^backup:/, '')) && !(apiStampNew && stamp?.action === opAction)) {
+    unstamped.push({ action: opAction, key: op.requestId });
+  }
+  if (unstamped.length) plan.unstamped = unstamped;
+  return plan;
+}
+
+function takeRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, now: string): Plan {
   const spec = server.spec;
   const st = server.status ?? {};
   const handled = { ...(st.handledRequests ?? {}) };

@@ -10,7 +10,7 @@ import { SERVERS } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
 import { SECRETS } from '../../kubevirt/types.ts';
 import { ownerReference } from '../../kube/types.ts';
-import { serverDetail } from '../../nova/views/servers.ts';
+import { serverDetail, withPendingTask } from '../../nova/views/servers.ts';
 import { serverViewInputs } from './servers.ts';
 import { forcedDown, isReady } from './hosts.ts';
 import { consoleOutputAction } from './console-output.ts';
@@ -25,7 +25,8 @@ import { nextLink } from '../../nova/views/links.ts';
 export const serverState = (s: Server): ServerState => ({
   id: s.metadata.uid ?? '',
   vmState: (s.status?.vmState ?? 'building') as VmState,
-  taskState: s.status?.taskState ?? null,
+  // A request the controller has not picked up yet already holds its task, as in Nova's API.
+  taskState: withPendingTask(s).taskState ?? null,
   launched: !!s.status?.launchedAt,
   locked: s.spec.locked === true,
 });
