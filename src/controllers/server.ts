@@ -10,7 +10,7 @@ import { splitKey, type Condition } from '../kube/types.ts';
 import { API_VERSION } from '../api/group.ts';
 import {
   DATA_SOURCES, DATA_VOLUMES, SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
-  type DataVolume, type VirtualMachine, type VirtualMachineInstance,
+  type DataSource, type DataVolume, type VirtualMachine, type VirtualMachineInstance,
 } from '../kubevirt/types.ts';
 import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.ts';
 import { ownerReference } from '../kube/types.ts';
@@ -420,9 +420,10 @@ async function createImage(ctx: Context, server: Server, op: Operation): Promise
 /** Backups beyond the rotation, oldest first, are deleted once a new one is made. */
 async function rotateBackups(ctx: Context, server: Server, backupType: string, rotation: number): Promise<void> {
   const type = backupType.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63);
-  const mine = ctx.caches.images.list()
-    .filter((d) => d.metadata.labels?.[SOURCE_SERVER_LABEL] === server.metadata.uid && d.metadata.labels?.[BACKUP_TYPE_LABEL] === type)
-    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+  // Listed fresh, not from the cache: the backup just made must count.
+  const mine = (await ctx.client.list<DataSource>(DATA_SOURCES, { namespace: ctx.cfg.imagesNamespace, labelSelector: `${SOURCE_SERVER_LABEL}=${server.metadata.uid},${BACKUP_TYPE_LABEL}=${type}` })).items
+    .filter((d) => !d.metadata.deletionTimestamp)
+    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || (b.metadata.labels?.[IMAGE_ID_LABEL] === server.spec.createImage?.imageId ? 1 : 0) - (a.metadata.labels?.[IMAGE_ID_LABEL] === server.spec.createImage?.imageId ? 1 : 0));
   for (const d of mine.slice(rotation)) {
     await ctx.client.delete(DATA_SOURCES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
     await ctx.client.delete(DATA_VOLUMES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);

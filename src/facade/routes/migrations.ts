@@ -59,7 +59,7 @@ export function registerMigrationRoutes(app: FastifyInstance, deps: FacadeDeps):
     await requireAdmin(req, 'os_compute_api:os-migrations:index');
     const v = req.nova.version;
     const q = req.query as Record<string, string | undefined>;
-    let rows = c.servers.list().flatMap((s) => (s.status?.migrations ?? []).map((m) => ({ s, m })));
+    let rows = c.servers.list().flatMap((s) => (s.status?.migrations ?? []).map((m, i) => ({ s, m, i })));
     if (q.instance_uuid) rows = rows.filter((r) => r.s.metadata.uid === q.instance_uuid);
     if (q.status) rows = rows.filter((r) => r.m.status === q.status);
     if (q.host) rows = rows.filter((r) => r.m.sourceHost === q.host || r.m.destHost === q.host);
@@ -69,7 +69,8 @@ export function registerMigrationRoutes(app: FastifyInstance, deps: FacadeDeps):
     if (v.atLeast('2.66') && q['changes-before']) rows = rows.filter((r) => Date.parse(r.m.updatedAt ?? r.m.createdAt) <= Date.parse(q['changes-before']!));
     if (v.atLeast('2.80') && q.user_id) rows = rows.filter((r) => r.m.userId === q.user_id);
     if (v.atLeast('2.80') && q.project_id) rows = rows.filter((r) => r.m.projectId === q.project_id);
-    rows.sort((a, b) => b.m.createdAt.localeCompare(a.m.createdAt) || b.m.id - a.m.id);
+    // Newest first; within one second, a server's own list is newest first.
+    rows.sort((a, b) => b.m.createdAt.localeCompare(a.m.createdAt) || (a.s === b.s ? a.i - b.i : b.m.id - a.m.id));
     const vc = await viewContext(req);
     if (!v.atLeast('2.59')) return { migrations: rows.map((r) => migrationView(vc, r.s, r.m, false)) };
     if (q.marker && !rows.some((r) => r.m.uuid === q.marker)) throw badRequest(`Marker ${q.marker} could not be found.`);
