@@ -31,7 +31,7 @@ export interface Observed {
 
 const short = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
 
-/** Nova's integer migration id and uuid, derived from the request so a restart finds the same. */
+/** An integer id and a uuid derived from a request (Nova's migration ids), so a restart finds the same. */
 export function migrationIds(serverUid: string, requestId: string): { id: number; uuid: string } {
   const h = createHash('sha256').update(`${serverUid}/${requestId}`).digest('hex');
   return { id: Number.parseInt(h.slice(0, 7), 16) + 1, uuid: `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}` };

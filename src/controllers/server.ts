@@ -19,7 +19,7 @@ import { networksSummary, novaView, type NovaView } from '../nova/status.ts';
 import { BACKUP_TYPE_LABEL, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, imageIdOf, SOURCE_SERVER_LABEL, type Context } from './context.ts';
 import { APPLIED_HASH, desiredVirtualMachine, HALTED_STATES, HOSTNAME_LABEL, rootVolumeName, SERVER_LABEL, type VmInputs } from './server-vm.ts';
 import {
-  advance, liveVMI, migrationName, operationView, rebuildVolumeName, replacedAndRunning, rescueVolumeName, updateMigrations, vmOverrides,
+  advance, liveVMI, migrationIds as stableIds, migrationName, operationView, rebuildVolumeName, replacedAndRunning, rescueVolumeName, updateMigrations, vmOverrides,
   type Observed, type Operation, type Step, type VmOverrides,
 } from './server-ops.ts';
 import { writeStatus } from '../kube/status.ts';
@@ -269,8 +269,7 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
  * stamp: it is recorded under a request id derived from what was asked, with no Nova user.
  */
 function unstampedRequest(ctx: Context, server: Server, u: { action: string; key: string }, now: string): RequestStamp {
-  const h = createHash('sha256').update(`${server.metadata.uid}/${u.key}`).digest('hex');
-  const requestId = u.key.startsWith('req-') ? u.key : `req-${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const requestId = u.key.startsWith('req-') ? u.key : `req-${stableIds(server.metadata.uid ?? '', u.key).uuid}`;
   const projectId = ctx.caches.projectIdOf(server.metadata.namespace ?? '') ?? server.metadata.namespace ?? '';
   return { requestId, action: u.action, userId: '', projectId, at: now };
 }
