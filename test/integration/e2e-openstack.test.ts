@@ -88,7 +88,7 @@ describe('openstack CLI against kova dev', () => {
     assert.deepEqual(after, []);
   });
 
-  test('server stop / start / reboot --wait / lock / unlock / event list; console url show; console log show', async () => {
+  test('server stop / start / reboot --wait / pause / unpause / lock / unlock / event list; console url show; console log show', async () => {
     const made = await json<{ id: string; status: string }>('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--wait', 'e2e-life');
     assert.equal(made.status, 'ACTIVE');
     const vnc = await json<{ type: string; url: string }>('console', 'url', 'show', 'e2e-life');
@@ -107,11 +107,15 @@ describe('openstack CLI against kova dev', () => {
     await until('ACTIVE');
     await os('server', 'reboot', '--hard', '--wait', 'e2e-life');
     await until('ACTIVE');
+    await os('server', 'pause', 'e2e-life');
+    assert.equal((await until('PAUSED') as { status: string }).status, 'PAUSED');
+    await os('server', 'unpause', 'e2e-life');
+    await until('ACTIVE');
     await os('server', 'lock', '--reason', 'freeze', 'e2e-life');
     assert.equal((await json<{ locked: boolean }>('server', 'show', 'e2e-life')).locked, true);
     await os('server', 'unlock', 'e2e-life');
     const events = await json<{ Action: string }[]>('server', 'event', 'list', 'e2e-life');
-    assert.deepEqual(events.map((e) => e.Action), ['unlock', 'lock', 'reboot', 'start', 'stop', 'create']);
+    assert.deepEqual(events.map((e) => e.Action), ['unlock', 'lock', 'unpause', 'pause', 'reboot', 'start', 'stop', 'create']);
     await os('server', 'delete', '--wait', 'e2e-life');
   });
 
