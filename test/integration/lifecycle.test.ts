@@ -196,7 +196,7 @@ describe('server lifecycle', () => {
       await settled(id, 'ACTIVE');
     }
     const backups = await eventually('rotation keeps two', async () => {
-      const l = (await kova.client.list(DATA_SOURCES, { namespace: 'kova-images', labelSelector: 'compute.kova.io/backup-type=daily' })).items.filter((d) => !d.metadata.deletionTimestamp);
+      const l = (await kova.client.list(DATA_SOURCES, { namespace: 'kova-images', labelSelector: `compute.kova.io/backup-type=daily,compute.kova.io/source-server=${id}` })).items.filter((d) => !d.metadata.deletionTimestamp);
       return l.length === 2 ? l : undefined;
     });
     assert.equal(backups.length, 2);
