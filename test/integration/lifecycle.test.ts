@@ -216,6 +216,9 @@ describe('server lifecycle', () => {
     const pw = await act(id, { changePassword: { adminPass: 'x' } });
     assert.equal(pw.status, 501, 'KubeVirt cannot set a guest password: Nova\'s answer for such a driver');
     assert.equal(pw.body.notImplemented.message, 'Unable to set password on instance');
+    const dump = await act(id, { trigger_crash_dump: null }, member, '2.17');
+    assert.deepEqual([dump.status, dump.body.badRequest?.message], [400, 'Triggering crash dump is not supported'], 'KubeVirt has no NMI: Nova\'s answer when the compute cannot');
+    assert.equal((await act(id, { trigger_crash_dump: null }, member, '2.16')).body.badRequest?.message, 'There is no such action: trigger_crash_dump');
     const before = await vmi(id);
     assert.equal((await act(id, { reboot: { type: 'SOFT' } })).status, 202);
     await eventually('soft reboot through the subresource', async () => (await vmi(id)).metadata.annotations?.[SOFT_REBOOTS_ANNOTATION] === '1');
