@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { FlavorSnapshot, Server, ServerStatus } from '../api/server.ts';
 import type { DataVolume, VirtualMachine, VirtualMachineInstance } from '../kubevirt/types.ts';
 import type { KubeObject } from '../kube/types.ts';
-import type { NovaView } from '../nova/status.ts';
+import { importProgress, type NovaView } from '../nova/status.ts';
 
 export type Operation = NonNullable<ServerStatus['operation']>;
 export type MigrationRecord = NonNullable<ServerStatus['migrations']>[number];
@@ -112,7 +112,8 @@ export function operationView(op: Operation, base: View, o: Observed): View {
     case 'rebuild': {
       const dv = o.dataVolumes.find((d) => d.metadata.name === op.rootVolume);
       const task = oldOne ? 'rebuilding' : dv?.status?.phase !== 'Succeeded' ? 'rebuild_block_device_mapping' : 'rebuild_spawning';
-      return { status: 'REBUILD', vmState: o.wantRunning ? 'active' : 'stopped', taskState: task, powerState: power, progress: 0 };
+      // Progress follows the new root disk's import, as BUILD's does.
+      return { status: 'REBUILD', vmState: o.wantRunning ? 'active' : 'stopped', taskState: task, powerState: power, progress: dv ? importProgress([dv]) : 0 };
     }
     case 'evacuate':
       return { status: 'REBUILD', vmState: 'active', taskState: 'rebuilding', powerState: power, progress: 0 };

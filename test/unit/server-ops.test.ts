@@ -42,6 +42,8 @@ describe('operations move as KubeVirt shows the work done', () => {
     const importing = obs({ vm: vm('Provisioning'), dataVolumes: [dv(op.rootVolume!, 'ImportInProgress')] });
     assert.equal(advance(op, importing).op?.kind, 'rebuild');
     assert.equal(operationView(op, active, importing).taskState, 'rebuild_block_device_mapping');
+    const half = obs({ dataVolumes: [{ ...dv(op.rootVolume!, 'ImportInProgress'), status: { phase: 'ImportInProgress', progress: '50.0%' } } as DataVolume] });
+    assert.equal(operationView(op, active, half).progress, 50, 'progress follows the import');
     assert.equal(operationView(op, active, obs({ vmi: vmi('old') })).taskState, 'rebuilding');
     assert.equal(advance(op, obs({ vm: vm('Running'), vmi: vmi('new'), dataVolumes: [dv(op.rootVolume!, 'Succeeded')] })).outcome, 'done');
     assert.equal(advance(op, obs({ wantRunning: false, dataVolumes: [dv(op.rootVolume!, 'Succeeded')] })).outcome, 'done', 'a stopped server stays stopped');
