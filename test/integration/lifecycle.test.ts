@@ -122,6 +122,24 @@ describe('server lifecycle', () => {
     assert.ok(all.body.migrations[0].uuid);
   });
 
+  test('os-hosts maintenance mode cordons the host and live-migrates its servers away', async () => {
+    const id = await create('drain-me');
+    const host = (await show(id))['OS-EXT-SRV-ATTR:host'];
+    const r = await api.call('PUT', `/v2.1/os-hosts/${host}`, { token: admin, version: '2.42', body: { maintenance_mode: 'enable' } });
+    assert.deepEqual(r.body, { host, maintenance_mode: 'on_maintenance' });
+    try {
+      const moved = await eventually('moved off the host', async () => {
+        const s = await show(id);
+        return s.status === 'ACTIVE' && !s['OS-EXT-STS:task_state'] && s['OS-EXT-SRV-ATTR:host'] !== host ? s : undefined;
+      });
+      assert.ok(moved['OS-EXT-SRV-ATTR:host']);
+      const actions = (await api.call('GET', `/v2.1/servers/${id}/os-instance-actions`, { token: admin })).body.instanceActions;
+      assert.equal(actions[0].action, 'live-migration');
+    } finally {
+      await api.call('PUT', `/v2.1/os-hosts/${host}`, { token: admin, version: '2.42', body: { maintenance_mode: 'disable' } });
+    }
+  });
+
   test('an in-progress live migration is listed under the server and can be aborted', async () => {
     const id = await create('abort-me', { metadata: {} });
     await kova.client.mergePatch(SERVERS, server(id).metadata.name ?? '', ns, { metadata: { annotations: { 'sim.kova.io/hold': 'migrating' } } });

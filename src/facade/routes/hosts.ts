@@ -1,6 +1,8 @@
 // Hosts are Kubernetes Nodes: os-services (nova-compute per Node; disable = cordon, forced_down = a
 // taint), os-hypervisors (capacity and the servers on each Node), os-hosts (≤ 2.42) and
 // os-availability-zone (the topology.kubernetes.io/zone label). All admin-only but the zone list.
+import { REQUEST_ANNOTATION } from '../../api/server.ts';
+import { requestStamp } from './server-actions.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Server } from '../../api/server.ts';
 import { NODES, type Node } from '../../kubevirt/types.ts';
@@ -267,6 +269,16 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
       ],
     };
   });
+  /** Each live-migratable server on the host gets a live migration request. */
+  const drain = async (req: FastifyRequest, host: string): Promise<void> => {
+    for (const s of c.servers.list()) {
+      if (s.status?.host !== host || !['active', 'paused'].includes(s.status.vmState ?? '') || s.status.taskState || s.status.operation) continue;
+      await patchFresh(deps, req, c.servers, s, () => ({
+        metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, 'live-migration') } },
+        spec: { migrate: { requestId: `${req.requestId}-${s.metadata.uid?.slice(0, 8)}`, live: true, host: null } },
+      }));
+    }
+  };
   app.put('/os-hosts/:host', { onRequest: admin('os_compute_api:os-hosts:update') }, async (req) => {
     guardHosts(req);
     const host = (req.params as { host: string }).host;
@@ -278,8 +290,9 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
     const out: Record<string, string> = { host };
     const status = body.status?.toLowerCase();
     const maintenance = body.maintenance_mode?.toLowerCase();
-    // Maintenance mode cordons the Node; moving its servers away is a migration (not done here).
+    // Maintenance mode cordons the Node and live-migrates its running servers away (as the caller).
     if (maintenance) await patchNode(req, n, { unschedulable: maintenance === 'enable', maintenance: maintenance === 'enable' });
+    if (maintenance === 'enable') await drain(req, host);
     if (status) await patchNode(req, c.nodes.get(host) ?? n, { unschedulable: status === 'disable' });
     if (maintenance) out.maintenance_mode = maintenance === 'enable' ? 'on_maintenance' : 'off_maintenance';
     if (status) out.status = status === 'enable' ? 'enabled' : 'disabled';
