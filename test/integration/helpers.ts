@@ -208,3 +208,18 @@ export async function kubectl(...args: string[]): Promise<string> {
   const { stdout } = await exec(join(bin, 'kubectl'), ['--kubeconfig', kubeconfig(), ...args]);
   return stdout;
 }
+
+/**
+ * Waits until the Server's Events show it went through a status (the controller records every
+ * transition it writes), so a short-lived status is not missed by polling.
+ */
+export async function wentThrough(c: KubeClient, namespace: string, name: string, to: RegExp, timeoutMs = 10_000): Promise<string[]> {
+  let notes: string[] = [];
+  return eventually(`${name} went through ${to}`, async () => {
+    const l = await c.list<{ metadata: object; reason?: string; note?: string; regarding?: { name?: string; kind?: string } }>({ group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true }, { namespace });
+    notes = l.items.filter((e) => e.reason === 'StatusChanged' && e.regarding?.kind === 'Server' && e.regarding.name === name).map((e) => e.note ?? '');
+    return notes.some((n) => to.test(n.split(' → ')[1] ?? '')) ? notes : undefined;
+  }, timeoutMs).catch((e: Error) => {
+    throw new Error(`${e.message} (transitions: ${notes.join('; ')})`);
+  });
+}

@@ -77,11 +77,15 @@ describe('references and capacity', () => {
     const small = await project(kova.client, { nodes: [{ name: uniq('small'), memory: '3Gi' }, { name: uniq('small'), memory: '3Gi' }] });
     await ensureFlavor(kova.client, { id: 'big', name: 'big', vcpus: 1, ramMiB: 2048 });
     for (const n of ['c1', 'c2', 'c3']) await createServer(kova.client, small.namespace, n, { flavor: 'big', availabilityZone: small.zone });
+    let seen = '';
     const servers = await eventually('two ACTIVE and one ERROR', async () => {
       const list = await Promise.all(['c1', 'c2', 'c3'].map((n) => kova.client.get<Server>(SERVERS, n, small.namespace)));
+      seen = list.map((s) => `${s.metadata.name}: ${s.status?.status}/${s.status?.taskState ?? '-'} ${s.status?.fault?.details ?? ''}`).join('; ');
       const count = (st: string) => list.filter((s) => s.status?.status === st).length;
       return count('ACTIVE') === 2 && count('ERROR') === 1 ? list : undefined;
-    }, 60_000);
+    }, 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${seen}`);
+    });
     const active = servers.filter((s) => s.status?.status === 'ACTIVE');
     const failed = servers.filter((s) => s.status?.status === 'ERROR');
     assert.notEqual(active[0]?.status?.host, active[1]?.status?.host, 'one per node');
