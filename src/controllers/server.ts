@@ -12,7 +12,7 @@ import {
   DATA_SOURCES, DATA_VOLUMES, SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
   type DataSource, type DataVolume, type VirtualMachine, type VirtualMachineInstance,
 } from '../kubevirt/types.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.ts';
+import { isAlreadyExists, isConflict } from '../kube/client.ts';
 import { ownerReference } from '../kube/types.ts';
 import { checkAction, type ServerState, type VmState } from '../nova/actions.ts';
 import { networksSummary, novaView, type NovaView } from '../nova/status.ts';
@@ -133,8 +133,10 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
   // Requests first: what this reconcile decides is recorded in status before anything is done.
-  const plan = vm && !deleting ? planRequests(ctx, server, vmi, now) : undefined;
-  const planned: Server = plan ? { ...server, status: { ...prev, operation: plan.op, rescueVolume: plan.rescueVolume, rootVolume: plan.rootVolume, image: plan.image ?? prev?.image } } : server;
+  // The Compute API's stamp of the last request it made of this server (its instance action).
+  const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
+  const plan = vm && !deleting ? planRequests(ctx, server, vmi, stamp, now) : undefined;
+  const planned: Server = plan ? { ...server, status: { ...prev, operation: plan.op, rescueVolume: plan.rescueVolume } } : server;
   const ov = vmOverrides(planned);
   const resolved = resolveReferences(ctx, server, !!vm, ov);
 
@@ -204,7 +206,6 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
   }
 
   const base = statusFrom(ctx, server, view, resolved, !!vm);
-  const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
   const shelved = view.status === 'SHELVED' || view.status === 'SHELVED_OFFLOADED';
   const softDeleted = view.status === 'SOFT_DELETED' && !view.taskState;
   const curOp = op ?? finished;
@@ -212,8 +213,8 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
     ...base,
     // What a finished operation leaves behind: the new flavor, root disk and image; or the old ones.
     flavor: finished ? (finished.kind === 'resize' && finished.phase === 'reverting' ? finished.fromFlavor : (finished.toFlavor ?? base.flavor)) : (op?.kind === 'resize' && op.phase === 'verify' ? op.toFlavor : base.flavor),
-    rootVolume: finished?.kind === 'rebuild' && outcome === 'done' ? finished.rootVolume : plan?.rootVolume ?? prev?.rootVolume,
-    image: finished?.kind === 'rebuild' && outcome === 'done' ? imageRef(ctx, finished.image) ?? base.image : plan?.image ?? prev?.image ?? base.image,
+    rootVolume: finished?.kind === 'rebuild' && outcome === 'done' ? finished.rootVolume : prev?.rootVolume,
+    image: finished?.kind === 'rebuild' && outcome === 'done' ? imageRef(ctx, finished.image) ?? base.image : prev?.image ?? base.image,
     rescueVolume: finished?.kind === 'unrescue' ? undefined : plan?.rescueVolume ?? prev?.rescueVolume,
     handledRequests: plan?.handled ?? prev?.handledRequests,
     rebooting,
@@ -250,9 +251,7 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
   if (status.deletedAt) {
     const left = Date.parse(status.deletedAt) + (ctx.cfg.reclaimInstanceIntervalSeconds ?? 0) * 1000 - Date.now();
     if (left <= 0) {
-      await ctx.client.delete(SERVERS, name, namespace, { uid: server.metadata.uid }).catch((e: unknown) => {
-        if (!isConflict(e) && !isNotFound(e)) throw e;
-      });
+      await ctx.client.delete(SERVERS, name, namespace, { uid: server.metadata.uid });
       await ctx.events.record(server, 'Normal', 'Reclaimed', 'Delete', 'soft-deleted server reclaimed');
       return;
     }
@@ -326,10 +325,9 @@ const imageRef = (ctx: Context, image: string | undefined): { name: string; uid?
   return { name: d?.metadata.name ?? image, uid: d ? imageIdOf(d) : undefined };
 };
 
+/** Deletes the VMI with this uid; if it is already gone (or replaced), nothing happens. */
 async function deleteVMI(ctx: Context, name: string, namespace: string | undefined, uid: string, gracePeriodSeconds?: number): Promise<void> {
-  await ctx.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) }).catch((e: unknown) => {
-    if (!isConflict(e) && !isNotFound(e)) throw e; // that VMI is already gone and replaced
-  });
+  await ctx.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid, gracePeriodSeconds });
 }
 
 /**
@@ -435,9 +433,7 @@ async function dropUnusedVolumes(ctx: Context, server: Server, vm: VirtualMachin
   for (const dv of ctx.caches.dataVolumes.list()) {
     if (dv.metadata.namespace !== server.metadata.namespace || dv.metadata.labels?.[SERVER_LABEL] !== server.metadata.name) continue;
     if (used.has(dv.metadata.name ?? '') || dv.metadata.deletionTimestamp) continue;
-    await ctx.client.delete(DATA_VOLUMES, dv.metadata.name ?? '', dv.metadata.namespace, { uid: dv.metadata.uid }).catch((e: unknown) => {
-      if (!isConflict(e) && !isNotFound(e)) throw e;
-    });
+    await ctx.client.delete(DATA_VOLUMES, dv.metadata.name ?? '', dv.metadata.namespace, { uid: dv.metadata.uid });
   }
 }
 
@@ -465,9 +461,7 @@ interface Plan {
   op?: Operation;
   rebooting?: ServerStatus['rebooting'];
   resetToError?: boolean;
-  rootVolume?: string;
   rescueVolume?: string;
-  image?: ServerStatus['image'];
   /** A resize or migration confirmed in this reconcile. */
   confirmed?: Operation;
   /** Requests taken in this reconcile that did not come through the Compute API (no new stamp). */
@@ -481,11 +475,10 @@ interface Plan {
  * (the same module the Compute API uses) and turned into the work to do. A refused request id is
  * recorded as handled and reported; a refused declarative change waits, reported, until it is allowed.
  */
-function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, now: string): Plan {
-  const plan = takeRequests(ctx, server, vmi, now);
+function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
+  const plan = takeRequests(ctx, server, vmi, stamp, now);
   // What was taken without a new Compute API stamp was asked by editing the spec: record it too.
   const st = server.status ?? {};
-  const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
   const viaApi = (id: string | undefined) => !!stamp && stamp.requestId === id;
   const apiStampNew = !!stamp && !st.instanceActions?.some((a) => a.requestId === stamp.requestId);
   const unstamped: { action: string; key: string }[] = [];
@@ -509,11 +502,11 @@ function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance 
   return plan;
 }
 
-function takeRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, now: string): Plan {
+function takeRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
   const spec = server.spec;
   const st = server.status ?? {};
   const handled = { ...(st.handledRequests ?? {}) };
-  const plan: Plan = { handled, op: st.operation, rebooting: st.rebooting, resetToError: st.resetToError, rootVolume: st.rootVolume, rescueVolume: st.rescueVolume, refusal: null };
+  const plan: Plan = { handled, op: st.operation, rebooting: st.rebooting, resetToError: st.resetToError, rescueVolume: st.rescueVolume, refusal: null };
   const uid = server.metadata.uid ?? '';
   const state = (): ServerState => ({ id: uid, vmState: (plan.resetToError ? 'error' : st.vmState ?? 'building') as VmState, taskState: plan.resetToError ? null : st.taskState ?? null, launched: !!st.launchedAt, locked: false });
   const allowed = (rule: string, what: string): boolean => {
@@ -601,7 +594,6 @@ function takeRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance 
   } else if (target && current && !flavorMatches(ctx, spec.flavor, current)) {
     const snap = snapshotOf(target);
     if (snap && allowed('resize', `resize to flavor ${spec.flavor}`)) {
-      const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
       start({ kind: 'resize', requestId: stamp?.action === 'resize' ? stamp.requestId : `flavor:${spec.flavor}:${server.metadata.generation}`, phase: 'migrating', fromFlavor: current, toFlavor: snap, fromVMI: live });
     }
   } else if (spec.rescue && !st.rescueVolume && isNew('rescue', spec.rescue.requestId)) {

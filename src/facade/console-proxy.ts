@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { KubeError, resourcePath } from '../kube/client.ts';
 import { refuseUpgrade } from '../kube/upgrade.ts';
-import { VMI_SUBRESOURCES } from '../kubevirt/types.ts';
+import { PLAIN_STREAM_PROTOCOL as PLAIN, VMI_SUBRESOURCES } from '../kubevirt/types.ts';
 import { faultBody, NovaError } from '../nova/faults.ts';
 import type { SignedTokens } from '../identity/tokens.ts';
 import type { FacadeDeps } from './app.ts';
@@ -33,8 +33,6 @@ export const CONSOLE_TOKEN_TTL_SECONDS = 600;
 
 export const vncPath = (namespace: string, vmi: string): string => resourcePath(VMI_SUBRESOURCES, namespace, vmi, 'vnc');
 
-/** KubeVirt's subprotocol that carries the raw bytes of a streaming subresource. */
-const PLAIN = 'plain.kubevirt.io';
 
 export function serveConsoleProxy(app: FastifyInstance, deps: FacadeDeps): void {
   const log = deps.log.child({ component: 'console-proxy' });

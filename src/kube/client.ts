@@ -238,7 +238,10 @@ export class KubeClient {
     });
   }
 
-  /** Deletes; a missing object is not an error. Returns false when it was already gone. */
+  /**
+   * Deletes; a missing object is not an error. Returns false when it was already gone — including,
+   * with a `uid` precondition, when the name now belongs to another object (the one meant is gone).
+   */
   async delete(t: ResourceType, name: string, namespace?: string, o: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string; gracePeriodSeconds?: number } = {}): Promise<boolean> {
     const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
     if (o.propagationPolicy) body.propagationPolicy = o.propagationPolicy;
@@ -248,7 +251,7 @@ export class KubeClient {
       await this.request('DELETE', resourcePath(t, namespace, name), { body });
       return true;
     } catch (e) {
-      if (isNotFound(e)) return false;
+      if (isNotFound(e) || (o.uid && isConflict(e))) return false;
       throw e;
     }
   }

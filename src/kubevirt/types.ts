@@ -7,6 +7,8 @@ export const VIRTUAL_MACHINES: ResourceType = { group: 'kubevirt.io', version: '
 export const VIRTUAL_MACHINE_INSTANCES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
 export const VIRTUAL_MACHINE_INSTANCE_MIGRATIONS: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstancemigrations', kind: 'VirtualMachineInstanceMigration', namespaced: true };
 /** virt-api's group: the VMI subresources that need the guest (pause, vnc …), served behind the kube-apiserver. */
+/** KubeVirt's subprotocol for streaming subresources (console, vnc) that carries raw bytes. */
+export const PLAIN_STREAM_PROTOCOL = 'plain.kubevirt.io';
 export const VMI_SUBRESOURCES: ResourceType = { group: 'subresources.kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
 export const CLUSTER_INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineclusterinstancetypes', kind: 'VirtualMachineClusterInstancetype', namespaced: false };
 export const INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineinstancetypes', kind: 'VirtualMachineInstancetype', namespaced: true };

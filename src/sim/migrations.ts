@@ -3,7 +3,6 @@
 // another Node; once it runs, the VMI's migrationState starts, and after a step the VMI is on the
 // target Node and the source pod is gone. Deleting a running migration aborts it.
 import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import { ownerReference, splitKey } from '../kube/types.ts';
 import { writeStatus } from '../kube/status.ts';
@@ -85,9 +84,7 @@ export async function reconcileMigration(d: MigrationDeps, key: string): Promise
       });
     }
     const old = d.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace && p.metadata.uid !== target.metadata.uid);
-    for (const p of old) await d.client.delete(PODS, p.metadata.name ?? '', namespace, { gracePeriodSeconds: 0 }).catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
+    for (const p of old) await d.client.delete(PODS, p.metadata.name ?? '', namespace, { gracePeriodSeconds: 0 });
     await setStatus({ phase: 'Succeeded', migrationState: state });
   }
 }

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeClient, ResourceType } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { Authorizer } from '../identity/auth.ts';
-import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import { PLAIN_STREAM_PROTOCOL as PLAIN, VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { refuseUpgrade } from '../kube/upgrade.ts';
 import { serveRfb } from './vnc.ts';
@@ -22,8 +22,6 @@ const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces
 const API_SERVICES: ResourceType = { group: 'apiregistration.k8s.io', version: 'v1', plural: 'apiservices', kind: 'APIService', namespaced: false };
 
 const SUBRESOURCE = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/([a-z]+)$/;
-/** KubeVirt's streaming subprotocol that carries raw bytes (the other, base64.kubevirt.io, is not simulated). */
-const PLAIN = 'plain.kubevirt.io';
 
 export class VirtApi {
   private server: https.Server | undefined;

@@ -82,8 +82,8 @@ describe('conformance with Nova\'s server-action samples', () => {
     return JSON.parse(text);
   };
   /** Sends one request template at each of its versions; `prepare` puts the server in a state that allows it, `after` waits for the result. */
-  const each = async (area: string, file: string, o: { token?: (v: string) => string; action?: string; prepare?: () => Promise<void>; status?: number; after?: () => Promise<void>; resp?: [string, string, string?]; versions?: string[] }) => {
-    for (const v of o.versions ?? versionsOf(area, file)) {
+  const each = async (area: string, file: string, o: { token?: (v: string) => string; action?: string; prepare?: () => Promise<void>; status?: number; after?: () => Promise<void>; resp?: [string, string, string?] }) => {
+    for (const v of versionsOf(area, file)) {
       await o.prepare?.();
       const endpoint = `${area}/${file.replace(/\.json\.tpl$/, '')}`;
       const r = await api.call('POST', `/v2.1/servers/${id}/action`, { token: o.token?.(v) ?? admin, version: v, body: await body(area, file, v, o.action) });

@@ -271,8 +271,8 @@ export function registerHostRoutes(app: FastifyInstance, deps: FacadeDeps): void
   });
   /** Each live-migratable server on the host gets a live migration request. */
   const drain = async (req: FastifyRequest, host: string): Promise<void> => {
-    for (const s of c.servers.list()) {
-      if (s.status?.host !== host || !['active', 'paused'].includes(s.status.vmState ?? '') || s.status.taskState || s.status.operation) continue;
+    for (const s of serversOn(host)) {
+      if (!['active', 'paused'].includes(s.status?.vmState ?? '') || s.status?.taskState || s.status?.operation) continue;
       await patchFresh(deps, req, c.servers, s, () => ({
         metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, 'live-migration') } },
         spec: { migrate: { requestId: `${req.requestId}-${s.metadata.uid?.slice(0, 8)}`, live: true, host: null } },

@@ -10,7 +10,6 @@ import type { ViewContext } from '../../nova/views/links.ts';
 import type { MigrationRecord } from '../../controllers/server-ops.ts';
 import type { FacadeDeps } from '../app.ts';
 import { callerClient, findServer, page, requireAdmin, viewContext } from './common.ts';
-import { isNotFound } from '../../kube/client.ts';
 
 const IN_PROGRESS = ['queued', 'preparing', 'running'];
 const inProgressLive = (m: MigrationRecord): boolean => m.type === 'live-migration' && IN_PROGRESS.includes(m.status);
@@ -114,9 +113,7 @@ export function registerMigrationRoutes(app: FastifyInstance, deps: FacadeDeps):
     const op = s.status?.operation;
     if (op?.kind === 'liveMigrate' && op.migrationName) {
       // Abort is KubeVirt's: delete the VirtualMachineInstanceMigration while it runs.
-      await callerClient(deps, req).delete(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, op.migrationName, s.metadata.namespace).catch((e: unknown) => {
-        if (!isNotFound(e)) throw e;
-      });
+      await callerClient(deps, req).delete(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, op.migrationName, s.metadata.namespace);
     }
     return reply.code(202).send();
   });

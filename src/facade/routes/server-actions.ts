@@ -6,7 +6,7 @@ import { REQUEST_ANNOTATION, type Server } from '../../api/server.ts';
 import { ACTION_RULES, checkAction, type ServerState, type VmState } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { randomUUID } from 'node:crypto';
-import { SERVERS } from '../../api/server.ts';
+import { SERVERS, ServerDefinition } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
 import { SECRETS } from '../../kubevirt/types.ts';
 import { ownerReference } from '../../kube/types.ts';
@@ -36,8 +36,8 @@ export function requestStamp(req: FastifyRequest, action: string): string {
   return JSON.stringify({ requestId: req.requestId, action, userId: req.nova.caller.user, projectId: req.nova.project?.id ?? '', at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
 }
 
-/** Spec fields that hold one imperative request each (docs/adr/009). */
-const REQUEST_FIELDS = new Set(['reboot', 'rebuild', 'confirmResize', 'revertResize', 'migrate', 'evacuate', 'resetState', 'rescue', 'createImage']);
+/** Spec fields that hold one imperative request each (docs/adr/009): those with a requestId. */
+const REQUEST_FIELDS = new Set(Object.entries(ServerDefinition.spec.properties ?? {}).filter(([, v]) => v.properties?.requestId).map(([k]) => k));
 
 /** A JSON merge patch value that turns `old` into `next` (keys `next` lacks become null). */
 export function replacing(old: unknown, next: unknown): unknown {
