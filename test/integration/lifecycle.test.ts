@@ -412,8 +412,12 @@ describe('server lifecycle', () => {
         clearInterval(watchUids);
       }
     } finally {
+      // Both spawned controllers are gone before the in-process one comes back: never two at once.
+      const exited = (p: ReturnType<typeof spawnController> | undefined) => (p && p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : Promise.resolve());
+      const gone = Promise.all([exited(child), exited(second)]);
       child.kill('SIGKILL');
       second?.kill('SIGTERM');
+      await gone;
       await kova.startController();
     }
   });
