@@ -5,7 +5,6 @@ import { arr, bool, cel, conditions, dateTime, immutable, int, map, obj, oneOf, 
  * Annotation the Compute API puts on a Server with each request it makes of it (JSON:
  * {requestId, action, userId, projectId, at}); the controller turns it into an instance action.
  */
-export const REQUEST_ANNOTATION = 'compute.kova.io/request';
 
 /** Nova's power_state names, as `openstack server show` prints them. */
 export const POWER_STATES = ['NOSTATE', 'Running', 'Paused', 'Shutdown', 'Crashed', 'Suspended'] as const;
@@ -253,3 +252,8 @@ export type Fault = Infer<typeof fault>;
 export type Address = Infer<typeof address>;
 export type FlavorSnapshot = Infer<typeof flavorSnapshot>;
 export type Server = CustomResource<ServerSpec, ServerStatus>;
+
+/** The long-running task in flight (resize, migration, rebuild …), as kept in status. */
+export type Operation = NonNullable<ServerStatus['operation']>;
+/** One of Nova's migration records, as kept in status. */
+export type MigrationRecord = NonNullable<ServerStatus['migrations']>[number];

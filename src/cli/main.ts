@@ -2,7 +2,7 @@
 // kova: one binary, several roles. `kova controller`, `kova sim`, `kova dev`.
 import { parseArgs } from 'node:util';
 import { ControllerManager } from '../controllers/manager.ts';
-import { defaultConfig } from '../controllers/context.ts';
+import { defaultConfig } from '../cache/config.ts';
 import { KubeClient } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
 import { KubeVirtSimulator } from '../sim/simulator.ts';

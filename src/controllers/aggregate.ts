@@ -2,29 +2,19 @@
 // and one label per metadata pair. Labels are server-side applied with one field manager per
 // aggregate, so removing a host, a key or the aggregate removes exactly the labels it had set, and
 // two aggregates that disagree on a label conflict instead of overwriting each other.
-import { createHash } from 'node:crypto';
 import { AGGREGATES, type Aggregate } from '../api/aggregate.ts';
 import { setCondition } from '../kube/conditions.ts';
 import { KubeError, isConflict } from '../kube/client.ts';
-import { splitKey, type Condition } from '../kube/types.ts';
-import { NODES } from '../kubevirt/types.ts';
-import type { Context } from './context.ts';
-import { aggregateMetadataLabel } from './flavor-instancetype.ts';
-import { ZONE_LABEL } from './server-vm.ts';
+import { NODES, splitKey, type Condition } from '../kube/types.ts';
+import type { ControllerDeps } from './deps.ts';
+import { AGGREGATE_FINALIZER, aggregateMetadataLabel, memberLabel, ZONE_LABEL } from '../api/labels.ts';
 import { writeStatus } from '../kube/status.ts';
 
-export const AGGREGATE_FINALIZER = 'compute.kova.io/aggregate-labels';
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-
-/** The membership label of an aggregate on its Nodes. */
-export function memberLabel(aggregateName: string): string {
-  const n = aggregateName.length <= 63 ? aggregateName : `${aggregateName.slice(0, 46)}-${createHash('sha256').update(aggregateName).digest('hex').slice(0, 16)}`;
-  return `member.aggregate.compute.kova.io/${n}`;
-}
 
 const fieldManager = (a: Aggregate): string => `kova-aggregate-${a.metadata.uid}`;
 
-export async function reconcileAggregate(ctx: Context, key: string): Promise<void> {
+export async function reconcileAggregate(ctx: ControllerDeps, key: string): Promise<void> {
   const agg = ctx.caches.aggregates.get(splitKey(key).name);
   if (!agg) return;
   const name = agg.metadata.name ?? '';
@@ -81,7 +71,7 @@ export async function reconcileAggregate(ctx: Context, key: string): Promise<voi
 }
 
 /** Gives up every label this aggregate applied to `node`. */
-async function releaseLabels(ctx: Context, agg: Aggregate, node: string): Promise<void> {
+async function releaseLabels(ctx: ControllerDeps, agg: Aggregate, node: string): Promise<void> {
   try {
     await ctx.client.apply(NODES, { metadata: { name: node } }, { fieldManager: fieldManager(agg), force: false });
   } catch (e) {
@@ -89,7 +79,7 @@ async function releaseLabels(ctx: Context, agg: Aggregate, node: string): Promis
   }
 }
 
-async function removeFinalizer(ctx: Context, agg: Aggregate): Promise<void> {
+async function removeFinalizer(ctx: ControllerDeps, agg: Aggregate): Promise<void> {
   const finalizers = (agg.metadata.finalizers ?? []).filter((f) => f !== AGGREGATE_FINALIZER);
   await ctx.client.jsonPatch(AGGREGATES, agg.metadata.name ?? '', undefined, [
     { op: 'test', path: '/metadata/resourceVersion', value: agg.metadata.resourceVersion },

@@ -3,16 +3,8 @@
 // returned in `unsupported` with the reason, never dropped silently.
 import type { FlavorSpec } from '../api/flavor.ts';
 import type { InstancetypeSpec } from '../kubevirt/types.ts';
-
-/** Label that Aggregate metadata `k=v` puts on its Nodes, and that `aggregate_instance_extra_specs:k=v` selects. */
-export const aggregateMetadataLabel = (key: string): string => `metadata.aggregate.compute.kova.io/${key}`;
-
-export interface FlavorMappingConfig {
-  /** pci_passthrough:alias name → KubeVirt permittedHostDevices resource name. */
-  pciAliases?: Record<string, string>;
-  /** Resource name of the mediated device that resources:VGPU asks for (e.g. nvidia.com/GRID_T4_1Q). */
-  vgpuDeviceName?: string;
-}
+import { aggregateMetadataLabel } from '../api/labels.ts';
+import type { FlavorMappingConfig } from '../cache/config.ts';
 
 export interface Unsupported {
   key: string;

@@ -6,11 +6,12 @@ import { API_VERSION } from '../api/group.ts';
 import { setCondition } from '../kube/conditions.ts';
 import { controllerOf, ownerReference, splitKey } from '../kube/types.ts';
 import { CLUSTER_INSTANCETYPES, INSTANCETYPES, type Instancetype } from '../kubevirt/types.ts';
-import { FLAVOR_LABEL, MANAGED_BY, type Context } from './context.ts';
+import { type ControllerDeps } from './deps.ts';
+import { FLAVOR_ID_ANNOTATION, FLAVOR_LABEL, FLAVOR_NAME_ANNOTATION, MANAGED_BY } from '../api/labels.ts';
 import { instancetypeFor } from './flavor-instancetype.ts';
 import { writeStatus } from '../kube/status.ts';
 
-export async function reconcileFlavor(ctx: Context, key: string): Promise<void> {
+export async function reconcileFlavor(ctx: ControllerDeps, key: string): Promise<void> {
   const flavor = ctx.caches.flavors.get(splitKey(key).name);
   if (!flavor) return; // its instancetypes are owned by it: garbage collection removes them
   const name = flavor.metadata.name ?? '';
@@ -33,7 +34,7 @@ export async function reconcileFlavor(ctx: Context, key: string): Promise<void> 
       name,
       ...(namespace ? { namespace } : {}),
       labels: { ...MANAGED_BY, [FLAVOR_LABEL]: name },
-      annotations: { 'compute.kova.io/flavor-id': flavor.spec.id ?? name, 'compute.kova.io/flavor-name': flavor.spec.name },
+      annotations: { [FLAVOR_ID_ANNOTATION]: flavor.spec.id ?? name, [FLAVOR_NAME_ANNOTATION]: flavor.spec.name },
       ownerReferences: [ownerReference(flavor, API_VERSION, 'Flavor')],
     },
     spec,

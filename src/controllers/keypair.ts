@@ -3,15 +3,15 @@
 import { API_VERSION } from '../api/group.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
 import { setCondition } from '../kube/conditions.ts';
-import { ownerReference, splitKey } from '../kube/types.ts';
-import { SECRETS, type Secret } from '../kubevirt/types.ts';
+import { ownerReference, SECRETS, splitKey, type Secret } from '../kube/types.ts';
 import { fingerprintOf, InvalidKeyError } from '../nova/keypair.ts';
-import { MANAGED_BY, type Context } from './context.ts';
+import { type ControllerDeps } from './deps.ts';
+import { KEYPAIR_LABEL, MANAGED_BY } from '../api/labels.ts';
 import { writeStatus } from '../kube/status.ts';
 
 export const keyPairSecretName = (keyPair: KeyPair): string => `kova-keypair-${keyPair.metadata.name}`;
 
-export async function reconcileKeyPair(ctx: Context, key: string): Promise<void> {
+export async function reconcileKeyPair(ctx: ControllerDeps, key: string): Promise<void> {
   const { namespace, name } = splitKey(key);
   const kp = ctx.caches.keyPairs.get(name, namespace);
   if (!kp) return; // the Secret is owned by it: garbage collection removes it
@@ -28,7 +28,7 @@ export async function reconcileKeyPair(ctx: Context, key: string): Promise<void>
   }
   const secretName = keyPairSecretName(kp);
   const secret: Secret = {
-    metadata: { name: secretName, namespace, labels: { ...MANAGED_BY, 'compute.kova.io/keypair': name }, ownerReferences: [ownerReference(kp, API_VERSION, 'KeyPair')] },
+    metadata: { name: secretName, namespace, labels: { ...MANAGED_BY, [KEYPAIR_LABEL]: name }, ownerReferences: [ownerReference(kp, API_VERSION, 'KeyPair')] },
     type: 'Opaque',
     data: { key: Buffer.from(kp.spec.publicKey.trim() + '\n').toString('base64') },
   };

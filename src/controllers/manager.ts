@@ -6,14 +6,17 @@ import { EventRecorder } from '../kube/events.ts';
 import { keyOf, controllerOf, type KubeObject } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { reconcileAggregate, memberLabel } from './aggregate.ts';
-import { Caches, type Context, type KovaConfig, FLAVOR_LABEL } from './context.ts';
+import { reconcileAggregate } from './aggregate.ts';
+import { FLAVOR_LABEL, memberLabel } from '../api/labels.ts';
+import { type ControllerDeps } from './deps.ts';
+import { type KovaConfig } from '../cache/config.ts';
+import { Caches, observeCaches } from '../cache/caches.ts';
 import { reconcileFlavor } from './flavor.ts';
 import { reconcileKeyPair } from './keypair.ts';
 import { reconcileServer, serverKeyOfLabelled } from './server.ts';
 
 export class ControllerManager {
-  readonly ctx: Context;
+  readonly ctx: ControllerDeps;
   readonly controllers: Controller[];
 
   constructor(client: KubeClient, cfg: KovaConfig, log: Logger, metrics?: Metrics) {
@@ -85,16 +88,3 @@ export class ControllerManager {
   }
 }
 
-/** Watch restarts and relists per resource, and servers by Nova status, read at each scrape. */
-export function observeCaches(metrics: Metrics, caches: Caches): void {
-  metrics.onScrape(() => {
-    for (const i of caches.informers()) {
-      metrics.syncCounter(metrics.watchRestarts, { resource: i.type.plural }, i.stats.restarts);
-      metrics.syncCounter(metrics.watchRelists, { resource: i.type.plural }, i.stats.relists);
-    }
-    const byStatus = new Map<string, number>();
-    for (const s of caches.servers.list()) byStatus.set(s.status?.status ?? 'BUILD', (byStatus.get(s.status?.status ?? 'BUILD') ?? 0) + 1);
-    metrics.servers.reset();
-    for (const [status, n] of byStatus) metrics.servers.set({ status }, n);
-  });
-}

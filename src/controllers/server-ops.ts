@@ -3,27 +3,18 @@
 // status.operation. Pure: the controller records what these functions decide before it acts
 // (docs/adr/009 and 011), so a restart never repeats work.
 import { createHash } from 'node:crypto';
-import type { FlavorSnapshot, Server, ServerStatus } from '../api/server.ts';
-import type { DataVolume, VirtualMachine, VirtualMachineInstance } from '../kubevirt/types.ts';
-import type { KubeObject } from '../kube/types.ts';
+import type { FlavorSnapshot, MigrationRecord, Operation, Server } from '../api/server.ts';
+import type { DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../kubevirt/types.ts';
 import { importProgress, type NovaView } from '../nova/status.ts';
 
-export type Operation = NonNullable<ServerStatus['operation']>;
-export type MigrationRecord = NonNullable<ServerStatus['migrations']>[number];
 export type View = Omit<NovaView, 'running'>;
-
-/** A VirtualMachineInstanceMigration, as far as Kova reads it. */
-export interface Migration extends KubeObject {
-  spec: { vmiName: string; addedNodeSelector?: Record<string, string> };
-  status?: { phase?: string; migrationState?: { sourceNode?: string; targetNode?: string; completed?: boolean; failed?: boolean; failureReason?: string } };
-}
 
 /** What the cluster shows about the work. */
 export interface Observed {
   vm?: VirtualMachine;
   vmi?: VirtualMachineInstance;
   dataVolumes: DataVolume[];
-  migration?: Migration;
+  migration?: VirtualMachineInstanceMigration;
   /** createImage: the image's DataVolume phase. */
   imagePhase?: string;
   wantRunning: boolean;

@@ -4,13 +4,8 @@ import { API_VERSION } from '../api/group.ts';
 import type { Server } from '../api/server.ts';
 import type { VirtualMachine, VirtualMachineInstanceSpec } from '../kubevirt/types.ts';
 import { ownerReference } from '../kube/types.ts';
+import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, SIM_ANNOTATION_PREFIX, ZONE_LABEL } from '../api/labels.ts';
 
-export const SERVER_LABEL = 'compute.kova.io/server';
-export const APPLIED_HASH = 'compute.kova.io/applied-hash';
-/** Annotations with this prefix on a Server are copied to its VM, for the KubeVirt simulator. */
-export const SIM_ANNOTATION_PREFIX = 'sim.kova.io/';
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
-export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 
 export interface VmInputs {
   server: Server;

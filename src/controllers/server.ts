@@ -2,26 +2,21 @@
 // Server.status. References (flavor, image, key pair) are resolved from the caches; a missing one
 // puts the Server in ERROR with a fault naming it, and no VM is made until it appears.
 import { createHash } from 'node:crypto';
-import { REQUEST_ANNOTATION, SERVERS, type FlavorSnapshot, type Server, type ServerStatus } from '../api/server.ts';
+import { SERVERS, type FlavorSnapshot, type Operation, type Server, type ServerStatus } from '../api/server.ts';
+import { APPLIED_HASH, BACKUP_TYPE_LABEL, HOSTNAME_LABEL, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, IMAGE_OWNER_ANNOTATION, IMAGE_PROPERTY_PREFIX, REQUEST_ANNOTATION, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../api/labels.ts';
 import type { Flavor } from '../api/flavor.ts';
 import { nextInstanceActions, parseStamp, type RequestStamp } from '../nova/instance-actions.ts';
 import { findCondition, isTrue, setCondition } from '../kube/conditions.ts';
-import { splitKey, type Condition } from '../kube/types.ts';
+import { ownerReference, SECRETS, splitKey, type Condition } from '../kube/types.ts';
 import { API_VERSION } from '../api/group.ts';
-import {
-  DATA_SOURCES, DATA_VOLUMES, SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
-  type DataSource, type DataVolume, type VirtualMachine, type VirtualMachineInstance,
-} from '../kubevirt/types.ts';
+import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, type DataSource, type DataVolume, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
 import { isAlreadyExists, isConflict } from '../kube/client.ts';
-import { ownerReference } from '../kube/types.ts';
 import { checkAction, type ServerState, type VmState } from '../nova/actions.ts';
 import { networksSummary, novaView, type NovaView } from '../nova/status.ts';
-import { BACKUP_TYPE_LABEL, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, imageIdOf, SOURCE_SERVER_LABEL, type Context } from './context.ts';
-import { APPLIED_HASH, desiredVirtualMachine, HALTED_STATES, HOSTNAME_LABEL, rootVolumeName, SERVER_LABEL, type VmInputs } from './server-vm.ts';
-import {
-  advance, liveVMI, migrationIds as stableIds, migrationName, operationView, rebuildVolumeName, replacedAndRunning, rescueVolumeName, updateMigrations, vmOverrides,
-  type Observed, type Operation, type Step, type VmOverrides,
-} from './server-ops.ts';
+import { type ControllerDeps } from './deps.ts';
+import { imageIdOf } from '../nova/images.ts';
+import { desiredVirtualMachine, HALTED_STATES, rootVolumeName, type VmInputs } from './server-vm.ts';
+import { advance, liveVMI, migrationIds as stableIds, migrationName, operationView, rebuildVolumeName, replacedAndRunning, rescueVolumeName, updateMigrations, vmOverrides, type Observed, type Step, type VmOverrides } from './server-ops.ts';
 import { writeStatus } from '../kube/status.ts';
 
 type Fault = NonNullable<NovaView['fault']>;
@@ -54,7 +49,7 @@ export function snapshotOf(f: Flavor): FlavorSnapshot | undefined {
 }
 
 /** spec.flavor (a name or an id) names this snapshot's flavor. */
-function flavorMatches(ctx: Context, ref: string, snap: FlavorSnapshot | undefined): boolean {
+function flavorMatches(ctx: ControllerDeps, ref: string, snap: FlavorSnapshot | undefined): boolean {
   if (!snap) return false;
   if (ref === snap.id) return true;
   const f = ctx.caches.flavor(ref);
@@ -62,7 +57,7 @@ function flavorMatches(ctx: Context, ref: string, snap: FlavorSnapshot | undefin
 }
 
 /** Finds what the VM needs. Once the VM exists, the snapshot in status stands in for a flavor that is gone. */
-export function resolveReferences(ctx: Context, server: Server, vmExists: boolean, ov: VmOverrides = {}): Resolved {
+export function resolveReferences(ctx: ControllerDeps, server: Server, vmExists: boolean, ov: VmOverrides = {}): Resolved {
   const c = ctx.caches;
   const ns = server.metadata.namespace ?? '';
   const spec = server.spec;
@@ -121,7 +116,7 @@ export function resolveReferences(ctx: Context, server: Server, vmExists: boolea
   };
 }
 
-export async function reconcileServer(ctx: Context, key: string): Promise<{ requeueAfterMs?: number } | void> {
+export async function reconcileServer(ctx: ControllerDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
   const { namespace, name } = splitKey(key);
   const server = ctx.caches.servers.get(name, namespace);
   if (!server) return; // the VM is owned by it: garbage collection removes it
@@ -267,7 +262,7 @@ export async function reconcileServer(ctx: Context, key: string): Promise<{ requ
  * A request made by editing the spec (kubectl, GitOps) rather than through the Compute API has no
  * stamp: it is recorded under a request id derived from what was asked, with no Nova user.
  */
-function unstampedRequest(ctx: Context, server: Server, u: { action: string; key: string }, now: string): RequestStamp {
+function unstampedRequest(ctx: ControllerDeps, server: Server, u: { action: string; key: string }, now: string): RequestStamp {
   const requestId = u.key.startsWith('req-') ? u.key : `req-${stableIds(server.metadata.uid ?? '', u.key).uuid}`;
   const projectId = ctx.caches.projectIdOf(server.metadata.namespace ?? '') ?? server.metadata.namespace ?? '';
   return { requestId, action: u.action, userId: '', projectId, at: now };
@@ -319,14 +314,14 @@ function acceptedCondition(refusal: string | null, gen: number | undefined): Omi
     : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'the spec is acted on', observedGeneration: gen };
 }
 
-const imageRef = (ctx: Context, image: string | undefined): { name: string; uid?: string } | undefined => {
+const imageRef = (ctx: ControllerDeps, image: string | undefined): { name: string; uid?: string } | undefined => {
   if (!image) return undefined;
   const d = ctx.caches.image(image);
   return { name: d?.metadata.name ?? image, uid: d ? imageIdOf(d) : undefined };
 };
 
 /** Deletes the VMI with this uid; if it is already gone (or replaced), nothing happens. */
-async function deleteVMI(ctx: Context, name: string, namespace: string | undefined, uid: string, gracePeriodSeconds?: number): Promise<void> {
+async function deleteVMI(ctx: ControllerDeps, name: string, namespace: string | undefined, uid: string, gracePeriodSeconds?: number): Promise<void> {
   await ctx.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid, gracePeriodSeconds });
 }
 
@@ -334,7 +329,7 @@ async function deleteVMI(ctx: Context, name: string, namespace: string | undefin
  * SOFT reboot through KubeVirt's softreboot subresource (the guest reboots, the VMI stays), once
  * claimed in status. When KubeVirt cannot (no ACPI or agent), Nova's fallback: a HARD reboot.
  */
-async function softReboot(ctx: Context, server: Server, status: ServerStatus, vmi: VirtualMachineInstance): Promise<void> {
+async function softReboot(ctx: ControllerDeps, server: Server, status: ServerStatus, vmi: VirtualMachineInstance): Promise<void> {
   try {
     await ctx.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vmi.metadata.namespace}/virtualmachineinstances/${vmi.metadata.name}/softreboot`, { body: {} });
   } catch (e) {
@@ -346,14 +341,14 @@ async function softReboot(ctx: Context, server: Server, status: ServerStatus, vm
   await ctx.events.record(server, 'Normal', 'SoftRebooted', 'Reboot', `soft reboot ${status.handledRequests?.reboot ?? ''} sent to the guest`);
 }
 
-async function imageDataVolume(ctx: Context, op: Operation): Promise<DataVolume | undefined> {
+async function imageDataVolume(ctx: ControllerDeps, op: Operation): Promise<DataVolume | undefined> {
   return ctx.client.find<DataVolume>(DATA_VOLUMES, imageVolumeName(op.imageId ?? ''), ctx.cfg.imagesNamespace);
 }
 
 export const imageVolumeName = (imageId: string): string => `image-${imageId}`;
 
 /** What an operation does to the cluster, idempotently (names and uid preconditions). */
-async function actOn(ctx: Context, server: Server, op: Operation, vmi: VirtualMachineInstance | undefined): Promise<void> {
+async function actOn(ctx: ControllerDeps, server: Server, op: Operation, vmi: VirtualMachineInstance | undefined): Promise<void> {
   const name = server.metadata.name ?? '';
   const namespace = server.metadata.namespace ?? '';
   const replacing = op.fromVMI && vmi?.metadata.uid === op.fromVMI && !vmi.metadata.deletionTimestamp;
@@ -390,15 +385,15 @@ async function actOn(ctx: Context, server: Server, op: Operation, vmi: VirtualMa
 }
 
 /** createImage / createBackup: the root disk copied into a DataVolume in the images namespace, and a DataSource on it. */
-async function createImage(ctx: Context, server: Server, op: Operation): Promise<void> {
+async function createImage(ctx: ControllerDeps, server: Server, op: Operation): Promise<void> {
   const req = server.spec.createImage;
   const ns = ctx.cfg.imagesNamespace;
   const id = op.imageId ?? '';
   const root = server.status?.rootVolume ?? rootVolumeName(server.metadata.name ?? '');
   const labels: Record<string, string> = { [IMAGE_ID_LABEL]: id, [SOURCE_SERVER_LABEL]: server.metadata.uid ?? '' };
   if (req?.backupType) labels[BACKUP_TYPE_LABEL] = req.backupType.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63);
-  const annotations: Record<string, string> = { [IMAGE_NAME_ANNOTATION]: req?.name ?? id, 'compute.kova.io/image-owner': server.metadata.namespace ?? '' };
-  for (const [k, v] of Object.entries(req?.metadata ?? {})) annotations[`image.kova.io/property.${k}`] = v;
+  const annotations: Record<string, string> = { [IMAGE_NAME_ANNOTATION]: req?.name ?? id, [IMAGE_OWNER_ANNOTATION]: server.metadata.namespace ?? '' };
+  for (const [k, v] of Object.entries(req?.metadata ?? {})) annotations[`${IMAGE_PROPERTY_PREFIX}property.${k}`] = v;
   const ignoreExists = (e: unknown) => {
     if (!isAlreadyExists(e)) throw e;
   };
@@ -415,7 +410,7 @@ async function createImage(ctx: Context, server: Server, op: Operation): Promise
 }
 
 /** Backups beyond the rotation, oldest first, are deleted once a new one is made. */
-async function rotateBackups(ctx: Context, server: Server, backupType: string, rotation: number): Promise<void> {
+async function rotateBackups(ctx: ControllerDeps, server: Server, backupType: string, rotation: number): Promise<void> {
   const type = backupType.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63);
   // Listed fresh, not from the cache: the backup just made must count.
   const mine = (await ctx.client.list<DataSource>(DATA_SOURCES, { namespace: ctx.cfg.imagesNamespace, labelSelector: `${SOURCE_SERVER_LABEL}=${server.metadata.uid},${BACKUP_TYPE_LABEL}=${type}` })).items
@@ -428,7 +423,7 @@ async function rotateBackups(ctx: Context, server: Server, backupType: string, r
 }
 
 /** Root and rescue disks the VM no longer names (after a rebuild or an unrescue) are deleted. */
-async function dropUnusedVolumes(ctx: Context, server: Server, vm: VirtualMachine): Promise<void> {
+async function dropUnusedVolumes(ctx: ControllerDeps, server: Server, vm: VirtualMachine): Promise<void> {
   const used = new Set((vm.spec.dataVolumeTemplates ?? []).map((t) => t.metadata.name));
   for (const dv of ctx.caches.dataVolumes.list()) {
     if (dv.metadata.namespace !== server.metadata.namespace || dv.metadata.labels?.[SERVER_LABEL] !== server.metadata.name) continue;
@@ -442,7 +437,7 @@ async function dropUnusedVolumes(ctx: Context, server: Server, vm: VirtualMachin
  * subresources (virt-api, through the kube-apiserver). A pause KubeVirt made for its own reasons
  * (an I/O error) is left alone.
  */
-async function syncPause(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined): Promise<void> {
+async function syncPause(ctx: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined): Promise<void> {
   if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return;
   const paused = vmi.status.conditions?.find((x) => x.type === 'Paused' && x.status === 'True');
   const want = server.spec.powerState ?? 'Running';
@@ -475,7 +470,7 @@ interface Plan {
  * (the same module the Compute API uses) and turned into the work to do. A refused request id is
  * recorded as handled and reported; a refused declarative change waits, reported, until it is allowed.
  */
-function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
+function planRequests(ctx: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
   const plan = takeRequests(ctx, server, vmi, stamp, now);
   // What was taken without a new Compute API stamp was asked by editing the spec: record it too.
   const st = server.status ?? {};
@@ -502,7 +497,7 @@ function planRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance 
   return plan;
 }
 
-function takeRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
+function takeRequests(ctx: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
   const spec = server.spec;
   const st = server.status ?? {};
   const handled = { ...(st.handledRequests ?? {}) };
@@ -618,13 +613,13 @@ function takeRequests(ctx: Context, server: Server, vmi: VirtualMachineInstance 
  * Secret only when its last owner (key pair or server) is gone. One field manager per server keeps
  * each owner reference its own under server-side apply.
  */
-async function shareKeySecret(ctx: Context, server: Server, secretName: string): Promise<void> {
+async function shareKeySecret(ctx: ControllerDeps, server: Server, secretName: string): Promise<void> {
   const m = server.metadata;
   const ref = { apiVersion: API_VERSION, kind: 'Server', name: m.name ?? '', uid: m.uid ?? '', controller: false, blockOwnerDeletion: false };
   await ctx.client.apply(SECRETS, { metadata: { name: secretName, namespace: m.namespace, ownerReferences: [ref] } }, { fieldManager: `kova-server-${m.uid}`, force: false });
 }
 
-function statusFrom(ctx: Context, server: Server, view: NovaView, resolved: Resolved, vmExists: boolean): ServerStatus {
+function statusFrom(ctx: ControllerDeps, server: Server, view: NovaView, resolved: Resolved, vmExists: boolean): ServerStatus {
   const prev = server.status ?? {};
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const gen = server.metadata.generation;
@@ -666,7 +661,7 @@ function readyCondition(server: Server, view: NovaView, gen: number | undefined)
   return { type: 'Ready', status: 'False', reason, message: `server is ${view.status}${view.taskState ? ` (${view.taskState})` : ''}`, observedGeneration: gen };
 }
 
-async function recordTransition(ctx: Context, server: Server, prev: ServerStatus | undefined, next: ServerStatus): Promise<void> {
+async function recordTransition(ctx: ControllerDeps, server: Server, prev: ServerStatus | undefined, next: ServerStatus): Promise<void> {
   const from = `${prev?.status ?? 'NEW'}${prev?.taskState ? `/${prev.taskState}` : ''}`;
   const to = `${next.status}${next.taskState ? `/${next.taskState}` : ''}`;
   if (from === to) return;

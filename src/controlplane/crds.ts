@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubeClient, ResourceType } from '../kube/client.ts';
-import type { KubeObject } from '../kube/types.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject, ResourceType } from '../kube/types.ts';
 import { sleep } from '../kube/informer.ts';
 import { renderCrds } from '../api/index.ts';
 import { REPO_ROOT } from './controlplane.ts';

@@ -4,7 +4,8 @@
 // error as a Nova fault; one hook negotiates the microversion and authenticates.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Caches, KovaConfig } from '../controllers/context.ts';
+import type { KovaConfig } from '../cache/config.ts';
+import type { Caches } from '../cache/caches.ts';
 import type { Authenticator, Authorizer, Caller, PasswordUsers } from '../identity/auth.ts';
 import type { TokenIssuer } from '../identity/tokens.ts';
 import { KubeError, type KubeClient } from '../kube/client.ts';

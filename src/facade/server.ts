@@ -1,13 +1,13 @@
 // Runs the façade (`kova api`): caches, authentication, the Fastify app, and a clean shutdown.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Caches, type KovaConfig } from '../controllers/context.ts';
+import { type KovaConfig } from '../cache/config.ts';
+import { Caches, observeCaches } from '../cache/caches.ts';
 import { Authorizer, ChainAuthenticator, KovaTokenAuthenticator, PasswordUsers, TokenReviewAuthenticator } from '../identity/auth.ts';
 import { TokenIssuer } from '../identity/tokens.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { buildFacade } from './app.ts';
-import { observeCaches } from '../controllers/manager.ts';
 import type { Metrics } from '../metrics.ts';
 import { CONSOLE_TOKEN_TTL_SECONDS, type ConsoleClaims } from './console-proxy.ts';
 

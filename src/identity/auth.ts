@@ -2,7 +2,8 @@
 // (a Kova-issued token, or a Kubernetes bearer token checked with a TokenReview); authorization asks
 // the apiserver (SubjectAccessReview), so Kubernetes RBAC is the one policy engine.
 import { createHash, timingSafeEqual, scryptSync, randomBytes } from 'node:crypto';
-import type { KubeClient, ResourceType } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { ResourceType } from '../kube/types.ts';
 import type { TokenIssuer } from './tokens.ts';
 import { GROUP } from '../api/group.ts';
 

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
 import type { KubeObject, KubeList, KubeStatus } from './types.ts';
+import type { ResourceType } from './types.ts';
 
 export class KubeError extends Error {
   readonly code: number;
@@ -27,14 +28,6 @@ export const isNotFound = (e: unknown): boolean => e instanceof KubeError && e.c
 export const isConflict = (e: unknown): boolean => e instanceof KubeError && e.code === 409;
 export const isAlreadyExists = (e: unknown): boolean => isConflict(e) && (e as KubeError).reason === 'AlreadyExists';
 
-/** A resource type: group ('' for core), version, plural and whether it is namespaced. */
-export interface ResourceType {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-  namespaced: boolean;
-}
 
 export const apiVersionOf = (t: ResourceType): string => (t.group ? `${t.group}/${t.version}` : t.version);
 

@@ -1,8 +1,8 @@
 // Kubernetes Events (events.k8s.io/v1) about the objects Kova reconciles. Identical events for the
 // same object are sent at most once per `windowMs`, a small stand-in for client-go's correlator.
 import { randomBytes } from 'node:crypto';
-import type { KubeClient, ResourceType } from './client.ts';
-import type { KubeObject } from './types.ts';
+import type { KubeClient } from './client.ts';
+import type { KubeObject, ResourceType } from './types.ts';
 
 const EVENTS: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
 

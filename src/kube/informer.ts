@@ -4,8 +4,8 @@
 // good (every failure restarts it with capped, jittered backoff, one timer only); it stores plain
 // JSON as the apiserver sent it; it asks for bookmarks so quiet watches keep their place; and a
 // watchdog relists on a timer and diffs the result, so a watch that silently lost events heals.
-import { KubeClient, KubeError, resourcePath, type ResourceType } from './client.ts';
-import { keyOf, type KubeObject } from './types.ts';
+import { KubeClient, KubeError, resourcePath } from './client.ts';
+import { keyOf, type KubeObject, type ResourceType } from './types.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler<T> = (type: InformerEvent, obj: T, old?: T) => void;

@@ -5,9 +5,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { isConflict, isNotFound, type KubeClient } from './client.ts';
-import { LEASES } from '../kubevirt/types.ts';
+import { LEASES, type KubeObject } from './types.ts';
 import type { Logger } from '../log.ts';
-import type { KubeObject } from './types.ts';
 import { sleep } from './informer.ts';
 
 export interface LeaderElectionOptions {

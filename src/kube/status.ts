@@ -2,8 +2,8 @@
 // A PUT carrying the cached resourceVersion replaces status whole (no stale nested keys) and fails
 // with 409 when the cache is behind; the work queue then retries with the fresh object.
 import { isDeepStrictEqual } from 'node:util';
-import type { KubeClient, ResourceType } from './client.ts';
-import type { KubeObject } from './types.ts';
+import type { KubeClient } from './client.ts';
+import type { KubeObject, ResourceType } from './types.ts';
 
 export async function writeStatus<T extends KubeObject & { status?: unknown }>(client: KubeClient, t: ResourceType, obj: T, status: object): Promise<boolean> {
   const next = stripUndefined(status);

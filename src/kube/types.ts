@@ -1,4 +1,5 @@
-// Minimal shapes of Kubernetes objects, as they travel on the wire (plain JSON).
+// Minimal shapes of Kubernetes objects, as they travel on the wire (plain JSON), and the core
+// (non-KubeVirt) resources Kova reads and writes.
 
 export interface OwnerReference {
   apiVersion: string;
@@ -70,3 +71,64 @@ export function ownerReference(owner: KubeObject, apiVersion: string, kind: stri
 
 /** The controlling owner reference of `o`, if any. */
 export const controllerOf = (o: KubeObject): OwnerReference | undefined => o.metadata.ownerReferences?.find((r) => r.controller);
+
+/** A resource type: group ('' for core), version, plural and whether it is namespaced. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+export const NODES: ResourceType = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
+export const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
+export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+export const CLUSTER_ROLE_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false };
+export const CLUSTER_ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
+export const ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true };
+export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
+
+export interface Node extends KubeObject {
+  spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
+  status?: {
+    capacity?: Record<string, string>;
+    allocatable?: Record<string, string>;
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string; lastTransitionTime?: string }[];
+    addresses?: { type: string; address: string }[];
+    /** Where the kube-apiserver reaches the Node's kubelet (logs, exec). */
+    daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
+    nodeInfo?: Record<string, string>;
+  };
+}
+
+export interface Pod extends KubeObject {
+  spec: {
+    nodeName?: string;
+    nodeSelector?: Record<string, string>;
+    affinity?: unknown;
+    tolerations?: unknown[];
+    schedulerName?: string;
+    containers: { name: string; image: string; command?: string[]; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
+  };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    hostIP?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: unknown[];
+    startTime?: string;
+  };
+}
+
+export interface Namespace extends KubeObject {
+  status?: { phase?: string };
+}
+
+export interface Secret extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}

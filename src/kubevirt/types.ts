@@ -1,7 +1,6 @@
-// The KubeVirt, CDI and core objects Kova reads and writes, trimmed to the fields it uses.
+// The KubeVirt and CDI objects Kova reads and writes, trimmed to the fields it uses.
 // Field names are KubeVirt's own (reference: ../shared/reference/kubevirt.md).
-import type { ResourceType } from '../kube/client.ts';
-import type { Condition, KubeObject } from '../kube/types.ts';
+import type { Condition, KubeObject, ResourceType } from '../kube/types.ts';
 
 export const VIRTUAL_MACHINES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', kind: 'VirtualMachine', namespaced: true };
 export const VIRTUAL_MACHINE_INSTANCES: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachineinstances', kind: 'VirtualMachineInstance', namespaced: true };
@@ -14,14 +13,6 @@ export const CLUSTER_INSTANCETYPES: ResourceType = { group: 'instancetype.kubevi
 export const INSTANCETYPES: ResourceType = { group: 'instancetype.kubevirt.io', version: 'v1beta1', plural: 'virtualmachineinstancetypes', kind: 'VirtualMachineInstancetype', namespaced: true };
 export const DATA_VOLUMES: ResourceType = { group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datavolumes', kind: 'DataVolume', namespaced: true };
 export const DATA_SOURCES: ResourceType = { group: 'cdi.kubevirt.io', version: 'v1beta1', plural: 'datasources', kind: 'DataSource', namespaced: true };
-export const PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
-export const NODES: ResourceType = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
-export const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
-export const CLUSTER_ROLE_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false };
-export const CLUSTER_ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
-export const ROLE_BINDING_TYPE: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true };
-export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
 
 /** The launcher pod's container whose log is the guest's serial console (`logSerialConsole`, KubeVirt ≥ 1.2). */
 export const GUEST_CONSOLE_LOG = 'guest-console-log';
@@ -151,48 +142,11 @@ export interface Instancetype extends KubeObject {
   spec: InstancetypeSpec;
 }
 
-export interface Node extends KubeObject {
-  spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
-  status?: {
-    capacity?: Record<string, string>;
-    allocatable?: Record<string, string>;
-    conditions?: { type: string; status: string; reason?: string; message?: string; lastHeartbeatTime?: string; lastTransitionTime?: string }[];
-    addresses?: { type: string; address: string }[];
-    /** Where the kube-apiserver reaches the Node's kubelet (logs, exec). */
-    daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
-    nodeInfo?: Record<string, string>;
-  };
-}
-
-export interface Pod extends KubeObject {
-  spec: {
-    nodeName?: string;
-    nodeSelector?: Record<string, string>;
-    affinity?: unknown;
-    tolerations?: unknown[];
-    schedulerName?: string;
-    containers: { name: string; image: string; command?: string[]; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
-  };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    podIPs?: { ip: string }[];
-    hostIP?: string;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-    containerStatuses?: unknown[];
-    startTime?: string;
-  };
-}
-
-export interface Namespace extends KubeObject {
-  status?: { phase?: string };
-}
-
-export interface Secret extends KubeObject {
-  type?: string;
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-}
-
 export const vmCondition = (o: { status?: { conditions?: KubeVirtCondition[] } } | undefined, type: string): KubeVirtCondition | undefined =>
   o?.status?.conditions?.find((c) => c.type === type);
+
+/** A VirtualMachineInstanceMigration, as far as Kova reads it. */
+export interface VirtualMachineInstanceMigration extends KubeObject {
+  spec: { vmiName: string; addedNodeSelector?: Record<string, string> };
+  status?: { phase?: string; migrationState?: { sourceNode?: string; targetNode?: string; completed?: boolean; failed?: boolean; failureReason?: string } };
+}

@@ -1,10 +1,9 @@
 // Minimal KubeVirt and CDI CRDs (schemaless), for `kova dev` on a machine without KubeVirt's real
 // ones (../shared/kubevirt/crds). Only names, scope and the status subresources matter here.
-import type { KubeObject } from '../kube/types.ts';
+import type { KubeObject, ResourceType } from '../kube/types.ts';
 import {
   CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
 } from '../kubevirt/types.ts';
-import type { ResourceType } from '../kube/client.ts';
 
 function crd(t: ResourceType, shortNames: string[], statusSubresource: boolean): KubeObject {
   return {

@@ -6,7 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeClient, ResourceType } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { ResourceType } from '../kube/types.ts';
 import { servingCert } from '../controlplane/certs.ts';
 
 const CONFIG_MAPS: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };

@@ -9,7 +9,8 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
-import { GUEST_CONSOLE_LOG, NODES, type Node, type Pod } from '../kubevirt/types.ts';
+import { GUEST_CONSOLE_LOG } from '../kubevirt/types.ts';
+import { NODES, type Node, type Pod } from '../kube/types.ts';
 import { closeServer, publishedCa, serveMutualTls, type Reply } from './https.ts';
 import { SIM_NODE_LABEL } from './nodes.ts';
 

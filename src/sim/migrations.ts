@@ -4,10 +4,10 @@
 // target Node and the source pod is gone. Deleting a running migration aborts it.
 import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
-import { ownerReference, splitKey } from '../kube/types.ts';
+import { ownerReference, PODS, splitKey, type Pod } from '../kube/types.ts';
 import { writeStatus } from '../kube/status.ts';
-import { PODS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, type Pod, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
-import type { Migration } from '../controllers/server-ops.ts';
+import { VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstanceMigration, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import { HOSTNAME_LABEL } from '../api/labels.ts';
 
 export const MIGRATION_JOB_LABEL = 'kubevirt.io/migrationJobUID';
 const MIGRATION_NAME_LABEL = 'kubevirt.io/migrationJobName';
@@ -19,7 +19,7 @@ export interface MigrationDeps {
   vms: Informer<VirtualMachine>;
   vmis: Informer<VirtualMachineInstance>;
   pods: Informer<Pod>;
-  migrations: Informer<Migration>;
+  migrations: Informer<VirtualMachineInstanceMigration>;
   stepMs: number;
   /** The VM's sim.kova.io/hold value. */
   hold: (vm: VirtualMachine | undefined) => string | undefined;
@@ -37,7 +37,7 @@ export async function reconcileMigration(d: MigrationDeps, key: string): Promise
   const phase = m.status?.phase ?? '';
   if (phase === 'Succeeded' || phase === 'Failed') return;
   const vmi = d.vmis.get(m.spec.vmiName, namespace);
-  const setStatus = (status: Migration['status']) => writeStatus(d.client, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, m, { ...m.status, ...status });
+  const setStatus = (status: VirtualMachineInstanceMigration['status']) => writeStatus(d.client, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, m, { ...m.status, ...status });
   const target = d.pods.list().find((p) => p.metadata.labels?.[MIGRATION_JOB_LABEL] === m.metadata.uid && p.metadata.namespace === namespace);
   if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) {
     await setStatus({ phase: 'Failed', migrationState: { failed: true, failureReason: 'the VMI is not running' } });
@@ -100,10 +100,10 @@ export async function abortOrphanedMigration(d: MigrationDeps, vmi: VirtualMachi
   return { ...vmi, status: { ...vmi.status, migrationState: { ...ms, endTimestamp: now(), failed: true, abortStatus: 'Succeeded' } } };
 }
 
-async function createTargetPod(d: MigrationDeps, m: Migration, vmi: VirtualMachineInstance, source: string): Promise<void> {
+async function createTargetPod(d: MigrationDeps, m: VirtualMachineInstanceMigration, vmi: VirtualMachineInstance, source: string): Promise<void> {
   const src = d.pods.byIndex('vmi', vmi.metadata.uid ?? '')[0];
   if (!src) return;
-  const terms = [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: [source] }] }];
+  const terms = [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'NotIn', values: [source] }] }];
   await d.client.create(PODS, {
     metadata: {
       generateName: `virt-launcher-${vmi.metadata.name}-`,

@@ -1,9 +1,8 @@
 // Simulated Nodes (KWOK style): plain Node objects with capacity and zone labels, kept Ready by
 // heartbeats (Node status and a Lease in kube-node-lease), as a kubelet would.
-import type { KubeClient } from '../kube/client.ts';
-import { isAlreadyExists, isNotFound } from '../kube/client.ts';
-import { LEASES, NODES, type Node } from '../kubevirt/types.ts';
-import { HOSTNAME_LABEL, ZONE_LABEL } from '../controllers/server-vm.ts';
+import { isAlreadyExists, isNotFound, type KubeClient } from '../kube/client.ts';
+import { LEASES, NODES, type Node } from '../kube/types.ts';
+import { HOSTNAME_LABEL, ZONE_LABEL } from '../api/labels.ts';
 
 export const SIM_NODE_LABEL = 'sim.kova.io/node';
 

@@ -1,9 +1,10 @@
 // What a fresh sandbox cloud holds: Nova's classic flavors, a sample image, a project, and Nodes.
 import { AGGREGATES } from '../api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
-import { PROJECT_LABEL } from '../api/group.ts';
+import { IMAGE_NAME_ANNOTATION, PROJECT_LABEL } from '../api/labels.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
-import { DATA_SOURCES, NAMESPACES } from '../kubevirt/types.ts';
+import { DATA_SOURCES } from '../kubevirt/types.ts';
+import { NAMESPACES } from '../kube/types.ts';
 import { ensureNode, waitSchedulable, type NodeSpec } from './nodes.ts';
 
 /** Nova's classic flavors (devstack's defaults). */
@@ -38,7 +39,7 @@ export const ensureProject = (client: KubeClient, name: string): Promise<void> =
 export async function ensureImage(client: KubeClient, imagesNamespace: string, name: string, displayName = name): Promise<void> {
   await ensureNamespace(client, imagesNamespace);
   await client.apply(DATA_SOURCES, {
-    metadata: { name, namespace: imagesNamespace, annotations: { 'compute.kova.io/image-name': displayName } },
+    metadata: { name, namespace: imagesNamespace, annotations: { [IMAGE_NAME_ANNOTATION]: displayName } },
     spec: { source: { pvc: { name, namespace: imagesNamespace } } },
   }, { fieldManager: 'kova-dev' });
 }

@@ -11,22 +11,16 @@
 // are copied there): see INJECTIONS and HOLDS below.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { KubeClient, ResourceType } from '../kube/client.ts';
-import { isNotFound, isConflict } from '../kube/client.ts';
+import { isConflict, isNotFound, type KubeClient } from '../kube/client.ts';
+import { controllerOf, keyOf, ownerReference, PODS, splitKey, type KubeObject, type Pod, type ResourceType } from '../kube/types.ts';
 import { Controller } from '../kube/controller.ts';
 import { Informer, type Runnable } from '../kube/informer.ts';
-import { controllerOf, keyOf, ownerReference, splitKey, type KubeObject } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
-import {
-  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, GUEST_CONSOLE_LOG, INSTANCETYPES, PODS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
-  type DataSource, type DataVolume, type Instancetype, type KubeVirtCondition, type Pod, type PrintableStatus,
-  type VirtualMachine, type VirtualMachineInstance, type VMIPhase,
-} from '../kubevirt/types.ts';
+import { CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, GUEST_CONSOLE_LOG, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type DataVolume, type Instancetype, type KubeVirtCondition, type VirtualMachineInstanceMigration, type PrintableStatus, type VirtualMachine, type VirtualMachineInstance, type VMIPhase } from '../kubevirt/types.ts';
 import { NodeHeartbeat } from './nodes.ts';
 import { writeStatus } from '../kube/status.ts';
 import { PAUSED_ANNOTATION, VirtApi } from './virt-api.ts';
 import { abortOrphanedMigration, migrationKeyOfPod, reconcileMigration, type MigrationDeps } from './migrations.ts';
-import type { Migration } from '../controllers/server-ops.ts';
 import { HOSTNAME_POD_LABEL, KubeletServer } from './kubelet-server.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
@@ -79,7 +73,7 @@ export class KubeVirtSimulator {
   private readonly dataSources: Informer<DataSource>;
   private readonly clusterInstancetypes: Informer<Instancetype>;
   private readonly instancetypes: Informer<Instancetype>;
-  private readonly migrations: Informer<Migration>;
+  private readonly migrations: Informer<VirtualMachineInstanceMigration>;
   private readonly migrationDeps: MigrationDeps;
   private readonly controllers: Controller[];
   private readonly heartbeat: NodeHeartbeat | undefined;

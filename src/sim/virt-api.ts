@@ -4,7 +4,8 @@
 // server checks the front-proxy client certificate and authorizes with a SubjectAccessReview).
 import type https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import type { KubeClient, ResourceType } from '../kube/client.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { ResourceType } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import { Authorizer } from '../identity/auth.ts';
 import { PLAIN_STREAM_PROTOCOL as PLAIN, VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';

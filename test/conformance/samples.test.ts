@@ -2,20 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import {
-  compareShape,
-  compareVersions,
-  fillTemplate,
-  formatTable,
-  isWildcard,
-  loadTemplate,
-  parsePathPattern,
-  parseTemplate,
-  samplesRoot,
-  versionsOf,
-  Wildcard,
-} from './samples.ts';
-import type { CompareOptions, Mismatch } from './samples.ts';
+import { compareShape, compareVersions, fillTemplate, formatTable, isWildcard, loadTemplate, parsePathPattern, parseTemplate, samplesRoot, versionsOf, Wildcard, type CompareOptions, type Mismatch } from './samples.ts';
 
 // ---- helpers -------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
-import { NODES } from '../../src/kubevirt/types.ts';
+import { NODES } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, fillTemplate, formatTable, loadTemplate, versionsOf, type CompareOptions, type ResultRow, type Wildcard } from '../conformance/samples.ts';
 import { FREE_KEYS, NULLABLE } from '../conformance/differences.ts';

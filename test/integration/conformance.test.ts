@@ -8,7 +8,7 @@ import { type Server } from '../../src/api/server.ts';
 import { AGGREGATES, type Aggregate } from '../../src/api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
-import { NODES, type Node } from '../../src/kubevirt/types.ts';
+import { NODES, type Node } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, formatTable, loadTemplate, versionsOf, type CompareOptions, type ResultRow } from '../conformance/samples.ts';
 import { FREE_KEYS, NULLABLE } from '../conformance/differences.ts';

@@ -10,7 +10,7 @@ import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
 import { KubeClient } from '../../src/kube/client.ts';
-import { NODES } from '../../src/kubevirt/types.ts';
+import { NODES } from '../../src/kube/types.ts';
 import { eventually } from './helpers.ts';
 
 test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-C', async () => {

@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AGGREGATES, type Aggregate } from '../../src/api/aggregate.ts';
-import { memberLabel } from '../../src/controllers/aggregate.ts';
-import { NODES, type Node } from '../../src/kubevirt/types.ts';
+import { memberLabel } from '../../src/api/labels.ts';
+import { NODES, type Node, type ResourceType } from '../../src/kube/types.ts';
 import { ensureNode } from '../../src/sim/nodes.ts';
-import type { ResourceType } from '../../src/kube/client.ts';
 import { ensureFlavor, eventually, grant, project, startApi, startKova, uniq, type Api, type Kova } from './helpers.ts';
 
 const SERVICE_ACCOUNTS: ResourceType = { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true };

@@ -7,7 +7,8 @@ import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { KEYPAIRS } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
-import { SECRETS, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type Secret, type VirtualMachine, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
+import { VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type VirtualMachine, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
+import { SECRETS, type Secret } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { ensureFlavor, eventually, people, wentThrough, project, startApi, startKova, TEST_PUBLIC_KEY as PUBLIC_KEY, type Api, type Kova } from './helpers.ts';
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { ControllerManager } from '../../src/controllers/manager.ts';
-import { defaultConfig, type KovaConfig } from '../../src/controllers/context.ts';
+import { defaultConfig, type KovaConfig } from '../../src/cache/config.ts';
 import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { sleep } from '../../src/kube/informer.ts';
@@ -17,7 +17,7 @@ import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { CLUSTER_ROLES, clusterRoleBinding, roleBinding } from '../../src/api/rbac.ts';
 import { Facade, type FacadeOptions } from '../../src/facade/server.ts';
-import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE } from '../../src/kubevirt/types.ts';
+import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE } from '../../src/kube/types.ts';
 
 /** A valid ssh-ed25519 public key (also in config/samples); its Nova fingerprint is 27:4b:35:…:5e. */
 export const TEST_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';

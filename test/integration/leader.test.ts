@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../src/controlplane/controlplane.ts';
-import { LEASES, VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
+import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
+import { LEASES } from '../../src/kube/types.ts';
 import { ensureNamespace } from '../../src/sim/seed.ts';
 import { createServer, ensureFlavor, eventually, project, serverStatusIs, spawnController, startKova, uniq, type Kova } from './helpers.ts';
 

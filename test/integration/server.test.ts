@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KEYPAIRS, type KeyPair } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
-import { DATA_VOLUMES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, SECRETS, type VirtualMachine, type Secret } from '../../src/kubevirt/types.ts';
+import { DATA_VOLUMES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type VirtualMachine } from '../../src/kubevirt/types.ts';
+import { SECRETS, type Secret } from '../../src/kube/types.ts';
 import { createServer, ensureFlavor, eventually, kubectl, project, serverStatusIs, startKova, uniq, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
 
 describe('Server → VirtualMachine', () => {

@@ -6,8 +6,8 @@ import { AGGREGATES } from '../../src/api/aggregate.ts';
 import { FLAVORS } from '../../src/api/flavor.ts';
 import { KEYPAIRS } from '../../src/api/keypair.ts';
 import { SERVERS } from '../../src/api/server.ts';
-import { KubeError, type KubeClient, type ResourceType } from '../../src/kube/client.ts';
-import type { KubeObject } from '../../src/kube/types.ts';
+import { KubeError, type KubeClient } from '../../src/kube/client.ts';
+import { type KubeObject, type ResourceType } from '../../src/kube/types.ts';
 import { ensureProject } from '../../src/sim/seed.ts';
 import { client, uniq } from './helpers.ts';
 

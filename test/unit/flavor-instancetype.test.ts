@@ -1,7 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FlavorSpec } from '../../src/api/flavor.ts';
-import { aggregateMetadataLabel, instancetypeFor, type FlavorMappingConfig, type InstancetypeMapping } from '../../src/controllers/flavor-instancetype.ts';
+import { instancetypeFor, type InstancetypeMapping } from '../../src/controllers/flavor-instancetype.ts';
+import { type FlavorMappingConfig } from '../../src/cache/config.ts';
+import { aggregateMetadataLabel } from '../../src/api/labels.ts';
 import type { InstancetypeSpec } from '../../src/kubevirt/types.ts';
 
 const flavor = (extraSpecs?: Record<string, string>, over: Partial<FlavorSpec> = {}): FlavorSpec => ({ name: 'm1.test', vcpus: 2, ramMiB: 4096, ...(extraSpecs ? { extraSpecs } : {}), ...over });

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { guestConsoleLog, HOSTNAME_POD_LABEL, limit } from '../../src/sim/kubelet-server.ts';
-import type { Pod } from '../../src/kubevirt/types.ts';
+import type { Pod } from '../../src/kube/types.ts';
 
 describe('limit (the kubelet\'s tailLines and limitBytes)', () => {
   const log = 'one\ntwo\nthree\nprompt: ';

@@ -1,11 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from '../../src/api/server.ts';
-import type { DataVolume, VirtualMachine, VirtualMachineInstance } from '../../src/kubevirt/types.ts';
-import {
-  advance, migrationIds, operationView, rebuildVolumeName, updateMigrations, vmOverrides,
-  type Migration, type Observed, type Operation, type View,
-} from '../../src/controllers/server-ops.ts';
+import { type Operation, type Server } from '../../src/api/server.ts';
+import { type DataVolume, type VirtualMachine, type VirtualMachineInstance, type VirtualMachineInstanceMigration } from '../../src/kubevirt/types.ts';
+import { advance, migrationIds, operationView, rebuildVolumeName, updateMigrations, vmOverrides, type Observed, type View } from '../../src/controllers/server-ops.ts';
 import { novaView } from '../../src/nova/status.ts';
 
 const vm = (printableStatus: string): VirtualMachine => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'web' }, spec: { template: { spec: { domain: { devices: {} } } } }, status: { printableStatus: printableStatus as never } });
@@ -52,7 +49,7 @@ describe('operations move as KubeVirt shows the work done', () => {
 
   test('a live migration follows its VirtualMachineInstanceMigration; deleting it cancels', () => {
     const op: Operation = { kind: 'liveMigrate', requestId: 'm', phase: 'queued', migrationName: 'web-1' };
-    const m = (phase?: string): Migration => ({ metadata: { name: 'web-1' }, spec: { vmiName: 'web' }, status: phase ? { phase } : undefined });
+    const m = (phase?: string): VirtualMachineInstanceMigration => ({ metadata: { name: 'web-1' }, spec: { vmiName: 'web' }, status: phase ? { phase } : undefined });
     assert.equal(advance(op, obs({})).op?.phase, 'queued', 'not made yet');
     assert.equal(advance(op, obs({ migration: m('Scheduling') })).op?.phase, 'migrating');
     assert.equal(advance({ ...op, phase: 'migrating' }, obs({})).outcome, 'cancelled');

@@ -2,17 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/group.ts';
 import type { Server, ServerSpec } from '../../src/api/server.ts';
-import {
-  APPLIED_HASH,
-  defaultHostname,
-  desiredVirtualMachine,
-  hashOf,
-  HOSTNAME_LABEL,
-  rootVolumeName,
-  SERVER_LABEL,
-  ZONE_LABEL,
-  type VmInputs,
-} from '../../src/controllers/server-vm.ts';
+import { defaultHostname, desiredVirtualMachine, hashOf, rootVolumeName, type VmInputs } from '../../src/controllers/server-vm.ts';
+import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, ZONE_LABEL } from '../../src/api/labels.ts';
 import type { ObjectMeta } from '../../src/kube/types.ts';
 import type { VirtualMachine, VirtualMachineInstanceSpec } from '../../src/kubevirt/types.ts';
 

@@ -6,6 +6,7 @@ import { naiveTime } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate, type Schema } from '../validate.ts';
 import { cacheCatchUp, callerClient, patchFresh, requireAdmin } from './common.ts';
+import { ZONE_LABEL } from '../../api/labels.ts';
 
 const AZ = { type: ['string', 'null'], minLength: 1, maxLength: 255 };
 const NAME = { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S(.*\\S)?$' };
@@ -116,7 +117,7 @@ export function registerAggregateRoutes(app: FastifyInstance, deps: FacadeDeps):
       if (!c.nodes.get(host)) throw notFound(`Compute host ${host} could not be found.`);
       if (hosts.has(host)) throw conflict(`Aggregate ${a.spec.id} already has host ${host}.`);
       // A host is in one availability zone only: Nova refuses to move it through another aggregate.
-      const zone = c.nodes.get(host)?.metadata.labels?.['topology.kubernetes.io/zone'];
+      const zone = c.nodes.get(host)?.metadata.labels?.[ZONE_LABEL];
       if (a.spec.availabilityZone && zone && zone !== a.spec.availabilityZone) {
         throw badRequest(`Cannot add host to aggregate ${a.spec.id}. Reason: One or more hosts already in availability zone(s) ['${zone}'].`);
       }

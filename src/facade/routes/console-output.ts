@@ -6,9 +6,10 @@
 // os_compute_api:os-console-output policy (kova-member and kova-admin have it). See docs/adr/012.
 import type { FastifyRequest } from 'fastify';
 import type { Server } from '../../api/server.ts';
-import { SERVER_LABEL } from '../../controllers/server-vm.ts';
+import { SERVER_LABEL } from '../../api/labels.ts';
 import { KubeError, resourcePath } from '../../kube/client.ts';
-import { GUEST_CONSOLE_LOG, PODS, type Pod } from '../../kubevirt/types.ts';
+import { GUEST_CONSOLE_LOG } from '../../kubevirt/types.ts';
+import { PODS, type Pod } from '../../kube/types.ts';
 import { consoleOutput, tailLines } from '../../nova/console-output.ts';
 import { conflict, forbidden, notFound } from '../../nova/faults.ts';
 import type { FacadeDeps } from '../app.ts';

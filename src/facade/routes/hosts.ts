@@ -1,22 +1,18 @@
 // Hosts are Kubernetes Nodes: os-services (nova-compute per Node; disable = cordon, forced_down = a
 // taint), os-hypervisors (capacity and the servers on each Node), os-hosts (≤ 2.42) and
 // os-availability-zone (the topology.kubernetes.io/zone label). All admin-only but the zone list.
-import { REQUEST_ANNOTATION } from '../../api/server.ts';
+import { DISABLED_REASON, FORCED_DOWN_TAINT, MAINTENANCE, REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { requestStamp } from './server-actions.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Server } from '../../api/server.ts';
-import { NODES, type Node } from '../../kubevirt/types.ts';
+import { NODES, type Node } from '../../kube/types.ts';
 import { badRequest, conflict, NovaError, notFound, versionNotFound } from '../../nova/faults.ts';
 import { nextLink } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, patchFresh, last, page, requireAdmin, viewContext, checkQuery } from './common.ts';
 
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const DEFAULT_ZONE = 'nova';
-export const DISABLED_REASON = 'compute.kova.io/disabled-reason';
-export const FORCED_DOWN_TAINT = 'compute.kova.io/forced-down';
-const MAINTENANCE = 'compute.kova.io/maintenance';
 
 export const zoneOf = (n: Node): string => n.metadata.labels?.[ZONE_LABEL] || DEFAULT_ZONE;
 /** Nova's integer ids (before 2.53) from a Node's uid; UUIDs from 2.53. */

@@ -2,12 +2,12 @@
 // both over the CDI DataSources of the images namespace. An image's id is its DataSource's uid.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataSource } from '../../kubevirt/types.ts';
-import { IMAGE_NAME_ANNOTATION, imageIdOf } from '../../controllers/context.ts';
+import { imageIdOf, imageProperties } from '../../nova/images.ts';
+import { IMAGE_NAME_ANNOTATION } from '../../api/labels.ts';
 import { notFound, NovaError, versionNotFound } from '../../nova/faults.ts';
 import { selfAndBookmark, type ViewContext } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { last, page, viewContext } from './common.ts';
-import { imageProperties } from './servers.ts';
 import { originOf } from './versions.ts';
 
 const iso = (t: string | undefined): string => (t ?? new Date(0).toISOString()).replace(/\.\d+Z$/, 'Z');

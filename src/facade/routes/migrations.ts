@@ -2,12 +2,10 @@
 // migrations of one server: show, force_complete, abort). Records come from Server.status.migrations,
 // kept by the controller; a live migration is a KubeVirt VirtualMachineInstanceMigration.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Server } from '../../api/server.ts';
+import type { MigrationRecord, Server } from '../../api/server.ts';
 import { VIRTUAL_MACHINE_INSTANCE_MIGRATIONS } from '../../kubevirt/types.ts';
 import { badRequest, notFound, versionNotFound } from '../../nova/faults.ts';
-import { nextLink } from '../../nova/views/links.ts';
-import type { ViewContext } from '../../nova/views/links.ts';
-import type { MigrationRecord } from '../../controllers/server-ops.ts';
+import { nextLink, type ViewContext } from '../../nova/views/links.ts';
 import type { FacadeDeps } from '../app.ts';
 import { callerClient, findServer, page, requireAdmin, viewContext } from './common.ts';
 

@@ -2,14 +2,13 @@
 // (os-start, os-stop, pause, shelve, lock …) or a request the controller carries out once per id
 // (reboot, rebuild, resize, migrate, createImage …) — checked against Nova's state rules first.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { REQUEST_ANNOTATION, type Server } from '../../api/server.ts';
+import { ServerDefinition, SERVERS, type Server } from '../../api/server.ts';
+import { REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { ACTION_RULES, checkAction, type ServerState, type VmState } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { randomUUID } from 'node:crypto';
-import { SERVERS, ServerDefinition } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
-import { SECRETS } from '../../kubevirt/types.ts';
-import { ownerReference } from '../../kube/types.ts';
+import { ownerReference, SECRETS } from '../../kube/types.ts';
 import { serverDetail, withPendingTask } from '../../nova/views/servers.ts';
 import { serverViewInputs } from './servers.ts';
 import { forcedDown, isReady } from './hosts.ts';
@@ -201,7 +200,7 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
         if (b.host) {
           const n = c.nodes.get(b.host);
           if (!n) throw badRequest(`Compute host ${b.host} could not be found.`);
-          spec.availabilityZone = n.metadata.labels?.['topology.kubernetes.io/zone'] ?? spec.availabilityZone;
+          spec.availabilityZone = n.metadata.labels?.[ZONE_LABEL] ?? spec.availabilityZone;
         }
       }
       return patch(req, s, spec, 'unshelve');

@@ -3,16 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION } from '../../api/group.ts';
-import { REQUEST_ANNOTATION, SERVERS, type Server } from '../../api/server.ts';
-import { SECRETS } from '../../kubevirt/types.ts';
-import { ownerReference } from '../../kube/types.ts';
+import { SERVERS, type Server } from '../../api/server.ts';
+import { LAUNCH_INDEX_ANNOTATION, REQUEST_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
+import { ownerReference, SECRETS } from '../../kube/types.ts';
 import { badRequest, forbidden, notFound, versionNotFound } from '../../nova/faults.ts';
 import { nextLink } from '../../nova/views/links.ts';
 import { flavorId } from '../../nova/views/flavors.ts';
-import {
-  ipsView, LAUNCH_INDEX_ANNOTATION, RESERVATION_ANNOTATION, serverDetail, serverId, serverSummary, updatedAt, USER_ANNOTATION, hostnameOf,
-  type ServerViewInputs,
-} from '../../nova/views/servers.ts';
+import { ipsView, serverDetail, serverId, serverSummary, updatedAt, hostnameOf, type ServerViewInputs } from '../../nova/views/servers.ts';
 import { POWER_STATE_CODES } from '../../nova/status.ts';
 import type { FacadeDeps } from '../app.ts';
 import { S, validate, type Schema } from '../validate.ts';
@@ -20,7 +17,7 @@ import { cacheCatchUp, callerClient, canListServers, findServer as findVisibleSe
 import type { Version } from '../../nova/microversion.ts';
 import { checkAction } from '../../nova/actions.ts';
 import { requestStamp, serverState } from './server-actions.ts';
-import { imageIdOf } from '../../controllers/context.ts';
+import { imageIdOf, imageProperties } from '../../nova/images.ts';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -158,7 +155,7 @@ export function serverViewInputs(deps: FacadeDeps, s: Server): ServerViewInputs 
     projectId: c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace ?? '',
     image: img ? { id: imageIdOf(img), properties: imageProperties(img.metadata.annotations) } : s.status?.image?.uid ? { id: s.status.image.uid } : undefined,
     flavorId: s.status?.flavor?.id ?? (c.flavor(s.spec.flavor) ? flavorId(c.flavor(s.spec.flavor)!) : undefined),
-    zone: node?.metadata.labels?.['topology.kubernetes.io/zone'],
+    zone: node?.metadata.labels?.[ZONE_LABEL],
     hostStatus: !node ? (s.status?.host ? 'UNKNOWN' : '') : node.spec?.unschedulable ? 'MAINTENANCE' : ready === 'True' ? 'UP' : 'DOWN',
   };
 }
@@ -275,7 +272,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     }
     if ((b.host !== undefined || b.hypervisor_hostname !== undefined) && !admin) throw forbidden(`Policy doesn't allow compute:servers:create:requested_destination to be performed.`);
     if (host && !c.nodes.get(host)) throw badRequest(`Compute host ${host} could not be found.`);
-    if (az && !c.nodes.list().some((n) => n.metadata.labels?.['topology.kubernetes.io/zone'] === az)) throw badRequest(`The requested availability zone is not available`);
+    if (az && !c.nodes.list().some((n) => n.metadata.labels?.[ZONE_LABEL] === az)) throw badRequest(`The requested availability zone is not available`);
     const min = Number(b.min_count ?? 1);
     const max = Number(b.max_count ?? min);
     if (min > max) throw badRequest('min_count must be <= max_count');
@@ -540,11 +537,4 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     }
     return (s) => tests.every((t) => t(s));
   }
-}
-
-/** Glance-style image properties kept as annotations on the DataSource. */
-export function imageProperties(annotations: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(annotations ?? {})) if (k.startsWith('image.kova.io/')) out[k.slice('image.kova.io/'.length)] = v;
-  return out;
 }

@@ -1,7 +1,6 @@
 // Nova's os-instance-actions views per microversion. Pure.
 import type { InstanceAction } from '../instance-actions.ts';
-import type { ViewContext } from './links.ts';
-import { naiveTime } from './links.ts';
+import { naiveTime, type ViewContext } from './links.ts';
 import { createHash } from 'node:crypto';
 
 export function instanceActionSummary(c: ViewContext, serverId: string, a: InstanceAction): Record<string, unknown> {

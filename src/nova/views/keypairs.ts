@@ -1,7 +1,6 @@
 // Nova's key pair view per microversion. Pure.
 import type { KeyPair } from '../../api/keypair.ts';
-import type { ViewContext } from './links.ts';
-import { naiveTime } from './links.ts';
+import { naiveTime, type ViewContext } from './links.ts';
 
 export function keyPairListItem(c: ViewContext, k: KeyPair): Record<string, unknown> {
   const out: Record<string, unknown> = { fingerprint: k.status?.fingerprint ?? '', name: k.spec.name, public_key: k.spec.publicKey };

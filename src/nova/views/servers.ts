@@ -2,13 +2,11 @@
 // Pure: the route gathers the inputs, this decides the shape.
 import { ACTION_RULES } from '../actions.ts';
 import { parseStamp } from '../instance-actions.ts';
-import { REQUEST_ANNOTATION, type Server } from '../../api/server.ts';
+import { type Server } from '../../api/server.ts';
+import { LAUNCH_INDEX_ANNOTATION, REQUEST_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
 import { POWER_STATE_CODES } from '../status.ts';
 import { bookmark, naiveTime, selfAndBookmark, type ViewContext } from './links.ts';
 
-export const USER_ANNOTATION = 'compute.kova.io/user-id';
-export const RESERVATION_ANNOTATION = 'compute.kova.io/reservation-id';
-export const LAUNCH_INDEX_ANNOTATION = 'compute.kova.io/launch-index';
 
 /** What a server view needs besides the Server itself. */
 export interface ServerViewInputs {

@@ -1,58 +1,17 @@
-// What every Kova controller shares: the client, the informer caches and the configuration.
-// Controllers never call each other; they read each other's objects and status from these caches.
+// The informer caches the controllers, the API and the simulator read from: one informer per kind,
+// with the indexes and look-ups (by Nova id, by name) every reader uses.
 import { AGGREGATES, type Aggregate } from '../api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
-import { PROJECT_LABEL } from '../api/group.ts';
+import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL } from '../api/labels.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
 import { SERVERS, type Server } from '../api/server.ts';
 import type { KubeClient } from '../kube/client.ts';
-import type { KubeObject } from '../kube/types.ts';
-import { EventRecorder } from '../kube/events.ts';
-import { Informer } from '../kube/informer.ts';
+import { NAMESPACES, NODES, type KubeObject, type Namespace, type Node, type ResourceType } from '../kube/types.ts';
+import { Informer, type InformerOptions } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
-import {
-  CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, NAMESPACES, NODES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,
-  type DataSource, type DataVolume, type Instancetype, type Namespace, type Node, type VirtualMachine, type VirtualMachineInstance,
-} from '../kubevirt/types.ts';
-import type { FlavorMappingConfig } from './flavor-instancetype.ts';
-import type { Migration } from './server-ops.ts';
-
-export const FLAVOR_LABEL = 'compute.kova.io/flavor';
-/** The id of an image made by createImage, fixed before its DataSource exists. */
-export const IMAGE_ID_LABEL = 'compute.kova.io/image-id';
-/** The image's Nova name, when it differs from the DataSource's name. */
-export const IMAGE_NAME_ANNOTATION = 'compute.kova.io/image-name';
-/** The uid of the server an image was made from (createImage / createBackup). */
-export const SOURCE_SERVER_LABEL = 'compute.kova.io/source-server';
-/** createBackup: the backup type, for rotation. */
-export const BACKUP_TYPE_LABEL = 'compute.kova.io/backup-type';
-/** An image's id: the id it was promised under, else its DataSource's uid. */
-export const imageIdOf = (d: { metadata: { uid?: string; labels?: Record<string, string> } }): string => d.metadata.labels?.[IMAGE_ID_LABEL] ?? d.metadata.uid ?? '';
-
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kova' };
-
-export interface KovaConfig extends FlavorMappingConfig {
-  /** Namespace of the CDI DataSources that are Kova's images. */
-  imagesNamespace: string;
-  /** Network name under which pod-network addresses are shown. */
-  networkName: string;
-  /** Seconds a shelved server keeps its host before it is offloaded (Nova's shelved_offload_time; -1 never). */
-  shelvedOffloadTimeSeconds?: number;
-  /** Seconds a soft-deleted server is kept before it is reclaimed (Nova's reclaim_instance_interval; 0 = no soft delete). */
-  reclaimInstanceIntervalSeconds?: number;
-}
-
-const envInt = (name: string, dflt: number): number => {
-  const v = Number.parseInt(process.env[name] ?? '', 10);
-  return Number.isFinite(v) ? v : dflt;
-};
-
-export const defaultConfig = (): KovaConfig => ({
-  imagesNamespace: process.env.KOVA_IMAGES_NAMESPACE ?? 'kova-images',
-  networkName: 'default',
-  shelvedOffloadTimeSeconds: envInt('KOVA_SHELVED_OFFLOAD_TIME', 0),
-  reclaimInstanceIntervalSeconds: envInt('KOVA_RECLAIM_INSTANCE_INTERVAL', 0),
-});
+import { CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type DataVolume, type Instancetype, type VirtualMachineInstanceMigration, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import type { Metrics } from '../metrics.ts';
+import type { KovaConfig } from './config.ts';
 
 export class Caches {
   readonly servers: Informer<Server>;
@@ -62,7 +21,7 @@ export class Caches {
   readonly vms: Informer<VirtualMachine>;
   readonly vmis: Informer<VirtualMachineInstance>;
   readonly dataVolumes: Informer<DataVolume>;
-  readonly migrations: Informer<Migration>;
+  readonly migrations: Informer<VirtualMachineInstanceMigration>;
   readonly images: Informer<DataSource>;
   readonly clusterInstancetypes: Informer<Instancetype>;
   readonly instancetypes: Informer<Instancetype>;
@@ -77,16 +36,16 @@ export class Caches {
     this.profile = profile;
     this.imagesNamespace = cfg.imagesNamespace;
     const onError = (what: string) => (err: unknown) => log.warn('watch failed; restarting', { resource: what, err });
-    const make = <T extends import('../kube/types.ts').KubeObject>(t: import('../kube/client.ts').ResourceType, o: Partial<import('../kube/informer.ts').InformerOptions> = {}) =>
+    const make = <T extends KubeObject>(t: ResourceType, o: Partial<InformerOptions> = {}) =>
       new Informer<T>(client, t, { ...o, onError: onError(t.plural) });
     this.servers = make<Server>(SERVERS).addIndex('uid', (x) => [x.metadata.uid ?? '']);
     this.flavors = make<Flavor>(FLAVORS).addIndex('id', (f) => [f.spec.id ?? f.metadata.name ?? '']);
     this.keyPairs = make<KeyPair>(KEYPAIRS).addIndex('name', (k) => [`${k.metadata.namespace}/${k.spec.name}`]);
     this.aggregates = make<Aggregate>(AGGREGATES);
-    this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: 'compute.kova.io/server' });
-    this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: 'compute.kova.io/server' });
-    this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: 'compute.kova.io/server' });
-    this.migrations = make<Migration>(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, { labelSelector: 'compute.kova.io/server' });
+    this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: SERVER_LABEL });
+    this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: SERVER_LABEL });
+    this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: SERVER_LABEL });
+    this.migrations = make<VirtualMachineInstanceMigration>(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, { labelSelector: SERVER_LABEL });
     // An image is found by its uid, or by the id Kova gave it before it existed (createImage).
     this.images = make<DataSource>(DATA_SOURCES, { namespace: cfg.imagesNamespace }).addIndex('uid', (d) => [d.metadata.uid ?? '', ...(d.metadata.labels?.[IMAGE_ID_LABEL] ? [d.metadata.labels[IMAGE_ID_LABEL]] : [])]);
     this.clusterInstancetypes = make<Instancetype>(CLUSTER_INSTANCETYPES);
@@ -143,10 +102,17 @@ export class Caches {
   }
 }
 
-export interface Context {
-  client: KubeClient;
-  caches: Caches;
-  cfg: KovaConfig;
-  log: Logger;
-  events: EventRecorder;
+
+/** Watch restarts and relists per resource, and servers by Nova status, read at each scrape. */
+export function observeCaches(metrics: Metrics, caches: Caches): void {
+  metrics.onScrape(() => {
+    for (const i of caches.informers()) {
+      metrics.syncCounter(metrics.watchRestarts, { resource: i.type.plural }, i.stats.restarts);
+      metrics.syncCounter(metrics.watchRelists, { resource: i.type.plural }, i.stats.relists);
+    }
+    const byStatus = new Map<string, number>();
+    for (const s of caches.servers.list()) byStatus.set(s.status?.status ?? 'BUILD', (byStatus.get(s.status?.status ?? 'BUILD') ?? 0) + 1);
+    metrics.servers.reset();
+    for (const [status, n] of byStatus) metrics.servers.set({ status }, n);
+  });
 }

@@ -1,0 +1,32 @@
+// Kova's configuration: what the controllers and the API are told at start (environment, flags, Helm values).
+
+export interface FlavorMappingConfig {
+  /** pci_passthrough:alias name → KubeVirt permittedHostDevices resource name. */
+  pciAliases?: Record<string, string>;
+  /** Resource name of the mediated device that resources:VGPU asks for (e.g. nvidia.com/GRID_T4_1Q). */
+  vgpuDeviceName?: string;
+}
+
+export interface KovaConfig extends FlavorMappingConfig {
+  /** Namespace of the CDI DataSources that are Kova's images. */
+  imagesNamespace: string;
+  /** Network name under which pod-network addresses are shown. */
+  networkName: string;
+  /** Seconds a shelved server keeps its host before it is offloaded (Nova's shelved_offload_time; -1 never). */
+  shelvedOffloadTimeSeconds?: number;
+  /** Seconds a soft-deleted server is kept before it is reclaimed (Nova's reclaim_instance_interval; 0 = no soft delete). */
+  reclaimInstanceIntervalSeconds?: number;
+}
+
+const envInt = (name: string, dflt: number): number => {
+  const v = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(v) ? v : dflt;
+};
+
+export const defaultConfig = (): KovaConfig => ({
+  imagesNamespace: process.env.KOVA_IMAGES_NAMESPACE ?? 'kova-images',
+  networkName: 'default',
+  shelvedOffloadTimeSeconds: envInt('KOVA_SHELVED_OFFLOAD_TIME', 0),
+  reclaimInstanceIntervalSeconds: envInt('KOVA_RECLAIM_INSTANCE_INTERVAL', 0),
+});
+
