@@ -5,6 +5,7 @@ import type { Server } from '../api/server.ts';
 import type { VirtualMachine, VirtualMachineInstanceSpec } from '../kubevirt/types.ts';
 import { ownerReference } from '../kube/types.ts';
 import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, SIM_ANNOTATION_PREFIX, ZONE_LABEL } from '../api/labels.ts';
+import { hostnameOf } from '../nova/hostname.ts';
 
 
 export interface VmInputs {
@@ -28,12 +29,6 @@ export interface VmInputs {
 export const HALTED_STATES: readonly string[] = ['Shutoff', 'Shelved', 'ShelvedOffloaded', 'SoftDeleted'];
 
 export const rootVolumeName = (server: string): string => `${server}-root`;
-
-/** Nova's default hostname: the display name made DNS-safe (2.90 lets users choose their own). */
-export function defaultHostname(displayName: string): string {
-  const h = displayName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
-  return h || 'server';
-}
 
 export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
   const s = i.server;
@@ -81,7 +76,7 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
         logSerialConsole: true,
       },
     },
-    hostname: s.spec.hostname ?? defaultHostname(s.spec.name),
+    hostname: hostnameOf(s),
     ...(s.spec.networks === 'none' ? { networks: [] } : { networks: [{ name: 'default', pod: {} }] }),
     volumes,
     ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),

@@ -18,6 +18,7 @@ import { imageIdOf } from '../nova/images.ts';
 import { desiredVirtualMachine, HALTED_STATES, rootVolumeName, type VmInputs } from './server-vm.ts';
 import { advance, liveVMI, migrationIds as stableIds, migrationName, operationView, rebuildVolumeName, replacedAndRunning, rescueVolumeName, updateMigrations, vmOverrides, type Observed, type Step, type VmOverrides } from './server-ops.ts';
 import { writeStatus } from '../kube/status.ts';
+import { canUseFlavor, findKeyPair, projectOf } from '../compute/references.ts';
 
 type Fault = NonNullable<NovaView['fault']>;
 
@@ -65,9 +66,9 @@ export function resolveReferences(ctx: ControllerDeps, server: Server, vmExists:
   let flavor: FlavorSnapshot | undefined;
   const f = c.flavor(spec.flavor);
   if (f && isTrue(f.status?.conditions, 'Ready') && f.status?.instancetype) {
-    const projectId = c.projectIdOf(ns);
-    if (f.spec.isPublic === false && !(f.spec.projects ?? []).some((p) => p === projectId || p === ns)) {
-      if (!vmExists) return { fault: { code: 404, message: `Flavor ${spec.flavor} could not be found.`, details: `flavor ${spec.flavor} is private and project ${projectId ?? ns} has no access to it` } };
+    const project = projectOf(c, ns);
+    if (!canUseFlavor(f, project) && !vmExists) {
+      return { fault: { code: 404, message: `Flavor ${spec.flavor} could not be found.`, details: `flavor ${spec.flavor} is private and project ${project.id ?? ns} has no access to it` } };
     }
     flavor = snapshotOf(f);
   }
@@ -89,7 +90,7 @@ export function resolveReferences(ctx: ControllerDeps, server: Server, vmExists:
   let keySecretName: string | undefined;
   let keyName: string | undefined;
   if (spec.keyName) {
-    const kp = c.keyPair(ns, spec.keyName);
+    const kp = findKeyPair(c, ns, spec.keyName);
     if (!kp) return { flavor, image, fault: { code: 400, message: 'Invalid key_name provided.', details: `key pair ${spec.keyName} not found in project ${ns}` } };
     const ready = findCondition(kp.status?.conditions, 'Ready');
     if (!ready || ready.observedGeneration !== kp.metadata.generation) return { flavor, image, waiting: `key pair ${spec.keyName}` };

@@ -1,5 +1,8 @@
-// Nova's state rules for server actions (nova/compute/api.py @check_instance_state and
-// @check_instance_lock; reference §c). Pure: the façade and the controller ask the same questions.
+// Nova's server actions in one catalog: the state rules (nova/compute/api.py @check_instance_state
+// and @check_instance_lock; reference §c), the task each sets, the spec change or operation it
+// asks for, its instance-action name and where that ends, its admin policy. Pure: the façade and the
+// controller read the same rows.
+import type { Operation, POWER_REQUESTS } from '../api/server.ts';
 import { NovaError } from './faults.ts';
 
 export type VmState =
@@ -8,6 +11,9 @@ export type VmState =
 /** `null` = no task in progress. */
 export type TaskState = string | null;
 
+type PowerRequest = (typeof POWER_REQUESTS)[number];
+
+/** One server action: Nova's state rule for it, and what it asks of the Server and records. */
 interface Rule {
   /** Allowed vm_states; undefined = any. */
   vmStates?: readonly VmState[];
@@ -19,46 +25,101 @@ interface Rule {
   lockChecked?: boolean;
   /** The task_state Nova sets when the action starts. */
   sets?: string;
+  /** The instance-action name Nova records (default: the action's own name). */
+  instanceAction?: string;
+  /** The desired power state (spec.powerState) the action asks for, if that is all it asks. */
+  powerState?: PowerRequest;
+  /** The long-running operation it starts (status.operation.kind). */
+  operation?: Operation['kind'];
+  /** Nova statuses at which its instance action is over ('*': as soon as it is taken). */
+  ends?: readonly string[];
+  /** Only admins may take it (Nova's default policy), by its policy rule; checked before the state. */
+  adminPolicy?: string;
 }
 
 const HARD_REBOOT_TASKS = [null, 'rebooting', 'reboot_pending', 'reboot_started', 'resuming', 'rebooting_hard', 'unpausing', 'pausing', 'suspending'] as const;
+const SETTLED = ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'] as const;
 
-/** The allowed-states table, one row per action (names as in Nova's API). */
+/**
+ * The action catalog, one row per action (names as in Nova's API; reboot by type). The façade's
+ * checks and spec changes and the controller's refusals and instance actions are all read from it.
+ */
 export const ACTION_RULES: Record<string, Rule> = {
-  delete: { taskStates: 'any', mustHaveLaunched: false, sets: 'deleting' },
+  delete: { taskStates: 'any', mustHaveLaunched: false, sets: 'deleting', powerState: 'SoftDeleted', ends: ['SOFT_DELETED'] },
   forceDelete: { taskStates: 'any', mustHaveLaunched: false },
-  restore: { vmStates: ['soft-delete'], sets: 'restoring' },
-  'os-stop': { vmStates: ['active', 'error'], sets: 'powering-off' },
-  'os-start': { vmStates: ['stopped'], sets: 'powering-on' },
-  'reboot:SOFT': { vmStates: ['active'], sets: 'rebooting' },
-  'reboot:HARD': { vmStates: ['active', 'stopped', 'paused', 'suspended', 'error'], taskStates: HARD_REBOOT_TASKS, sets: 'rebooting_hard' },
-  rebuild: { vmStates: ['active', 'stopped', 'error'], sets: 'rebuilding' },
-  resize: { vmStates: ['active', 'stopped'], sets: 'resize_prep' },
-  migrate: { vmStates: ['active', 'stopped'], sets: 'resize_prep' },
-  confirmResize: { vmStates: ['resized'] },
-  revertResize: { vmStates: ['resized'], sets: 'resize_reverting' },
-  createImage: { vmStates: ['active', 'stopped', 'paused', 'suspended'], sets: 'image_snapshot_pending' },
-  createBackup: { vmStates: ['active', 'stopped', 'paused', 'suspended'], sets: 'image_backup' },
-  pause: { vmStates: ['active'], sets: 'pausing' },
-  unpause: { vmStates: ['paused'], sets: 'unpausing' },
-  suspend: { vmStates: ['active'], sets: 'suspending' },
-  resume: { vmStates: ['suspended'], sets: 'resuming' },
-  rescue: { vmStates: ['active', 'stopped', 'error'], sets: 'rescuing' },
-  unrescue: { vmStates: ['rescued'], sets: 'unrescuing' },
-  shelve: { vmStates: ['active', 'stopped', 'paused', 'suspended'], sets: 'shelving' },
-  shelveOffload: { vmStates: ['shelved'], sets: 'shelving_offloading' },
-  unshelve: { vmStates: ['shelved', 'shelved_offloaded'], sets: 'unshelving' },
+  restore: { vmStates: ['soft-delete'], sets: 'restoring', powerState: 'Running', ends: ['ACTIVE'] },
+  'os-stop': { vmStates: ['active', 'error'], sets: 'powering-off', instanceAction: 'stop', powerState: 'Shutoff', ends: ['SHUTOFF'] },
+  'os-start': { vmStates: ['stopped'], sets: 'powering-on', instanceAction: 'start', powerState: 'Running', ends: ['ACTIVE'] },
+  'reboot:SOFT': { vmStates: ['active'], sets: 'rebooting', instanceAction: 'reboot', ends: ['ACTIVE'] },
+  'reboot:HARD': { vmStates: ['active', 'stopped', 'paused', 'suspended', 'error'], taskStates: HARD_REBOOT_TASKS, sets: 'rebooting_hard', instanceAction: 'reboot', ends: ['ACTIVE'] },
+  rebuild: { vmStates: ['active', 'stopped', 'error'], sets: 'rebuilding', operation: 'rebuild', ends: ['ACTIVE', 'SHUTOFF'] },
+  resize: { vmStates: ['active', 'stopped'], sets: 'resize_prep', operation: 'resize', ends: ['VERIFY_RESIZE'] },
+  migrate: { vmStates: ['active', 'stopped'], sets: 'resize_prep', operation: 'migrate', ends: ['VERIFY_RESIZE'], adminPolicy: 'os_compute_api:os-migrate-server:migrate' },
+  confirmResize: { vmStates: ['resized'], ends: ['ACTIVE', 'SHUTOFF'] },
+  revertResize: { vmStates: ['resized'], sets: 'resize_reverting', ends: ['ACTIVE', 'SHUTOFF'] },
+  createImage: { vmStates: ['active', 'stopped', 'paused', 'suspended'], sets: 'image_snapshot_pending', operation: 'createImage', ends: SETTLED },
+  createBackup: { vmStates: ['active', 'stopped', 'paused', 'suspended'], sets: 'image_backup', ends: SETTLED },
+  pause: { vmStates: ['active'], sets: 'pausing', powerState: 'Paused', ends: ['PAUSED'] },
+  unpause: { vmStates: ['paused'], sets: 'unpausing', powerState: 'Running', ends: ['ACTIVE'] },
+  suspend: { vmStates: ['active'], sets: 'suspending', powerState: 'Suspended', ends: ['SUSPENDED'] },
+  resume: { vmStates: ['suspended'], sets: 'resuming', powerState: 'Running', ends: ['ACTIVE'] },
+  rescue: { vmStates: ['active', 'stopped', 'error'], sets: 'rescuing', operation: 'rescue', ends: ['RESCUE'] },
+  unrescue: { vmStates: ['rescued'], sets: 'unrescuing', operation: 'unrescue', ends: ['ACTIVE'] },
+  shelve: { vmStates: ['active', 'stopped', 'paused', 'suspended'], sets: 'shelving', powerState: 'Shelved', ends: ['SHELVED', 'SHELVED_OFFLOADED'] },
+  shelveOffload: { vmStates: ['shelved'], sets: 'shelving_offloading', powerState: 'ShelvedOffloaded', ends: ['SHELVED_OFFLOADED'], adminPolicy: 'os_compute_api:os-shelve:shelve_offload' },
+  unshelve: { vmStates: ['shelved', 'shelved_offloaded'], sets: 'unshelving', ends: ['ACTIVE'] },
   changePassword: { vmStates: ['active'], sets: 'updating_password' },
   trigger_crash_dump: { vmStates: ['active', 'paused', 'rescued', 'resized', 'error'] },
-  'os-migrateLive': { vmStates: ['active', 'paused'], sets: 'migrating' },
-  evacuate: { vmStates: ['active', 'stopped', 'error'], taskStates: 'any', sets: 'rebuilding' },
+  'os-migrateLive': { vmStates: ['active', 'paused'], sets: 'migrating', instanceAction: 'live-migration', operation: 'liveMigrate', ends: ['ACTIVE', 'PAUSED'], adminPolicy: 'os_compute_api:os-migrate-server:migrate_live' },
+  evacuate: { vmStates: ['active', 'stopped', 'error'], taskStates: 'any', sets: 'rebuilding', operation: 'evacuate', ends: ['ACTIVE', 'SHUTOFF'], adminPolicy: 'os_compute_api:os-evacuate' },
   // Admins' state resets: no state, task or lock check.
-  'os-resetState': { taskStates: 'any', mustHaveLaunched: false, lockChecked: false },
+  'os-resetState': { taskStates: 'any', mustHaveLaunched: false, lockChecked: false, ends: ['ACTIVE', 'ERROR'], adminPolicy: 'os_compute_api:os-admin-actions:reset_state' },
   // No state check, and no lock check: lock/unlock have their own ownership rules.
-  lock: { taskStates: 'any', mustHaveLaunched: false, lockChecked: false },
-  unlock: { taskStates: 'any', mustHaveLaunched: false, lockChecked: false },
+  lock: { taskStates: 'any', mustHaveLaunched: false, lockChecked: false, ends: ['*'] },
+  unlock: { taskStates: 'any', mustHaveLaunched: false, lockChecked: false, ends: ['*'] },
   'update metadata': { vmStates: ['active', 'paused', 'suspended', 'stopped'], taskStates: 'any', mustHaveLaunched: false },
 };
+
+/** The instance action a server's create is recorded as, and where it ends. */
+export const CREATE_ACTION = { instanceAction: 'create', ends: SETTLED } as const;
+
+/** The instance-action name Nova records for an action (its catalog row's, else the action's own). */
+export const instanceActionOf = (action: string): string => ACTION_RULES[action]?.instanceAction ?? action.split(':')[0] ?? action;
+
+/** The catalog row behind an instance-action name (reboot by its type). */
+export function ruleOfInstanceAction(name: string, rebootType: 'SOFT' | 'HARD' = 'HARD'): string | undefined {
+  if (name === 'reboot') return `reboot:${rebootType}`;
+  if (ACTION_RULES[name] && !ACTION_RULES[name].instanceAction) return name;
+  return Object.keys(ACTION_RULES).find((k) => ACTION_RULES[k]?.instanceAction === name);
+}
+
+/** Whether the instance action `name` is over once the server shows `status`. */
+export function actionEndsAt(name: string, status: string): boolean {
+  const ends = name === CREATE_ACTION.instanceAction ? CREATE_ACTION.ends : ACTION_RULES[ruleOfInstanceAction(name) ?? '']?.ends;
+  return !!ends && (ends.includes('*') || ends.includes(status));
+}
+
+/** The instance action an operation is recorded as (a createImage made for a backup is a createBackup). */
+export function instanceActionOfOperation(op: Pick<Operation, 'kind' | 'requestId'>): string {
+  if (op.kind === 'createImage' && op.requestId.startsWith('backup:')) return 'createBackup';
+  const action = Object.keys(ACTION_RULES).find((k) => ACTION_RULES[k]?.operation === op.kind);
+  return action ? instanceActionOf(action) : op.kind;
+}
+
+/** The instance action a change of spec.powerState stands for (by what it was before). */
+export function instanceActionOfPowerChange(from: string, to: string): string {
+  if (to === 'SoftDeleted') return 'delete';
+  if (from === 'SoftDeleted') return 'restore';
+  if (to === 'Shelved') return 'shelve';
+  if (to === 'ShelvedOffloaded') return from === 'Shelved' ? 'shelveOffload' : 'shelve';
+  if (from === 'Shelved' || from === 'ShelvedOffloaded') return 'unshelve';
+  if (to === 'Shutoff') return 'stop';
+  if (to === 'Paused') return 'pause';
+  if (to === 'Suspended') return 'suspend';
+  if (from === 'Paused') return 'unpause';
+  if (from === 'Suspended') return 'resume';
+  return 'start';
+}
 
 export interface ServerState {
   id: string;

@@ -11,7 +11,7 @@ import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, type DataVolume,
 import { NODES } from '../../src/kube/types.ts';
 import { SOFT_REBOOTS_ANNOTATION } from '../../src/sim/virt-api.ts';
 import { ensureFlavor, eventually, grant, project, spawnController, startApi, startKova, uniq, wentThrough, type Api, type Kova } from './helpers.ts';
-import { serverState } from '../../src/facade/routes/server-actions.ts';
+import { serverState } from '../../src/nova/server-state.ts';
 
 describe('server lifecycle', () => {
   let kova: Kova;
@@ -325,7 +325,7 @@ describe('server lifecycle', () => {
       for (const [action, body] of Object.entries(bodies)) {
         let allowed = true;
         try {
-          checkAction(action, { ...serverState(s), vmState: vmState as never }, { admin: true });
+          checkAction(action, { ...serverState(s, { pending: true }), vmState: vmState as never }, { admin: true });
         } catch {
           allowed = false;
         }

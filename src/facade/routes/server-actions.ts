@@ -4,12 +4,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ServerDefinition, SERVERS, type Server } from '../../api/server.ts';
 import { REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
-import { ACTION_RULES, checkAction, type ServerState, type VmState } from '../../nova/actions.ts';
+import { ACTION_RULES, checkAction } from '../../nova/actions.ts';
+import { serverState } from '../../nova/server-state.ts';
+import { requestedHostname } from '../../nova/hostname.ts';
+import { findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { randomUUID } from 'node:crypto';
 import { API_VERSION } from '../../api/group.ts';
 import { ownerReference, SECRETS } from '../../kube/types.ts';
-import { serverDetail, withPendingTask } from '../../nova/views/servers.ts';
+import { serverDetail } from '../../nova/views/servers.ts';
 import { serverViewInputs } from './servers.ts';
 import { forcedDown, isReady } from './hosts.ts';
 import { consoleOutputAction } from './console-output.ts';
@@ -19,16 +22,6 @@ import { validate, S } from '../validate.ts';
 import { callerClient, findServer, page, patchFresh, requireAdmin, viewContext } from './common.ts';
 import { instanceActionDetail, instanceActionSummary } from '../../nova/views/instance-actions.ts';
 import { nextLink } from '../../nova/views/links.ts';
-
-/** A Server as Nova's state rules see it. */
-export const serverState = (s: Server): ServerState => ({
-  id: s.metadata.uid ?? '',
-  vmState: (s.status?.vmState ?? 'building') as VmState,
-  // A request the controller has not picked up yet already holds its task, as in Nova's API.
-  taskState: withPendingTask(s).taskState ?? null,
-  launched: !!s.status?.launchedAt,
-  locked: s.spec.locked === true,
-});
 
 /** The request stamp the controller turns into an instance action. */
 export function requestStamp(req: FastifyRequest, action: string): string {
@@ -92,10 +85,10 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
     },
     resize: async (req, s, body) => {
       const b = validate<{ flavorRef: string | number }>(obj({ flavorRef: { type: ['string', 'integer'], minLength: 1 }, 'OS-DCF:diskConfig': { enum: ['AUTO', 'MANUAL'] } }, ['flavorRef']), body);
-      const f = c.flavor(String(b.flavorRef));
+      // The flavor must be usable in the server's project (where its instancetype must exist).
+      const f = usableFlavor(c, String(b.flavorRef), projectOf(c, s.metadata.namespace ?? ''));
       if (!f) throw badRequest('Unable to locate requested flavor.');
       if ((f.spec.id ?? f.metadata.name) === s.status?.flavor?.id) throw badRequest('When resizing, instances must change flavor!');
-      if (f.spec.isPublic === false && !(f.spec.projects ?? []).some((p) => p === req.nova.project?.id || p === s.metadata.namespace)) throw badRequest('Unable to locate requested flavor.');
       return patch(req, s, { flavor: f.metadata.name }, 'resize');
     },
     confirmResize: async (req, s) => {
@@ -122,15 +115,15 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
       const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean }>(obj(props, ['imageRef']), body);
       const img = c.image(b.imageRef.split('/').at(-1) ?? '');
       if (!img) throw badRequest('Invalid imageRef provided.');
-      if (b.key_name) {
-        if (!c.keyPair(s.metadata.namespace ?? '', b.key_name)) throw badRequest('Invalid key_name provided.');
-      }
+      // Nova's key pairs are the caller's own, at rebuild as at create.
+      const key = b.key_name ? findKeyPair(c, s.metadata.namespace ?? '', b.key_name, req.nova.caller.user) : undefined;
+      if (b.key_name && !key) throw badRequest('Invalid key_name provided.');
       const spec: Record<string, unknown> = { image: img.metadata.name, rebuild: { requestId: req.requestId, ...(b.preserve_ephemeral !== undefined ? { preserveEphemeral: b.preserve_ephemeral } : {}) } };
       if (b.name !== undefined) spec.name = b.name;
       if (b.metadata !== undefined) spec.metadata = b.metadata;
       if (b.description !== undefined) spec.description = b.description;
-      if (b.key_name !== undefined) spec.keyName = b.key_name ? (c.keyPair(s.metadata.namespace ?? '', b.key_name)?.metadata.name ?? b.key_name) : null;
-      if (b.hostname !== undefined) spec.hostname = b.hostname.toLowerCase().split('.')[0];
+      if (b.key_name !== undefined) spec.keyName = key?.metadata.name ?? null;
+      if (b.hostname !== undefined) spec.hostname = requestedHostname(b.hostname);
       // 2.57: new user data replaces the old (its own Secret, never inline); null removes it.
       if (b.user_data !== undefined) spec.userData = b.user_data === null ? null : { secretName: await writeUserData(req, s, b.user_data) };
       const updated = await patch(req, s, spec, 'rebuild');
@@ -315,7 +308,7 @@ export function registerServerActionRoutes(app: FastifyInstance, deps: FacadeDep
     // Nova checks policy before state: an admin-only action is 403 for others whatever the state.
     const adminRule = ADMIN_ONLY[action];
     if (adminRule) await requireAdmin(req, adminRule);
-    if (ACTION_RULES[ruleName]) checkAction(ruleName, serverState(s), { admin: await req.nova.isAdmin() });
+    if (ACTION_RULES[ruleName]) checkAction(ruleName, serverState(s, { pending: true }), { admin: await req.nova.isAdmin() });
     const answer = await handler(req, s, arg);
     const a: Exclude<Answer, void> = answer && !('metadata' in answer) ? answer : {};
     for (const [k, v] of Object.entries(a.headers ?? {})) reply.header(k, v);

@@ -4,19 +4,22 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION } from '../../api/group.ts';
 import { SERVERS, type Server } from '../../api/server.ts';
-import { LAUNCH_INDEX_ANNOTATION, REQUEST_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
+import { LAUNCH_INDEX_ANNOTATION, REQUEST_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
 import { ownerReference, SECRETS } from '../../kube/types.ts';
 import { badRequest, forbidden, notFound, versionNotFound } from '../../nova/faults.ts';
 import { nextLink } from '../../nova/views/links.ts';
 import { flavorId } from '../../nova/views/flavors.ts';
-import { ipsView, serverDetail, serverId, serverSummary, updatedAt, hostnameOf, type ServerViewInputs } from '../../nova/views/servers.ts';
+import { ipsView, serverDetail, serverId, serverSummary, updatedAt, type ServerViewInputs } from '../../nova/views/servers.ts';
 import { POWER_STATE_CODES } from '../../nova/status.ts';
 import type { FacadeDeps } from '../app.ts';
 import { S, validate, type Schema } from '../validate.ts';
 import { cacheCatchUp, callerClient, canListServers, findServer as findVisibleServer, patchFresh, last, page, requireProject, viewContext } from './common.ts';
 import type { Version } from '../../nova/microversion.ts';
 import { checkAction } from '../../nova/actions.ts';
-import { requestStamp, serverState } from './server-actions.ts';
+import { requestStamp } from './server-actions.ts';
+import { serverState } from '../../nova/server-state.ts';
+import { canUseFlavor, findHost, findKeyPair, hostZone, zoneExists } from '../../compute/references.ts';
+import { dnsLabel, hostnameOf, requestedHostname } from '../../nova/hostname.ts';
 import { imageIdOf, imageProperties } from '../../nova/images.ts';
 
 type Query = Record<string, string | string[] | undefined>;
@@ -143,8 +146,6 @@ const STATUS_FILTER: Record<string, (s: Server) => boolean> = Object.fromEntries
     .map((st) => [st, (s: Server) => (s.status?.status ?? 'BUILD') === st]),
 );
 
-const dnsSafe = (name: string): string => name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'server';
-
 /** What the server view needs beyond the Server: its image, flavor id, zone and host state. */
 export function serverViewInputs(deps: FacadeDeps, s: Server): ServerViewInputs {
   const c = deps.caches;
@@ -155,7 +156,7 @@ export function serverViewInputs(deps: FacadeDeps, s: Server): ServerViewInputs 
     projectId: c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace ?? '',
     image: img ? { id: imageIdOf(img), properties: imageProperties(img.metadata.annotations) } : s.status?.image?.uid ? { id: s.status.image.uid } : undefined,
     flavorId: s.status?.flavor?.id ?? (c.flavor(s.spec.flavor) ? flavorId(c.flavor(s.spec.flavor)!) : undefined),
-    zone: node?.metadata.labels?.[ZONE_LABEL],
+    zone: hostZone(node),
     hostStatus: !node ? (s.status?.host ? 'UNKNOWN' : '') : node.spec?.unschedulable ? 'MAINTENANCE' : ready === 'True' ? 'UP' : 'DOWN',
   };
 }
@@ -236,7 +237,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     // References, resolved the way Nova does (400 for a bad reference at create).
     const flavorRef = String(b.flavorRef).split('/').pop() ?? '';
     const flavor = c.flavors.byIndex('id', flavorRef)[0];
-    if (!flavor || (flavor.spec.isPublic === false && !admin && !(flavor.spec.projects ?? []).includes(project.id))) throw badRequest(`Flavor ${flavorRef} could not be found.`);
+    if (!flavor || !canUseFlavor(flavor, project)) throw badRequest(`Flavor ${flavorRef} could not be found.`);
     const bdm = (b.block_device_mapping_v2 ?? b.block_device_mapping) as { source_type?: string; destination_type?: string; uuid?: string; boot_index?: number | string; volume_size?: number | string }[] | undefined;
     let imageRef = typeof b.imageRef === 'string' ? b.imageRef : '';
     let rootDiskGiB: number | undefined;
@@ -255,7 +256,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     if (!image) throw badRequest('Can not find requested image');
     let keyObjectName: string | undefined;
     if (b.key_name !== undefined) {
-      const kp = c.keyPairs.list(project.namespace).find((k) => k.spec.name === b.key_name && (k.spec.userId ?? '') === caller.user);
+      const kp = findKeyPair(c, project.namespace, String(b.key_name), caller.user);
       if (!kp) throw badRequest('Invalid key_name provided.');
       keyObjectName = kp.metadata.name;
     }
@@ -271,8 +272,8 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
       host = node || h || undefined;
     }
     if ((b.host !== undefined || b.hypervisor_hostname !== undefined) && !admin) throw forbidden(`Policy doesn't allow compute:servers:create:requested_destination to be performed.`);
-    if (host && !c.nodes.get(host)) throw badRequest(`Compute host ${host} could not be found.`);
-    if (az && !c.nodes.list().some((n) => n.metadata.labels?.[ZONE_LABEL] === az)) throw badRequest(`The requested availability zone is not available`);
+    if (host && !findHost(c, host)) throw badRequest(`Compute host ${host} could not be found.`);
+    if (az && !zoneExists(c, az)) throw badRequest(`The requested availability zone is not available`);
     const min = Number(b.min_count ?? 1);
     const max = Number(b.max_count ?? min);
     if (min > max) throw badRequest('min_count must be <= max_count');
@@ -285,7 +286,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     try {
       for (let i = 0; i < max; i++) {
         const name = max > 1 ? `${b.name}-${i + 1}` : String(b.name);
-        const objectName = `${dnsSafe(name)}-${randomBytes(3).toString('hex')}`;
+        const objectName = `${dnsLabel(name, 40) || 'server'}-${randomBytes(3).toString('hex')}`;
         const spec: Server['spec'] = {
           name,
           flavor: flavor.metadata.name ?? flavorRef,
@@ -298,7 +299,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
           ...(Array.isArray(b.tags) && b.tags.length ? { tags: b.tags as string[] } : {}),
           ...(az ? { availabilityZone: az } : {}),
           ...(host ? { host } : {}),
-          ...(typeof b.hostname === 'string' ? { hostname: b.hostname.toLowerCase().split('.')[0] } : {}),
+          ...(typeof b.hostname === 'string' ? { hostname: requestedHostname(b.hostname) } : {}),
           ...(typeof b.description === 'string' ? { description: b.description } : {}),
         };
         const server = await client.create<Server>(SERVERS, {
@@ -343,14 +344,14 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
     const spec: Record<string, unknown> = {};
     if (body.name !== undefined) spec.name = body.name;
     if (body.description !== undefined) spec.description = body.description;
-    if (body.hostname !== undefined) spec.hostname = body.hostname.toLowerCase().split('.')[0];
+    if (body.hostname !== undefined) spec.hostname = requestedHostname(body.hostname);
     const updated = Object.keys(spec).length ? await patchSpec(req, s, spec) : s;
     return { server: serverDetail(await viewContext(req), updated, inputs(updated), { update: true }) };
   });
 
   app.delete('/servers/:id', async (req, reply) => {
     const s = await findServer(req, (req.params as { id: string }).id);
-    checkAction('delete', serverState(s), { admin: await req.nova.isAdmin() });
+    checkAction('delete', serverState(s, { pending: true }), { admin: await req.nova.isAdmin() });
     // With a reclaim interval, Nova soft-deletes a launched server; the controller reclaims it later.
     if ((deps.cfg.reclaimInstanceIntervalSeconds ?? 0) > 0 && s.status?.launchedAt) {
       await patchFresh(deps, req, c.servers, s, () => ({ metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, 'delete') } }, spec: { powerState: 'SoftDeleted' } }));
@@ -377,7 +378,7 @@ export function registerServerRoutes(app: FastifyInstance, deps: FacadeDeps): vo
   const metadataSchema: Schema = { type: 'object', required: ['metadata'], additionalProperties: false, properties: { metadata: S.metadata } };
   // Metadata and tags follow Nova's rule for 'update metadata': a state check and the lock.
   const checkMetadataState = async (s: Server, req: FastifyRequest): Promise<void> => {
-    checkAction('update metadata', serverState(s), { admin: await req.nova.isAdmin() });
+    checkAction('update metadata', serverState(s, { pending: true }), { admin: await req.nova.isAdmin() });
   };
   app.get('/servers/:id/metadata', async (req) => ({ metadata: (await findServer(req, (req.params as { id: string }).id)).spec.metadata ?? {} }));
   app.get('/servers/:id/metadata/:key', async (req) => {

@@ -1,9 +1,9 @@
 // Nova's server view per microversion, rendered from Server.status (which the controller computes).
 // Pure: the route gathers the inputs, this decides the shape.
-import { ACTION_RULES } from '../actions.ts';
-import { parseStamp } from '../instance-actions.ts';
+import { withPendingTask } from '../server-state.ts';
+import { hostnameOf } from '../hostname.ts';
 import { type Server } from '../../api/server.ts';
-import { LAUNCH_INDEX_ANNOTATION, REQUEST_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
+import { LAUNCH_INDEX_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
 import { POWER_STATE_CODES } from '../status.ts';
 import { bookmark, naiveTime, selfAndBookmark, type ViewContext } from './links.ts';
 
@@ -46,28 +46,6 @@ export function serverDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: 
   for (const k of Object.keys(out)) if (NOT_IN_OLD_UPDATE.test(k)) delete out[k];
   out.addresses = Object.fromEntries(Object.entries((out.addresses ?? {}) as Record<string, { addr: string; version: number }[]>).map(([n, l]) => [n, l.map((a) => ({ addr: a.addr, version: a.version }))]));
   return out;
-}
-
-/** Task states that show as a status of their own (Nova's state map). */
-const TASK_STATUS: Record<string, string> = {
-  rebooting: 'REBOOT', rebooting_hard: 'HARD_REBOOT', rebuilding: 'REBUILD', resize_prep: 'RESIZE', migrating: 'MIGRATING', resize_reverting: 'REVERT_RESIZE', updating_password: 'PASSWORD',
-};
-const RULE_OF: Record<string, string> = { stop: 'os-stop', start: 'os-start', 'live-migration': 'os-migrateLive' };
-
-/**
- * Nova sets task_state in the API before it answers, so a client polling with `--wait` never sees
- * the old state as "done". Kova's controller sets it a moment later; until it has seen the request
- * (observedGeneration behind generation), the view shows the task the request's action sets.
- */
-export function withPendingTask(s: Server): NonNullable<Server['status']> {
-  const st = s.status ?? {};
-  if (st.observedGeneration === undefined || st.observedGeneration === s.metadata.generation) return st;
-  const stamp = parseStamp(s.metadata.annotations?.[REQUEST_ANNOTATION]);
-  if (!stamp || st.instanceActions?.some((a) => a.requestId === stamp.requestId)) return st;
-  const rule = stamp.action === 'reboot' ? `reboot:${s.spec.reboot?.type ?? 'HARD'}` : RULE_OF[stamp.action] ?? stamp.action;
-  const task = ACTION_RULES[rule]?.sets;
-  if (!task || task === 'deleting') return st;
-  return { ...st, taskState: task, status: (TASK_STATUS[task] as typeof st.status) ?? st.status };
 }
 
 function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: boolean; update?: boolean }): Record<string, unknown> {
@@ -151,8 +129,6 @@ function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: 
   if (v.atLeast('2.100')) out.scheduler_hints = {};
   return out;
 }
-
-export const hostnameOf = (s: Server): string => s.spec.hostname ?? s.spec.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
 
 function addresses(a: NonNullable<Server['status']>['addresses']): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};

@@ -1,0 +1,55 @@
+// The references a request names — flavor, key pair, image, host, zone — resolved for the project
+// it acts in, the same way whichever door the request came through (the Compute API's synchronous
+// 400s, the controller's faults). Nova keeps these in compute/api.py; this is Kova's one home for them.
+import type { Flavor } from '../api/flavor.ts';
+import type { KeyPair } from '../api/keypair.ts';
+import { ZONE_LABEL } from '../api/labels.ts';
+import type { Caches } from '../cache/caches.ts';
+import type { Node } from '../kube/types.ts';
+import type { DataSource } from '../kubevirt/types.ts';
+
+/** A project: its namespace and, when known, its Nova id. */
+export interface Project {
+  namespace: string;
+  id?: string;
+}
+
+/** The project a namespace is. */
+export const projectOf = (caches: Caches, namespace: string): Project => ({ namespace, id: caches.projectIdOf(namespace) });
+
+/**
+ * A private flavor may be used only in the projects on its access list (by id or namespace). No
+ * admin bypasses it: the instancetype a private flavor runs as exists only in those projects
+ * (docs/adr/014-layers.md), so a server elsewhere could never be built.
+ */
+export function canUseFlavor(f: Flavor, project: Project): boolean {
+  return f.spec.isPublic !== false || (f.spec.projects ?? []).some((p) => p === project.id || p === project.namespace);
+}
+
+/** A flavor by metadata.name or Nova id that the project may use; undefined when there is none or it is private to others. */
+export function usableFlavor(caches: Caches, ref: string, project: Project): Flavor | undefined {
+  const f = caches.flavor(ref);
+  return f && canUseFlavor(f, project) ? f : undefined;
+}
+
+/**
+ * A key pair of the project. Nova's key pairs belong to a user: a request from the Compute API
+ * names one of its caller's own (`owner`); a spec written with kubectl names any key pair of the
+ * namespace, by metadata.name or Nova name (Kubernetes RBAC on the namespace decides).
+ */
+export function findKeyPair(caches: Caches, namespace: string, ref: string, owner?: string): KeyPair | undefined {
+  if (owner === undefined) return caches.keyPair(namespace, ref);
+  return caches.keyPairs.list(namespace).find((k) => k.spec.name === ref && (k.spec.userId ?? '') === owner);
+}
+
+/** An image by DataSource name, uid or promised id (a link's last segment is its id). */
+export const findImage = (caches: Caches, ref: string): DataSource | undefined => caches.image(ref.split('/').at(-1) ?? ref);
+
+/** A host (Node) by name. */
+export const findHost = (caches: Caches, name: string): Node | undefined => caches.nodes.get(name);
+
+/** The availability zone of a host. */
+export const hostZone = (n: Node | undefined): string | undefined => n?.metadata.labels?.[ZONE_LABEL];
+
+/** Whether any host is in the zone. */
+export const zoneExists = (caches: Caches, zone: string): boolean => caches.nodes.list().some((n) => hostZone(n) === zone);

@@ -1,0 +1,41 @@
+// A Server as Nova's state rules see it (vm_state, task_state, launched, locked), for the façade's
+// synchronous checks and the controller's refusals alike. Pure.
+import { REQUEST_ANNOTATION } from '../api/labels.ts';
+import type { Server } from '../api/server.ts';
+import { ACTION_RULES, ruleOfInstanceAction, type ServerState, type VmState } from './actions.ts';
+import { parseStamp } from './instance-actions.ts';
+
+/** Task states that show as a status of their own (Nova's state map). */
+const TASK_STATUS: Record<string, string> = {
+  rebooting: 'REBOOT', rebooting_hard: 'HARD_REBOOT', rebuilding: 'REBUILD', resize_prep: 'RESIZE', migrating: 'MIGRATING', resize_reverting: 'REVERT_RESIZE', updating_password: 'PASSWORD',
+};
+
+/**
+ * Nova sets task_state in the API before it answers, so a client polling with `--wait` never sees
+ * the old state as "done". Kova's controller sets it a moment later; until it has seen the request
+ * (observedGeneration behind generation), the status shows the task the request's action sets.
+ */
+export function withPendingTask(s: Server): NonNullable<Server['status']> {
+  const st = s.status ?? {};
+  if (st.observedGeneration === undefined || st.observedGeneration === s.metadata.generation) return st;
+  const stamp = parseStamp(s.metadata.annotations?.[REQUEST_ANNOTATION]);
+  if (!stamp || st.instanceActions?.some((a) => a.requestId === stamp.requestId)) return st;
+  const task = ACTION_RULES[ruleOfInstanceAction(stamp.action, s.spec.reboot?.type) ?? '']?.sets;
+  if (!task || task === 'deleting') return st;
+  return { ...st, taskState: task, status: (TASK_STATUS[task] as typeof st.status) ?? st.status };
+}
+
+/**
+ * The state the rules check. The API sees a request's task as soon as it is made (`pending`); the
+ * controller sees the status it wrote, or the error a reset forces (`resetToError`).
+ */
+export function serverState(s: Server, o: { pending?: boolean; resetToError?: boolean } = {}): ServerState {
+  const st = o.pending ? withPendingTask(s) : s.status ?? {};
+  return {
+    id: s.metadata.uid ?? '',
+    vmState: o.resetToError ? 'error' : ((st.vmState ?? 'building') as VmState),
+    taskState: o.resetToError ? null : st.taskState ?? null,
+    launched: !!st.launchedAt,
+    locked: s.spec.locked === true,
+  };
+}
