@@ -2,7 +2,7 @@
 // with the indexes and look-ups (by Nova id, by name) every reader uses.
 import { AGGREGATES, type Aggregate } from '../api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
-import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL } from '../api/labels.ts';
+import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../api/labels.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
 import { SERVERS, type Server } from '../api/server.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -23,11 +23,13 @@ export class Caches {
   readonly dataVolumes: Informer<DataVolume>;
   readonly migrations: Informer<VirtualMachineInstanceMigration>;
   readonly images: Informer<DataSource>;
+  /** The DataVolumes of images being made from servers (createImage / createBackup). */
+  readonly imageVolumes: Informer<DataVolume>;
   readonly clusterInstancetypes: Informer<Instancetype>;
   readonly instancetypes: Informer<Instancetype>;
   readonly nodes: Informer<Node>;
   readonly namespaces: Informer<Namespace>;
-  private readonly imagesNamespace: string;
+  readonly imagesNamespace: string;
 
   /** The API needs no KubeVirt objects: it neither starts those informers nor needs RBAC for them. */
   private readonly profile: 'controller' | 'api';
@@ -48,6 +50,7 @@ export class Caches {
     this.migrations = make<VirtualMachineInstanceMigration>(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, { labelSelector: SERVER_LABEL });
     // An image is found by its uid, or by the id Kova gave it before it existed (createImage).
     this.images = make<DataSource>(DATA_SOURCES, { namespace: cfg.imagesNamespace }).addIndex('uid', (d) => [d.metadata.uid ?? '', ...(d.metadata.labels?.[IMAGE_ID_LABEL] ? [d.metadata.labels[IMAGE_ID_LABEL]] : [])]);
+    this.imageVolumes = make<DataVolume>(DATA_VOLUMES, { namespace: cfg.imagesNamespace, labelSelector: SOURCE_SERVER_LABEL });
     this.clusterInstancetypes = make<Instancetype>(CLUSTER_INSTANCETYPES);
     this.instancetypes = make<Instancetype>(INSTANCETYPES, { labelSelector: FLAVOR_LABEL });
     this.nodes = make<Node>(NODES);
@@ -56,7 +59,7 @@ export class Caches {
 
   /** Every informer, for starting, stopping and metrics. */
   informers(): Informer<KubeObject>[] {
-    const kubevirt: unknown[] = [this.vms, this.vmis, this.dataVolumes, this.migrations, this.clusterInstancetypes, this.instancetypes];
+    const kubevirt: unknown[] = [this.vms, this.vmis, this.dataVolumes, this.imageVolumes, this.migrations, this.clusterInstancetypes, this.instancetypes];
     return Object.values(this).filter((v): v is Informer<KubeObject> => v instanceof Informer && (this.profile === 'controller' || !kubevirt.includes(v)));
   }
 

@@ -15,7 +15,7 @@ export interface Project {
 }
 
 /** The project a namespace is. */
-export const projectOf = (caches: Caches, namespace: string): Project => ({ namespace, id: caches.projectIdOf(namespace) });
+export const projectOf = (caches: Pick<Caches, 'projectIdOf'>, namespace: string): Project => ({ namespace, id: caches.projectIdOf(namespace) });
 
 /**
  * A private flavor may be used only in the projects on its access list (by id or namespace). No
@@ -37,7 +37,7 @@ export function usableFlavor(caches: Caches, ref: string, project: Project): Fla
  * names one of its caller's own (`owner`); a spec written with kubectl names any key pair of the
  * namespace, by metadata.name or Nova name (Kubernetes RBAC on the namespace decides).
  */
-export function findKeyPair(caches: Caches, namespace: string, ref: string, owner?: string): KeyPair | undefined {
+export function findKeyPair(caches: Pick<Caches, 'keyPair' | 'keyPairs'>, namespace: string, ref: string, owner?: string): KeyPair | undefined {
   if (owner === undefined) return caches.keyPair(namespace, ref);
   return caches.keyPairs.list(namespace).find((k) => k.spec.name === ref && (k.spec.userId ?? '') === owner);
 }

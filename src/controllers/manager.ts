@@ -7,13 +7,13 @@ import { keyOf, controllerOf, type KubeObject } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { reconcileAggregate } from './aggregate.ts';
-import { FLAVOR_LABEL, memberLabel } from '../api/labels.ts';
+import { FLAVOR_LABEL, memberLabel, SOURCE_SERVER_LABEL } from '../api/labels.ts';
 import { type ControllerDeps } from './deps.ts';
 import { type KovaConfig } from '../cache/config.ts';
 import { Caches, observeCaches } from '../cache/caches.ts';
 import { reconcileFlavor } from './flavor.ts';
 import { reconcileKeyPair } from './keypair.ts';
-import { reconcileServer, serverKeyOfLabelled } from './server.ts';
+import { reconcileServer, serverKeyOfLabelled } from './server/index.ts';
 
 export class ControllerManager {
   readonly ctx: ControllerDeps;
@@ -73,6 +73,11 @@ export class ControllerManager {
     caches.vmis.on(byOwner);
     caches.dataVolumes.on(byOwner);
     caches.migrations.on(byOwner);
+    // An image being made from a server (in the images namespace) names the server by uid.
+    caches.imageVolumes.on(each((dv) => {
+      const s = caches.servers.byIndex('uid', dv.metadata.labels?.[SOURCE_SERVER_LABEL] ?? '')[0];
+      if (s) servers.enqueue(keyOf(s));
+    }));
   }
 
   async start(): Promise<void> {

@@ -1,4 +1,4 @@
-// The Nova view of a KubeVirt VirtualMachine: status, vm_state, task_state, power_state, fault,
+// The Nova state of a KubeVirt VirtualMachine (kept in Server.status; HTTP bodies are nova/views/): status, vm_state, task_state, power_state, fault,
 // host and addresses, computed from the VM, its VMI and its DataVolumes. Pure: no I/O.
 // The mapping is the table in ../shared/design/architecture.md ("Server state: Nova view of KubeVirt").
 import type { Address, Fault, ServerStatus, POWER_REQUESTS } from '../api/server.ts';
@@ -13,7 +13,7 @@ export const POWER_STATE_CODES: Record<PowerState, number> = { NOSTATE: 0, Runni
 export const NO_VALID_HOST = 'No valid host was found. There are not enough hosts available.';
 
 /** The part of Server.status that follows from KubeVirt's state. */
-export interface NovaView {
+export interface NovaState {
   status: NovaStatus;
   vmState: string;
   taskState?: string;
@@ -26,7 +26,7 @@ export interface NovaView {
   running: boolean;
 }
 
-export interface NovaViewInput {
+export interface NovaStateInput {
   desiredPower: (typeof POWER_REQUESTS)[number];
   /** Shelved and offloaded (the host released). */
   offloaded?: boolean;
@@ -46,7 +46,7 @@ export interface NovaViewInput {
   rebooting?: 'SOFT' | 'HARD';
 }
 
-const error = (fault: Omit<Fault, 'created'>, powerState: PowerState = 'NOSTATE'): Omit<NovaView, 'running'> => ({
+const error = (fault: Omit<Fault, 'created'>, powerState: PowerState = 'NOSTATE'): Omit<NovaState, 'running'> => ({
   status: 'ERROR',
   vmState: 'error',
   powerState,
@@ -54,11 +54,11 @@ const error = (fault: Omit<Fault, 'created'>, powerState: PowerState = 'NOSTATE'
   fault,
 });
 
-/** Computes the Nova view. The first matching rule wins, as in KubeVirt's printableStatus. */
-export function novaView(i: NovaViewInput): NovaView {
+/** Computes the Nova state. The first matching rule wins, as in KubeVirt's printableStatus. */
+export function novaStateOf(i: NovaStateInput): NovaState {
   const running = i.vmi?.status?.phase === 'Running';
   const base = computeView(i);
-  const view: NovaView = { ...base, running };
+  const view: NovaState = { ...base, running };
   // Nova keeps host and addresses while a server is stopped: fall back to what was last seen.
   const host = i.vmi?.status?.nodeName || i.previous?.host;
   if (host) view.host = host;
@@ -68,7 +68,7 @@ export function novaView(i: NovaViewInput): NovaView {
   return view;
 }
 
-function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
+function computeView(i: NovaStateInput): Omit<NovaState, 'running'> {
   const vm = i.vm;
   const printable = vm?.status?.printableStatus;
   if (i.deleting || printable === 'Terminating' || vm?.metadata.deletionTimestamp) {
@@ -89,7 +89,7 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
   const prevVm = i.previous?.vmState;
   const shelvedBefore = prevVm === 'shelved' || prevVm === 'shelved_offloaded';
   // On the way back from a shelve or a soft delete, the old status stays with Nova's task.
-  const returning = (): Omit<NovaView, 'running'> | undefined => {
+  const returning = (): Omit<NovaState, 'running'> | undefined => {
     if (shelvedBefore) return { status: prevVm === 'shelved' ? 'SHELVED' : 'SHELVED_OFFLOADED', vmState: prevVm, taskState: 'unshelving', powerState: 'Shutdown', progress: 0 };
     if (prevVm === 'soft-delete') return { status: 'SOFT_DELETED', vmState: 'soft-delete', taskState: 'restoring', powerState: 'Shutdown', progress: 0 };
     return undefined;
@@ -153,14 +153,14 @@ function computeView(i: NovaViewInput): Omit<NovaView, 'running'> {
 }
 
 /** A halted VM, as the desired state names it. */
-function stoppedView(want: NovaViewInput['desiredPower'], offloaded: boolean | undefined): Omit<NovaView, 'running'> {
+function stoppedView(want: NovaStateInput['desiredPower'], offloaded: boolean | undefined): Omit<NovaState, 'running'> {
   if (want === 'ShelvedOffloaded' || (want === 'Shelved' && offloaded)) return { status: 'SHELVED_OFFLOADED', vmState: 'shelved_offloaded', powerState: 'Shutdown', progress: 0 };
   if (want === 'Shelved') return { status: 'SHELVED', vmState: 'shelved', powerState: 'Shutdown', progress: 0 };
   if (want === 'SoftDeleted') return { status: 'SOFT_DELETED', vmState: 'soft-delete', powerState: 'Shutdown', progress: 0 };
   return { status: 'SHUTOFF', vmState: 'stopped', powerState: 'Shutdown', progress: 0 };
 }
 
-const building = (taskState: string, progress: number): Omit<NovaView, 'running'> => ({ status: 'BUILD', vmState: 'building', taskState, powerState: 'NOSTATE', progress });
+const building = (taskState: string, progress: number): Omit<NovaState, 'running'> => ({ status: 'BUILD', vmState: 'building', taskState, powerState: 'NOSTATE', progress });
 
 function powerOf(status: NovaStatus): PowerState {
   switch (status) {
@@ -195,7 +195,7 @@ function crashDetails(vm: VirtualMachine): string | undefined {
   return f ? `consecutive start failures: ${f.consecutiveFailCount ?? 0}${f.retryAfterTimestamp ? `, next retry after ${f.retryAfterTimestamp}` : ''}` : undefined;
 }
 
-function synchronizedMessage(i: NovaViewInput): string | undefined {
+function synchronizedMessage(i: NovaStateInput): string | undefined {
   return vmCondition(i.vmi, 'Synchronized')?.message ?? vmCondition(i.vm, 'Synchronized')?.message;
 }
 

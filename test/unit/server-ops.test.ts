@@ -2,15 +2,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Operation, type Server } from '../../src/api/server.ts';
 import { type DataVolume, type VirtualMachine, type VirtualMachineInstance, type VirtualMachineInstanceMigration } from '../../src/kubevirt/types.ts';
-import { advance, migrationIds, operationView, rebuildVolumeName, updateMigrations, vmOverrides, type Observed, type View } from '../../src/controllers/server-ops.ts';
-import { novaView } from '../../src/nova/status.ts';
+import { advance, migrationIds, operationState, rebuildVolumeName, updateMigrations, vmOverrides, type Observed, type ShownState } from '../../src/controllers/server/operations.ts';
+import { novaStateOf } from '../../src/nova/status.ts';
 
 const vm = (printableStatus: string): VirtualMachine => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'web' }, spec: { template: { spec: { domain: { devices: {} } } } }, status: { printableStatus: printableStatus as never } });
 const vmi = (uid: string, phase = 'Running'): VirtualMachineInstance => ({ metadata: { name: 'web', uid }, spec: { domain: { devices: {} } }, status: { phase: phase as never } });
 const dv = (name: string, phase: string): DataVolume => ({ metadata: { name }, spec: {}, status: { phase: phase as never } } as DataVolume);
 const obs = (o: Partial<Observed>): Observed => ({ dataVolumes: [], wantRunning: true, ...o });
 const flavor = (id: string) => ({ id, name: `f${id}`, vcpus: 1, ramMiB: 512, diskGiB: 1 });
-const active: View = { status: 'ACTIVE', vmState: 'active', powerState: 'Running', progress: 0 };
+const active: ShownState = { status: 'ACTIVE', vmState: 'active', powerState: 'Running', progress: 0 };
 
 describe('operations move as KubeVirt shows the work done', () => {
   const resize: Operation = { kind: 'resize', requestId: 'req-1', phase: 'migrating', fromVMI: 'old', fromHost: 'n1', fromFlavor: flavor('1'), toFlavor: flavor('2') };
@@ -25,23 +25,23 @@ describe('operations move as KubeVirt shows the work done', () => {
   });
 
   test('Nova\'s statuses and task states along a resize', () => {
-    assert.deepEqual(operationView(resize, active, obs({ vmi: vmi('old') })), { status: 'RESIZE', vmState: 'active', taskState: 'resize_migrating', powerState: 'Running', progress: 0 });
-    assert.equal(operationView(resize, active, obs({})).taskState, 'resize_migrated');
-    assert.equal(operationView(resize, active, obs({ vmi: vmi('new', 'Scheduling') })).taskState, 'resize_finish');
-    assert.deepEqual(operationView({ ...resize, phase: 'verify' }, active, obs({ vmi: vmi('new') })), { status: 'VERIFY_RESIZE', vmState: 'resized', powerState: 'Running', progress: 100 });
-    assert.equal(operationView({ ...resize, phase: 'reverting' }, active, obs({})).status, 'REVERT_RESIZE');
-    const err: View = { status: 'ERROR', vmState: 'error', powerState: 'NOSTATE', progress: 0 };
-    assert.equal(operationView(resize, err, obs({})).status, 'ERROR', 'an error shows through');
+    assert.deepEqual(operationState(resize, active, obs({ vmi: vmi('old') })), { status: 'RESIZE', vmState: 'active', taskState: 'resize_migrating', powerState: 'Running', progress: 0 });
+    assert.equal(operationState(resize, active, obs({})).taskState, 'resize_migrated');
+    assert.equal(operationState(resize, active, obs({ vmi: vmi('new', 'Scheduling') })).taskState, 'resize_finish');
+    assert.deepEqual(operationState({ ...resize, phase: 'verify' }, active, obs({ vmi: vmi('new') })), { status: 'VERIFY_RESIZE', vmState: 'resized', powerState: 'Running', progress: 100 });
+    assert.equal(operationState({ ...resize, phase: 'reverting' }, active, obs({})).status, 'REVERT_RESIZE');
+    const err: ShownState = { status: 'ERROR', vmState: 'error', powerState: 'NOSTATE', progress: 0 };
+    assert.equal(operationState(resize, err, obs({})).status, 'ERROR', 'an error shows through');
   });
 
   test('a rebuild waits for its new root disk and a new VMI; a failed import fails it', () => {
     const op: Operation = { kind: 'rebuild', requestId: 'r', phase: 'rebuilding', rootVolume: rebuildVolumeName('web', 'r'), image: 'fedora', fromVMI: 'old' };
     const importing = obs({ vm: vm('Provisioning'), dataVolumes: [dv(op.rootVolume!, 'ImportInProgress')] });
     assert.equal(advance(op, importing).op?.kind, 'rebuild');
-    assert.equal(operationView(op, active, importing).taskState, 'rebuild_block_device_mapping');
+    assert.equal(operationState(op, active, importing).taskState, 'rebuild_block_device_mapping');
     const half = obs({ dataVolumes: [{ ...dv(op.rootVolume!, 'ImportInProgress'), status: { phase: 'ImportInProgress', progress: '50.0%' } } as DataVolume] });
-    assert.equal(operationView(op, active, half).progress, 50, 'progress follows the import');
-    assert.equal(operationView(op, active, obs({ vmi: vmi('old') })).taskState, 'rebuilding');
+    assert.equal(operationState(op, active, half).progress, 50, 'progress follows the import');
+    assert.equal(operationState(op, active, obs({ vmi: vmi('old') })).taskState, 'rebuilding');
     assert.equal(advance(op, obs({ vm: vm('Running'), vmi: vmi('new'), dataVolumes: [dv(op.rootVolume!, 'Succeeded')] })).outcome, 'done');
     assert.equal(advance(op, obs({ wantRunning: false, dataVolumes: [dv(op.rootVolume!, 'Succeeded')] })).outcome, 'done', 'a stopped server stays stopped');
     assert.equal(advance(op, obs({ dataVolumes: [dv(op.rootVolume!, 'Failed')] })).outcome, 'failed');
@@ -55,15 +55,15 @@ describe('operations move as KubeVirt shows the work done', () => {
     assert.equal(advance({ ...op, phase: 'migrating' }, obs({})).outcome, 'cancelled');
     assert.equal(advance(op, obs({ migration: m('Succeeded') })).outcome, 'done');
     assert.equal(advance(op, obs({ migration: { ...m('Failed'), status: { phase: 'Failed', migrationState: { failureReason: 'no target' } } } })).message, 'no target');
-    assert.deepEqual(operationView(op, active, obs({})), { status: 'MIGRATING', vmState: 'active', taskState: 'migrating', powerState: 'Running', progress: 0 });
+    assert.deepEqual(operationState(op, active, obs({})), { status: 'MIGRATING', vmState: 'active', taskState: 'migrating', powerState: 'Running', progress: 0 });
   });
 
   test('createImage shows Nova\'s image tasks and ends when the copy is done', () => {
     const op: Operation = { kind: 'createImage', requestId: 'i', phase: 'snapshot', imageId: 'x' };
-    assert.equal(operationView(op, active, obs({})).taskState, 'image_snapshot');
+    assert.equal(operationState(op, active, obs({})).taskState, 'image_snapshot');
     assert.equal(advance(op, obs({ imagePhase: 'CloneInProgress' })).op?.phase, 'uploading');
-    assert.equal(operationView({ ...op, phase: 'uploading' }, active, obs({})).taskState, 'image_uploading');
-    assert.equal(operationView({ ...op, requestId: 'backup:i' }, active, obs({})).taskState, 'image_backup');
+    assert.equal(operationState({ ...op, phase: 'uploading' }, active, obs({})).taskState, 'image_uploading');
+    assert.equal(operationState({ ...op, requestId: 'backup:i' }, active, obs({})).taskState, 'image_backup');
     assert.equal(advance(op, obs({ imagePhase: 'Succeeded' })).outcome, 'done');
   });
 });
@@ -113,17 +113,17 @@ describe('migration records', () => {
 describe('shelve and soft delete in the Nova view', () => {
   const base = { deleting: false, launched: true, vm: vm('Stopped') } as const;
   test('a halted VM reads as the desired state asks', () => {
-    assert.equal(novaView({ ...base, desiredPower: 'Shelved' }).status, 'SHELVED');
-    assert.equal(novaView({ ...base, desiredPower: 'Shelved', offloaded: true }).status, 'SHELVED_OFFLOADED');
-    assert.equal(novaView({ ...base, desiredPower: 'ShelvedOffloaded' }).vmState, 'shelved_offloaded');
-    assert.deepEqual(novaView({ ...base, desiredPower: 'SoftDeleted' }).status, 'SOFT_DELETED');
-    assert.equal(novaView({ ...base, desiredPower: 'Shelved', vm: vm('Running') }).taskState, 'shelving');
-    assert.equal(novaView({ ...base, desiredPower: 'SoftDeleted', vm: vm('Stopping') }).taskState, 'soft-deleting');
+    assert.equal(novaStateOf({ ...base, desiredPower: 'Shelved' }).status, 'SHELVED');
+    assert.equal(novaStateOf({ ...base, desiredPower: 'Shelved', offloaded: true }).status, 'SHELVED_OFFLOADED');
+    assert.equal(novaStateOf({ ...base, desiredPower: 'ShelvedOffloaded' }).vmState, 'shelved_offloaded');
+    assert.deepEqual(novaStateOf({ ...base, desiredPower: 'SoftDeleted' }).status, 'SOFT_DELETED');
+    assert.equal(novaStateOf({ ...base, desiredPower: 'Shelved', vm: vm('Running') }).taskState, 'shelving');
+    assert.equal(novaStateOf({ ...base, desiredPower: 'SoftDeleted', vm: vm('Stopping') }).taskState, 'soft-deleting');
   });
   test('on the way back, the old status stays with Nova\'s task', () => {
-    const u = novaView({ ...base, desiredPower: 'Running', vm: vm('Starting'), previous: { status: 'SHELVED_OFFLOADED', vmState: 'shelved_offloaded' } });
+    const u = novaStateOf({ ...base, desiredPower: 'Running', vm: vm('Starting'), previous: { status: 'SHELVED_OFFLOADED', vmState: 'shelved_offloaded' } });
     assert.deepEqual([u.status, u.taskState], ['SHELVED_OFFLOADED', 'unshelving']);
-    const r = novaView({ ...base, desiredPower: 'Running', previous: { status: 'SOFT_DELETED', vmState: 'soft-delete' } });
+    const r = novaStateOf({ ...base, desiredPower: 'Running', previous: { status: 'SOFT_DELETED', vmState: 'soft-delete' } });
     assert.deepEqual([r.status, r.taskState], ['SOFT_DELETED', 'restoring']);
   });
 });

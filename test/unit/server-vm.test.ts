@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/group.ts';
 import type { Server, ServerSpec } from '../../src/api/server.ts';
-import { desiredVirtualMachine, hashOf, rootVolumeName, type VmInputs } from '../../src/controllers/server-vm.ts';
+import { desiredVirtualMachine, hashOf, rootVolumeName, type VmInputs } from '../../src/controllers/server/vm.ts';
 import { defaultHostname } from '../../src/nova/hostname.ts';
 import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, ZONE_LABEL } from '../../src/api/labels.ts';
 import type { ObjectMeta } from '../../src/kube/types.ts';

@@ -16,11 +16,11 @@ import {
   addressesOf,
   importProgress,
   networksSummary,
-  novaView,
+  novaStateOf,
   NO_VALID_HOST,
   POWER_STATE_CODES,
-  type NovaView,
-  type NovaViewInput,
+  type NovaState,
+  type NovaStateInput,
 } from '../../src/nova/status.ts';
 
 // ---- fixtures -------------------------------------------------------------------------------
@@ -64,73 +64,73 @@ const cond = (type: string, status: 'True' | 'False' | 'Unknown', message?: stri
   ...(reason !== undefined ? { reason } : {}),
 });
 
-const input = (over: Partial<NovaViewInput> = {}): NovaViewInput => ({ desiredPower: 'Running', deleting: false, launched: false, ...over });
+const input = (over: Partial<NovaStateInput> = {}): NovaStateInput => ({ desiredPower: 'Running', deleting: false, launched: false, ...over });
 
 /** The state part of a view, with absent fields as undefined, so deepEqual also checks absence. */
-const state = (v: NovaView) => ({ status: v.status, vmState: v.vmState, taskState: v.taskState, powerState: v.powerState, progress: v.progress });
+const state = (v: NovaState) => ({ status: v.status, vmState: v.vmState, taskState: v.taskState, powerState: v.powerState, progress: v.progress });
 
 type State = ReturnType<typeof state>;
 const S = (status: State['status'], vmState: string, taskState: string | undefined, powerState: State['powerState'], progress = 0): State => ({ status, vmState, taskState, powerState, progress });
 
 // ---- the mapping table ------------------------------------------------------------------------
 
-describe('novaView: building', () => {
+describe('novaStateOf: building', () => {
   test('no VM yet → BUILD / scheduling / NOSTATE', () => {
-    const v = novaView(input());
+    const v = novaStateOf(input());
     assert.deepEqual(state(v), S('BUILD', 'building', 'scheduling', 'NOSTATE', 0));
     assert.equal(v.fault, undefined);
     assert.equal(v.running, false);
   });
 
   test('a VM without printableStatus yet is still scheduling', () => {
-    assert.deepEqual(state(novaView(input({ vm: vm() }))), S('BUILD', 'building', 'scheduling', 'NOSTATE', 0));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm() }))), S('BUILD', 'building', 'scheduling', 'NOSTATE', 0));
   });
 
   test('Provisioning → BUILD / block_device_mapping / NOSTATE with DataVolume progress', () => {
-    const v = novaView(input({ vm: vm('Provisioning'), dataVolumes: [dv('web-root', 'ImportInProgress', '42.7%')] }));
+    const v = novaStateOf(input({ vm: vm('Provisioning'), dataVolumes: [dv('web-root', 'ImportInProgress', '42.7%')] }));
     assert.deepEqual(state(v), S('BUILD', 'building', 'block_device_mapping', 'NOSTATE', 42));
     assert.equal(v.fault, undefined);
   });
 
   test('WaitingForVolumeBinding → BUILD / block_device_mapping / NOSTATE', () => {
-    const v = novaView(input({ vm: vm('WaitingForVolumeBinding'), dataVolumes: [dv('web-root', 'WaitForFirstConsumer', '0.0%')] }));
+    const v = novaStateOf(input({ vm: vm('WaitingForVolumeBinding'), dataVolumes: [dv('web-root', 'WaitForFirstConsumer', '0.0%')] }));
     assert.deepEqual(state(v), S('BUILD', 'building', 'block_device_mapping', 'NOSTATE', 0));
   });
 
   test('Provisioning progress averages several DataVolumes', () => {
-    const v = novaView(input({ vm: vm('Provisioning'), dataVolumes: [dv('a', 'ImportInProgress', '30.0%'), dv('b', 'Succeeded', '100.0%')] }));
+    const v = novaStateOf(input({ vm: vm('Provisioning'), dataVolumes: [dv('a', 'ImportInProgress', '30.0%'), dv('b', 'Succeeded', '100.0%')] }));
     assert.equal(v.progress, 65);
   });
 
   test('Provisioning without DataVolumes has progress 0', () => {
-    assert.equal(novaView(input({ vm: vm('Provisioning') })).progress, 0);
+    assert.equal(novaStateOf(input({ vm: vm('Provisioning') })).progress, 0);
   });
 
   test('Starting before the first boot (launched=false) → BUILD / spawning / NOSTATE', () => {
-    const v = novaView(input({ vm: vm('Starting'), launched: false }));
+    const v = novaStateOf(input({ vm: vm('Starting'), launched: false }));
     assert.deepEqual(state(v), S('BUILD', 'building', 'spawning', 'NOSTATE', 90));
     assert.equal(v.fault, undefined);
   });
 
   test('WaitingForReceiver is treated like Starting', () => {
-    assert.deepEqual(state(novaView(input({ vm: vm('WaitingForReceiver') }))), S('BUILD', 'building', 'spawning', 'NOSTATE', 90));
-    assert.deepEqual(state(novaView(input({ vm: vm('WaitingForReceiver'), launched: true }))), S('SHUTOFF', 'stopped', 'powering-on', 'Shutdown'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('WaitingForReceiver') }))), S('BUILD', 'building', 'spawning', 'NOSTATE', 90));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('WaitingForReceiver'), launched: true }))), S('SHUTOFF', 'stopped', 'powering-on', 'Shutdown'));
   });
 
   test('Stopped while the spec wants Running and the server never ran → BUILD / spawning', () => {
-    assert.deepEqual(state(novaView(input({ vm: vm('Stopped'), desiredPower: 'Running', launched: false }))), S('BUILD', 'building', 'spawning', 'NOSTATE', 90));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Stopped'), desiredPower: 'Running', launched: false }))), S('BUILD', 'building', 'spawning', 'NOSTATE', 90));
   });
 });
 
-describe('novaView: power states', () => {
+describe('novaStateOf: power states', () => {
   test('Starting after a stop (launched=true) → SHUTOFF / powering-on / Shutdown', () => {
-    const v = novaView(input({ vm: vm('Starting'), launched: true }));
+    const v = novaStateOf(input({ vm: vm('Starting'), launched: true }));
     assert.deepEqual(state(v), S('SHUTOFF', 'stopped', 'powering-on', 'Shutdown'));
     assert.equal(v.fault, undefined);
   });
 
   test('Running → ACTIVE / no task / Running', () => {
-    const v = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', nodeName: 'node-1' }), launched: true }));
+    const v = novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', nodeName: 'node-1' }), launched: true }));
     assert.deepEqual(state(v), S('ACTIVE', 'active', undefined, 'Running'));
     assert.equal('taskState' in v, false, 'no task_state key at all');
     assert.equal(v.fault, undefined);
@@ -138,75 +138,75 @@ describe('novaView: power states', () => {
   });
 
   test('Running while the spec wants Shutoff → ACTIVE / powering-off / Running', () => {
-    const v = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Shutoff', launched: true }));
+    const v = novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Shutoff', launched: true }));
     assert.deepEqual(state(v), S('ACTIVE', 'active', 'powering-off', 'Running'));
   });
 
   test('Paused → PAUSED / no task / Paused', () => {
-    const v = novaView(input({ vm: vm('Paused'), vmi: vmi({ phase: 'Running' }), launched: true }));
+    const v = novaStateOf(input({ vm: vm('Paused'), vmi: vmi({ phase: 'Running' }), launched: true }));
     assert.deepEqual(state(v), S('PAUSED', 'paused', undefined, 'Paused'));
     assert.equal(POWER_STATE_CODES[v.powerState], 3);
   });
 
   test('pause and unpause in flight: ACTIVE / pausing, PAUSED / unpausing (only for a pause by a user)', () => {
-    const running = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Paused', launched: true }));
+    const running = novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Paused', launched: true }));
     assert.deepEqual(state(running), S('ACTIVE', 'active', 'pausing', 'Running'));
     const byUser = vmi({ phase: 'Running', conditions: [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }] });
-    assert.deepEqual(state(novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Running', launched: true }))), S('PAUSED', 'paused', 'unpausing', 'Paused'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Running', launched: true }))), S('PAUSED', 'paused', 'unpausing', 'Paused'));
     const ioError = vmi({ phase: 'Running', conditions: [{ type: 'Paused', status: 'True', reason: 'PausedIOError' }] });
-    assert.deepEqual(state(novaView(input({ vm: vm('Paused'), vmi: ioError, desiredPower: 'Running', launched: true }))), S('PAUSED', 'paused', undefined, 'Paused'));
-    assert.deepEqual(state(novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Paused', launched: true }))), S('PAUSED', 'paused', undefined, 'Paused'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Paused'), vmi: ioError, desiredPower: 'Running', launched: true }))), S('PAUSED', 'paused', undefined, 'Paused'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Paused', launched: true }))), S('PAUSED', 'paused', undefined, 'Paused'));
   });
 
   test('suspend is a pause shown as SUSPENDED / Suspended; resume shows SUSPENDED / resuming', () => {
     const byUser = vmi({ phase: 'Running', conditions: [{ type: 'Paused', status: 'True', reason: 'PausedByUser' }] });
-    assert.deepEqual(state(novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Suspended', launched: true }))), S('ACTIVE', 'active', 'suspending', 'Running'));
-    const suspended = novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Suspended', launched: true }));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }), desiredPower: 'Suspended', launched: true }))), S('ACTIVE', 'active', 'suspending', 'Running'));
+    const suspended = novaStateOf(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Suspended', launched: true }));
     assert.deepEqual(state(suspended), S('SUSPENDED', 'suspended', undefined, 'Suspended'));
     assert.equal(POWER_STATE_CODES[suspended.powerState], 7);
-    const resuming = novaView(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Running', launched: true, previous: { status: 'SUSPENDED', vmState: 'suspended' } }));
+    const resuming = novaStateOf(input({ vm: vm('Paused'), vmi: byUser, desiredPower: 'Running', launched: true, previous: { status: 'SUSPENDED', vmState: 'suspended' } }));
     assert.deepEqual(state(resuming), S('SUSPENDED', 'suspended', 'resuming', 'Suspended'));
   });
 
   test('Paused while the spec wants Shutoff → PAUSED / powering-off', () => {
-    assert.deepEqual(state(novaView(input({ vm: vm('Paused'), desiredPower: 'Shutoff', launched: true }))), S('PAUSED', 'paused', 'powering-off', 'Paused'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Paused'), desiredPower: 'Shutoff', launched: true }))), S('PAUSED', 'paused', 'powering-off', 'Paused'));
   });
 
   test('Stopping → ACTIVE / powering-off / Running', () => {
     for (const desiredPower of ['Running', 'Shutoff'] as const) {
-      const v = novaView(input({ vm: vm('Stopping'), desiredPower, launched: true }));
+      const v = novaStateOf(input({ vm: vm('Stopping'), desiredPower, launched: true }));
       assert.deepEqual(state(v), S('ACTIVE', 'active', 'powering-off', 'Running'), desiredPower);
     }
   });
 
   test('Stopped with desiredPower Shutoff → SHUTOFF / no task / Shutdown', () => {
     for (const launched of [true, false]) {
-      const v = novaView(input({ vm: vm('Stopped'), desiredPower: 'Shutoff', launched }));
+      const v = novaStateOf(input({ vm: vm('Stopped'), desiredPower: 'Shutoff', launched }));
       assert.deepEqual(state(v), S('SHUTOFF', 'stopped', undefined, 'Shutdown'), `launched=${launched}`);
       assert.equal(POWER_STATE_CODES[v.powerState], 4);
     }
   });
 
   test('Stopped with desiredPower Running after a first boot → SHUTOFF / powering-on / Shutdown', () => {
-    assert.deepEqual(state(novaView(input({ vm: vm('Stopped'), desiredPower: 'Running', launched: true }))), S('SHUTOFF', 'stopped', 'powering-on', 'Shutdown'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Stopped'), desiredPower: 'Running', launched: true }))), S('SHUTOFF', 'stopped', 'powering-on', 'Shutdown'));
   });
 
   test('Migrating → MIGRATING / migrating / Running', () => {
-    const v = novaView(input({ vm: vm('Migrating'), vmi: vmi({ phase: 'Running', nodeName: 'node-1' }), launched: true }));
+    const v = novaStateOf(input({ vm: vm('Migrating'), vmi: vmi({ phase: 'Running', nodeName: 'node-1' }), launched: true }));
     assert.deepEqual(state(v), S('MIGRATING', 'active', 'migrating', 'Running'));
     assert.equal(POWER_STATE_CODES[v.powerState], 1);
   });
 
   test('Unknown → UNKNOWN / NOSTATE, keeping the previous vm_state', () => {
-    assert.deepEqual(state(novaView(input({ vm: vm('Unknown') }))), S('UNKNOWN', 'active', undefined, 'NOSTATE'));
-    assert.deepEqual(state(novaView(input({ vm: vm('Unknown'), previous: { status: 'SHUTOFF', vmState: 'stopped' } }))), S('UNKNOWN', 'stopped', undefined, 'NOSTATE'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Unknown') }))), S('UNKNOWN', 'active', undefined, 'NOSTATE'));
+    assert.deepEqual(state(novaStateOf(input({ vm: vm('Unknown'), previous: { status: 'SHUTOFF', vmState: 'stopped' } }))), S('UNKNOWN', 'stopped', undefined, 'NOSTATE'));
   });
 });
 
-describe('novaView: errors', () => {
+describe('novaStateOf: errors', () => {
   test('ErrorUnschedulable → ERROR with "No valid host was found", code 500, details from PodScheduled', () => {
     const msg = '0/3 nodes are available: 3 Insufficient memory.';
-    const v = novaView(input({ vm: vm('ErrorUnschedulable', { conditions: [cond('Ready', 'False', 'not ready'), cond('PodScheduled', 'False', msg, 'Unschedulable')] }) }));
+    const v = novaStateOf(input({ vm: vm('ErrorUnschedulable', { conditions: [cond('Ready', 'False', 'not ready'), cond('PodScheduled', 'False', msg, 'Unschedulable')] }) }));
     assert.deepEqual(state(v), S('ERROR', 'error', undefined, 'NOSTATE'));
     assert.deepEqual(v.fault, { code: 500, message: 'No valid host was found. There are not enough hosts available.', details: msg });
     assert.equal(NO_VALID_HOST, 'No valid host was found. There are not enough hosts available.');
@@ -214,13 +214,13 @@ describe('novaView: errors', () => {
 
   test('ErrorUnschedulable takes the PodScheduled message from the VMI when the VM lacks it', () => {
     const msg = '0/1 nodes are available: 1 node(s) didn\'t match Pod\'s node affinity/selector.';
-    const v = novaView(input({ vm: vm('ErrorUnschedulable'), vmi: vmi({ phase: 'Scheduling', conditions: [cond('PodScheduled', 'False', msg, 'Unschedulable')] }) }));
+    const v = novaStateOf(input({ vm: vm('ErrorUnschedulable'), vmi: vmi({ phase: 'Scheduling', conditions: [cond('PodScheduled', 'False', msg, 'Unschedulable')] }) }));
     assert.equal(v.fault?.message, NO_VALID_HOST);
     assert.equal(v.fault?.details, msg);
   });
 
   test('ErrorUnschedulable prefers the VM condition over the VMI condition', () => {
-    const v = novaView(
+    const v = novaStateOf(
       input({
         vm: vm('ErrorUnschedulable', { conditions: [cond('PodScheduled', 'False', 'from vm')] }),
         vmi: vmi({ conditions: [cond('PodScheduled', 'False', 'from vmi')] }),
@@ -230,14 +230,14 @@ describe('novaView: errors', () => {
   });
 
   test('ErrorUnschedulable without any PodScheduled condition has no details', () => {
-    const v = novaView(input({ vm: vm('ErrorUnschedulable') }));
+    const v = novaStateOf(input({ vm: vm('ErrorUnschedulable') }));
     assert.equal(v.fault?.code, 500);
     assert.equal(v.fault?.message, NO_VALID_HOST);
     assert.equal(v.fault?.details, undefined);
   });
 
   test('CrashLoopBackOff → ERROR / Crashed with the start failures as details', () => {
-    const v = novaView(input({ vm: vm('CrashLoopBackOff', { startFailure: { consecutiveFailCount: 3, retryAfterTimestamp: '2030-01-01T00:00:00Z' } }), launched: true }));
+    const v = novaStateOf(input({ vm: vm('CrashLoopBackOff', { startFailure: { consecutiveFailCount: 3, retryAfterTimestamp: '2030-01-01T00:00:00Z' } }), launched: true }));
     assert.deepEqual(state(v), S('ERROR', 'error', undefined, 'Crashed'));
     assert.equal(POWER_STATE_CODES[v.powerState], 6);
     assert.equal(v.fault?.code, 500);
@@ -246,20 +246,20 @@ describe('novaView: errors', () => {
   });
 
   test('CrashLoopBackOff without startFailure has a fault without details', () => {
-    const v = novaView(input({ vm: vm('CrashLoopBackOff') }));
+    const v = novaStateOf(input({ vm: vm('CrashLoopBackOff') }));
     assert.equal(v.status, 'ERROR');
     assert.ok(v.fault);
     assert.equal(v.fault.details, undefined);
   });
 
   test('CrashLoopBackOff with a start failure but no retry time', () => {
-    const v = novaView(input({ vm: vm('CrashLoopBackOff', { startFailure: { consecutiveFailCount: 1 } }) }));
+    const v = novaStateOf(input({ vm: vm('CrashLoopBackOff', { startFailure: { consecutiveFailCount: 1 } }) }));
     assert.equal(v.fault?.details, 'consecutive start failures: 1');
   });
 
   for (const printable of ['ErrImagePull', 'ImagePullBackOff'] as const) {
     test(`${printable} → ERROR with a fault naming it, details from the VMI Synchronized condition`, () => {
-      const v = novaView(
+      const v = novaStateOf(
         input({
           vm: vm(printable, { conditions: [cond('Synchronized', 'False', 'vm says so', printable)] }),
           vmi: vmi({ phase: 'Scheduling', conditions: [cond('Synchronized', 'False', 'rpc error: pull access denied', printable)] }),
@@ -273,12 +273,12 @@ describe('novaView: errors', () => {
   }
 
   test('ErrImagePull falls back to the VM Synchronized condition without a VMI', () => {
-    const v = novaView(input({ vm: vm('ErrImagePull', { conditions: [cond('Synchronized', 'False', 'from the vm')] }) }));
+    const v = novaStateOf(input({ vm: vm('ErrImagePull', { conditions: [cond('Synchronized', 'False', 'from the vm')] }) }));
     assert.equal(v.fault?.details, 'from the vm');
   });
 
   test('ErrorPvcNotFound → ERROR with a fault', () => {
-    const v = novaView(input({ vm: vm('ErrorPvcNotFound'), vmi: vmi({ conditions: [cond('Synchronized', 'False', 'PVC proj/web-root does not exist', 'FailedPvcNotFound')] }) }));
+    const v = novaStateOf(input({ vm: vm('ErrorPvcNotFound'), vmi: vmi({ conditions: [cond('Synchronized', 'False', 'PVC proj/web-root does not exist', 'FailedPvcNotFound')] }) }));
     assert.deepEqual(state(v), S('ERROR', 'error', undefined, 'NOSTATE'));
     assert.equal(v.fault?.code, 500);
     assert.match(v.fault?.message ?? '', /ErrorPvcNotFound/);
@@ -286,7 +286,7 @@ describe('novaView: errors', () => {
   });
 
   test('DataVolumeError → ERROR with the failing DataVolume named in the details', () => {
-    const v = novaView(
+    const v = novaStateOf(
       input({
         vm: vm('DataVolumeError'),
         dataVolumes: [
@@ -304,7 +304,7 @@ describe('novaView: errors', () => {
   // CDI leaves Running=False (reason Completed, message "Import Complete") on a DataVolume that
   // finished importing; such a DataVolume is not the failing one.
   test('DataVolumeError does not blame a DataVolume that completed', () => {
-    const v = novaView(
+    const v = novaStateOf(
       input({
         vm: vm('DataVolumeError'),
         dataVolumes: [
@@ -317,12 +317,12 @@ describe('novaView: errors', () => {
   });
 
   test('DataVolumeError with a Failed DataVolume without a message says "import failed"', () => {
-    const v = novaView(input({ vm: vm('DataVolumeError'), dataVolumes: [dv('web-root', 'Failed')] }));
+    const v = novaStateOf(input({ vm: vm('DataVolumeError'), dataVolumes: [dv('web-root', 'Failed')] }));
     assert.equal(v.fault?.details, 'web-root: import failed');
   });
 
   test('DataVolumeError without DataVolumes still yields a fault', () => {
-    const v = novaView(input({ vm: vm('DataVolumeError') }));
+    const v = novaStateOf(input({ vm: vm('DataVolumeError') }));
     assert.equal(v.status, 'ERROR');
     assert.equal(v.fault?.code, 500);
     assert.equal(v.fault?.details, undefined);
@@ -330,7 +330,7 @@ describe('novaView: errors', () => {
 
   test('every error printableStatus yields ERROR with a code-500 fault', () => {
     for (const p of ['CrashLoopBackOff', 'ErrorUnschedulable', 'ErrImagePull', 'ImagePullBackOff', 'ErrorPvcNotFound', 'DataVolumeError'] as const) {
-      const v = novaView(input({ vm: vm(p) }));
+      const v = novaStateOf(input({ vm: vm(p) }));
       assert.equal(v.status, 'ERROR', p);
       assert.equal(v.vmState, 'error', p);
       assert.equal(v.taskState, undefined, p);
@@ -341,35 +341,35 @@ describe('novaView: errors', () => {
 
   test('a referenceFault → ERROR with exactly that fault', () => {
     const fault = { code: 400, message: 'Flavor m1.huge could not be found.' };
-    const v = novaView(input({ referenceFault: fault }));
+    const v = novaStateOf(input({ referenceFault: fault }));
     assert.deepEqual(state(v), S('ERROR', 'error', undefined, 'NOSTATE'));
     assert.deepEqual(v.fault, fault);
   });
 
   test('a referenceFault wins over the VM status', () => {
     const fault = { code: 404, message: 'Image cirros could not be found.', details: 'DataSource kova-images/cirros' };
-    const v = novaView(input({ referenceFault: fault, vm: vm('Running') }));
+    const v = novaStateOf(input({ referenceFault: fault, vm: vm('Running') }));
     assert.equal(v.status, 'ERROR');
     assert.deepEqual(v.fault, fault);
   });
 });
 
-describe('novaView: deleting', () => {
+describe('novaStateOf: deleting', () => {
   const previous = { status: 'ACTIVE', vmState: 'active', host: 'node-1' } as const;
 
   test('Terminating → the previous status with task deleting', () => {
-    const v = novaView(input({ vm: vm('Terminating'), previous, launched: true }));
+    const v = novaStateOf(input({ vm: vm('Terminating'), previous, launched: true }));
     assert.deepEqual(state(v), S('ACTIVE', 'active', 'deleting', 'Running'));
     assert.equal(v.fault, undefined);
   });
 
   test('deleting=true → deleting, whatever the VM says', () => {
-    const v = novaView(input({ deleting: true, vm: vm('Running'), vmi: vmi({ phase: 'Running' }), previous, launched: true }));
+    const v = novaStateOf(input({ deleting: true, vm: vm('Running'), vmi: vmi({ phase: 'Running' }), previous, launched: true }));
     assert.deepEqual(state(v), S('ACTIVE', 'active', 'deleting', 'Running'));
   });
 
   test('a VM with a deletionTimestamp → deleting', () => {
-    const v = novaView(input({ vm: vm('Stopped', { meta: { deletionTimestamp: '2030-01-01T00:00:00Z' } }), previous: { status: 'SHUTOFF', vmState: 'stopped' }, desiredPower: 'Shutoff' }));
+    const v = novaStateOf(input({ vm: vm('Stopped', { meta: { deletionTimestamp: '2030-01-01T00:00:00Z' } }), previous: { status: 'SHUTOFF', vmState: 'stopped' }, desiredPower: 'Shutoff' }));
     assert.deepEqual(state(v), S('SHUTOFF', 'stopped', 'deleting', 'Shutdown'));
   });
 
@@ -381,48 +381,48 @@ describe('novaView: deleting', () => {
       ['BUILD', 'building', 'NOSTATE'],
     ] as const;
     for (const [status, vmState, power] of cases) {
-      const v = novaView(input({ deleting: true, previous: { status, vmState } }));
+      const v = novaStateOf(input({ deleting: true, previous: { status, vmState } }));
       assert.deepEqual(state(v), S(status, vmState, 'deleting', power), status);
     }
   });
 
   test('without a previous status, deleting is BUILD / building / deleting', () => {
-    assert.deepEqual(state(novaView(input({ deleting: true }))), S('BUILD', 'building', 'deleting', 'NOSTATE'));
+    assert.deepEqual(state(novaStateOf(input({ deleting: true }))), S('BUILD', 'building', 'deleting', 'NOSTATE'));
   });
 
   test('deleting wins over a referenceFault and over error states', () => {
-    const v1 = novaView(input({ deleting: true, referenceFault: { code: 400, message: 'nope' }, previous: { status: 'ERROR', vmState: 'error' } }));
+    const v1 = novaStateOf(input({ deleting: true, referenceFault: { code: 400, message: 'nope' }, previous: { status: 'ERROR', vmState: 'error' } }));
     assert.equal(v1.taskState, 'deleting');
     assert.equal(v1.fault, undefined);
-    const v2 = novaView(input({ deleting: true, vm: vm('CrashLoopBackOff'), previous: { status: 'ERROR', vmState: 'error' } }));
+    const v2 = novaStateOf(input({ deleting: true, vm: vm('CrashLoopBackOff'), previous: { status: 'ERROR', vmState: 'error' } }));
     assert.deepEqual(state(v2), S('ERROR', 'error', 'deleting', 'NOSTATE'));
     assert.equal(v2.fault, undefined);
   });
 });
 
-describe('novaView: host, addresses and running', () => {
+describe('novaStateOf: host, addresses and running', () => {
   test('host comes from the VMI node', () => {
-    const v = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', nodeName: 'node-2' }), previous: { host: 'node-1' } }));
+    const v = novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', nodeName: 'node-2' }), previous: { host: 'node-1' } }));
     assert.equal(v.host, 'node-2');
   });
 
   test('host falls back to the previous host when there is no VMI', () => {
-    const v = novaView(input({ vm: vm('Stopped'), desiredPower: 'Shutoff', launched: true, previous: { status: 'ACTIVE', vmState: 'active', host: 'node-1' } }));
+    const v = novaStateOf(input({ vm: vm('Stopped'), desiredPower: 'Shutoff', launched: true, previous: { status: 'ACTIVE', vmState: 'active', host: 'node-1' } }));
     assert.equal(v.host, 'node-1');
   });
 
   test('host falls back to the previous host when the VMI has no node yet', () => {
-    const v = novaView(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Pending' }), launched: true, previous: { host: 'node-1' } }));
+    const v = novaStateOf(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Pending' }), launched: true, previous: { host: 'node-1' } }));
     assert.equal(v.host, 'node-1');
   });
 
   test('no host at all → no host key', () => {
-    const v = novaView(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Pending' }) }));
+    const v = novaStateOf(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Pending' }) }));
     assert.equal('host' in v, false);
   });
 
   test('addresses come from the VMI interfaces under the configured network name', () => {
-    const v = novaView(
+    const v = novaStateOf(
       input({
         vm: vm('Running'),
         vmi: vmi({ phase: 'Running', nodeName: 'node-1', interfaces: [{ name: 'default', ipAddress: '10.244.0.7', ipAddresses: ['10.244.0.7', 'fd10:244::7'], mac: '02:00:00:aa:bb:cc' }] }),
@@ -438,45 +438,45 @@ describe('novaView: host, addresses and running', () => {
   });
 
   test('the network name defaults to "default"', () => {
-    const v = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', interfaces: [{ name: 'default', ipAddresses: ['10.0.0.3'] }] }) }));
+    const v = novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', interfaces: [{ name: 'default', ipAddresses: ['10.0.0.3'] }] }) }));
     assert.deepEqual(v.addresses, { default: [{ addr: '10.0.0.3', version: 4, type: 'fixed' }] });
   });
 
   test('addresses fall back to the previous addresses when there is no VMI', () => {
     const prevAddresses: Record<string, Address[]> = { default: [{ addr: '10.0.0.9', version: 4, type: 'fixed', macAddr: '02:00:00:00:00:09' }] };
-    const v = novaView(input({ vm: vm('Stopped'), desiredPower: 'Shutoff', launched: true, previous: { status: 'ACTIVE', vmState: 'active', addresses: prevAddresses } }));
+    const v = novaStateOf(input({ vm: vm('Stopped'), desiredPower: 'Shutoff', launched: true, previous: { status: 'ACTIVE', vmState: 'active', addresses: prevAddresses } }));
     assert.deepEqual(v.addresses, prevAddresses);
   });
 
   test('addresses fall back to the previous addresses when the VMI reports no IP', () => {
     const prevAddresses: Record<string, Address[]> = { default: [{ addr: '10.0.0.9', version: 4, type: 'fixed' }] };
-    const v = novaView(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Scheduled', interfaces: [{ name: 'default', mac: '02:00:00:00:00:09' }] }), launched: true, previous: { addresses: prevAddresses } }));
+    const v = novaStateOf(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Scheduled', interfaces: [{ name: 'default', mac: '02:00:00:00:00:09' }] }), launched: true, previous: { addresses: prevAddresses } }));
     assert.deepEqual(v.addresses, prevAddresses);
   });
 
   test('no addresses anywhere → no addresses key', () => {
-    const v = novaView(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Scheduled' }) }));
+    const v = novaStateOf(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Scheduled' }) }));
     assert.equal('addresses' in v, false);
-    assert.equal('addresses' in novaView(input()), false);
+    assert.equal('addresses' in novaStateOf(input()), false);
   });
 
   test('new VMI addresses replace the previous ones', () => {
-    const v = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', interfaces: [{ name: 'default', ipAddresses: ['10.0.0.4'] }] }), previous: { addresses: { default: [{ addr: '10.0.0.9' }] } } }));
+    const v = novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', interfaces: [{ name: 'default', ipAddresses: ['10.0.0.4'] }] }), previous: { addresses: { default: [{ addr: '10.0.0.9' }] } } }));
     assert.deepEqual(v.addresses, { default: [{ addr: '10.0.0.4', version: 4, type: 'fixed' }] });
   });
 
   test('running is true only when the VMI phase is Running', () => {
-    assert.equal(novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }) })).running, true);
-    assert.equal(novaView(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Scheduled' }) })).running, false);
-    assert.equal(novaView(input({ vm: vm('Stopped') })).running, false);
+    assert.equal(novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running' }) })).running, true);
+    assert.equal(novaStateOf(input({ vm: vm('Starting'), vmi: vmi({ phase: 'Scheduled' }) })).running, false);
+    assert.equal(novaStateOf(input({ vm: vm('Stopped') })).running, false);
   });
 
   test('host and addresses are kept while the server is in ERROR or deleting', () => {
-    const previous: NovaViewInput['previous'] = { status: 'ACTIVE', vmState: 'active', host: 'node-1', addresses: { default: [{ addr: '10.0.0.9' }] } };
-    const e = novaView(input({ vm: vm('CrashLoopBackOff'), previous, launched: true }));
+    const previous: NovaStateInput['previous'] = { status: 'ACTIVE', vmState: 'active', host: 'node-1', addresses: { default: [{ addr: '10.0.0.9' }] } };
+    const e = novaStateOf(input({ vm: vm('CrashLoopBackOff'), previous, launched: true }));
     assert.equal(e.host, 'node-1');
     assert.deepEqual(e.addresses, previous.addresses);
-    const d = novaView(input({ deleting: true, previous }));
+    const d = novaStateOf(input({ deleting: true, previous }));
     assert.equal(d.host, 'node-1');
     assert.deepEqual(d.addresses, previous.addresses);
   });
@@ -586,8 +586,8 @@ describe('networksSummary', () => {
     assert.equal(networksSummary({ a: [{ addr: '10.0.0.3' }], b: [{ addr: '172.16.0.3' }, { addr: '172.16.0.4' }] }), 'a=10.0.0.3; b=172.16.0.3, 172.16.0.4');
   });
 
-  test('summarises what novaView computed', () => {
-    const v = novaView(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', interfaces: [{ name: 'default', ipAddresses: ['10.0.0.3', 'fd00::3'] }] }), networkName: 'private' }));
+  test('summarises what novaStateOf computed', () => {
+    const v = novaStateOf(input({ vm: vm('Running'), vmi: vmi({ phase: 'Running', interfaces: [{ name: 'default', ipAddresses: ['10.0.0.3', 'fd00::3'] }] }), networkName: 'private' }));
     assert.equal(networksSummary(v.addresses), 'private=10.0.0.3, fd00::3');
   });
 });

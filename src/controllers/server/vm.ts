@@ -1,11 +1,11 @@
 // Server → the KubeVirt VirtualMachine it runs as. Pure: no I/O.
 import { createHash } from 'node:crypto';
-import { API_VERSION } from '../api/group.ts';
-import type { Server } from '../api/server.ts';
-import type { VirtualMachine, VirtualMachineInstanceSpec } from '../kubevirt/types.ts';
-import { ownerReference } from '../kube/types.ts';
-import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, SIM_ANNOTATION_PREFIX, ZONE_LABEL } from '../api/labels.ts';
-import { hostnameOf } from '../nova/hostname.ts';
+import { API_VERSION } from '../../api/group.ts';
+import type { Server } from '../../api/server.ts';
+import type { VirtualMachine, VirtualMachineInstanceSpec } from '../../kubevirt/types.ts';
+import { ownerReference } from '../../kube/types.ts';
+import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, SIM_ANNOTATION_PREFIX, ZONE_LABEL } from '../../api/labels.ts';
+import { hostnameOf } from '../../nova/hostname.ts';
 
 
 export interface VmInputs {
@@ -119,3 +119,9 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
 
 /** A stable hash of what Kova applies, so an unchanged VM is not applied again. */
 export const hashOf = (o: unknown): string => createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
+
+/** The DataVolume (and DataSource) of an image made from a server. */
+export const imageVolumeName = (imageId: string): string => `image-${imageId}`;
+
+/** A backup type as a label value (createBackup's rotation selects on it). */
+export const backupTypeLabel = (backupType: string): string => backupType.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 63);

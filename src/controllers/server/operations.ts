@@ -1,13 +1,13 @@
 // Long-running Nova tasks on a Server (resize, cold and live migration, rebuild, evacuate, rescue,
 // unrescue, image snapshots), one at a time as Nova allows one task_state, kept in
 // status.operation. Pure: the controller records what these functions decide before it acts
-// (docs/adr/009 and 011), so a restart never repeats work.
+// (docs/adr/009 and 013), so a restart never repeats work.
 import { createHash } from 'node:crypto';
-import type { FlavorSnapshot, MigrationRecord, Operation, Server } from '../api/server.ts';
-import type { DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../kubevirt/types.ts';
-import { importProgress, type NovaView } from '../nova/status.ts';
+import type { FlavorSnapshot, MigrationRecord, Operation, Server } from '../../api/server.ts';
+import type { DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../kubevirt/types.ts';
+import { importProgress, type NovaState } from '../../nova/status.ts';
 
-export type View = Omit<NovaView, 'running'>;
+export type ShownState = Omit<NovaState, 'running'>;
 
 /** What the cluster shows about the work. */
 export interface Observed {
@@ -86,8 +86,8 @@ export function advance(op: Operation, o: Observed): Step {
   return { op };
 }
 
-/** The Nova view while an operation runs, over the view KubeVirt's state gives. */
-export function operationView(op: Operation, base: View, o: Observed): View {
+/** The Nova state while an operation runs, over the state KubeVirt's alone gives. */
+export function operationState(op: Operation, base: ShownState, o: Observed): ShownState {
   if (base.status === 'ERROR') return base;
   const power = base.powerState;
   const vmi = o.vmi;

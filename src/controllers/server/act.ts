@@ -1,0 +1,136 @@
+// Carrying out a decision: the VM applied, the status written once, then the effects — each
+// guarded (uid preconditions, "already exists" ignored) so a repeat after a restart does nothing.
+import { API_VERSION } from '../../api/group.ts';
+import { BACKUP_TYPE_LABEL, HOSTNAME_LABEL, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, IMAGE_OWNER_ANNOTATION, IMAGE_PROPERTY_PREFIX, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../../api/labels.ts';
+import { SERVERS, type Operation, type Server } from '../../api/server.ts';
+import { isAlreadyExists, isConflict } from '../../kube/client.ts';
+import { writeStatus } from '../../kube/status.ts';
+import { ownerReference, SECRETS } from '../../kube/types.ts';
+import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type VirtualMachineInstance } from '../../kubevirt/types.ts';
+import type { ControllerDeps } from '../deps.ts';
+import type { Decision, Effect } from './decide.ts';
+import { backupTypeLabel, imageVolumeName, rootVolumeName } from './vm.ts';
+
+/** Applies, writes status, runs the effects. Returns the requeue delay the decision asked for. */
+export async function act(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, d: Decision): Promise<{ requeueAfterMs?: number } | void> {
+  const wrote = await writeStatus(deps.client, SERVERS, server, d.status);
+  if (d.apply) {
+    if (d.apply.keySecretName) await shareKeySecret(deps, server, d.apply.keySecretName);
+    await deps.client.apply(VIRTUAL_MACHINES, d.apply.vm);
+    if (d.apply.created) await deps.events.record(server, 'Normal', 'VirtualMachineCreated', 'Create', `created VirtualMachine ${server.metadata.name}`);
+  }
+  for (const e of [...(wrote ? d.onWrite : []), ...d.effects]) {
+    if (e.kind === 'reclaim') {
+      await deps.client.delete(SERVERS, server.metadata.name ?? '', server.metadata.namespace, { uid: server.metadata.uid });
+      continue;
+    }
+    await run(deps, server, vmi, e);
+  }
+  if (d.requeueAfterMs !== undefined && !d.effects.some((e) => e.kind === 'reclaim')) return { requeueAfterMs: d.requeueAfterMs };
+}
+
+async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, e: Effect): Promise<void> {
+  const name = server.metadata.name ?? '';
+  const namespace = server.metadata.namespace ?? '';
+  switch (e.kind) {
+    case 'event':
+      return deps.events.record(server, e.type, e.reason, e.action, e.note);
+    case 'pause':
+    case 'unpause':
+      try {
+        await deps.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${namespace}/virtualmachineinstances/${name}/${e.kind}`, { body: {} });
+      } catch (err) {
+        // 409: virt-handler has not caught up with the last one yet; the next event brings us back.
+        if (!isConflict(err)) throw err;
+      }
+      return;
+    case 'deleteVMI':
+      // Deletes the VMI with this uid; if it is already gone (or replaced), nothing happens.
+      return void (await deps.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace, { uid: e.uid, gracePeriodSeconds: e.gracePeriodSeconds }));
+    case 'softReboot':
+      return softReboot(deps, server, vmi, e.requestId);
+    case 'createMigration':
+      await deps.client.create(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstanceMigration',
+        metadata: { name: e.name, namespace, labels: { [SERVER_LABEL]: name }, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
+        spec: { vmiName: name, ...(e.toHost ? { addedNodeSelector: { [HOSTNAME_LABEL]: e.toHost } } : {}) },
+      }).catch(ignoreExists);
+      return;
+    case 'createImage':
+      return createImage(deps, server, e.op);
+    case 'rotateBackups':
+      return rotateBackups(deps, server, e.backupType, e.rotation, e.imageId);
+    case 'deleteVolume':
+      return void (await deps.client.delete(DATA_VOLUMES, e.name, namespace, { uid: e.uid }));
+    case 'reclaim':
+      return;
+  }
+}
+
+const ignoreExists = (e: unknown): void => {
+  if (!isAlreadyExists(e)) throw e;
+};
+
+/**
+ * Makes the Server a co-owner of its key pair's Secret. Nova injects a key at build time, so deleting
+ * the key pair must not take the key from servers built with it: garbage collection removes the
+ * Secret only when its last owner (key pair or server) is gone. One field manager per server keeps
+ * each owner reference its own under server-side apply.
+ */
+async function shareKeySecret(deps: ControllerDeps, server: Server, secretName: string): Promise<void> {
+  const m = server.metadata;
+  const ref = { apiVersion: API_VERSION, kind: 'Server', name: m.name ?? '', uid: m.uid ?? '', controller: false, blockOwnerDeletion: false };
+  await deps.client.apply(SECRETS, { metadata: { name: secretName, namespace: m.namespace, ownerReferences: [ref] } }, { fieldManager: `kova-server-${m.uid}`, force: false });
+}
+
+/**
+ * SOFT reboot through KubeVirt's softreboot subresource (the guest reboots, the VMI stays), once
+ * claimed in status. When KubeVirt cannot (no ACPI or agent), Nova's fallback: a HARD reboot.
+ */
+async function softReboot(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, requestId: string): Promise<void> {
+  if (!vmi) return;
+  try {
+    await deps.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vmi.metadata.namespace}/virtualmachineinstances/${vmi.metadata.name}/softreboot`, { body: {} });
+  } catch (e) {
+    await deps.events.record(server, 'Warning', 'SoftRebootFailed', 'Reboot', `soft reboot refused (${(e as Error).message}); rebooting hard`);
+    const current = await deps.client.get<Server>(SERVERS, server.metadata.name ?? '', server.metadata.namespace);
+    await writeStatus(deps.client, SERVERS, current, { ...current.status, rebooting: { type: 'HARD', fromVMI: vmi.metadata.uid ?? '' } });
+    return;
+  }
+  await deps.events.record(server, 'Normal', 'SoftRebooted', 'Reboot', `soft reboot ${requestId} sent to the guest`);
+}
+
+/** createImage / createBackup: the root disk copied into a DataVolume in the images namespace, and a DataSource on it. */
+async function createImage(deps: ControllerDeps, server: Server, op: Operation): Promise<void> {
+  const req = server.spec.createImage;
+  const ns = deps.cfg.imagesNamespace;
+  const id = op.imageId ?? '';
+  const root = server.status?.rootVolume ?? rootVolumeName(server.metadata.name ?? '');
+  const labels: Record<string, string> = { [IMAGE_ID_LABEL]: id, [SOURCE_SERVER_LABEL]: server.metadata.uid ?? '' };
+  if (req?.backupType) labels[BACKUP_TYPE_LABEL] = backupTypeLabel(req.backupType);
+  const annotations: Record<string, string> = { [IMAGE_NAME_ANNOTATION]: req?.name ?? id, [IMAGE_OWNER_ANNOTATION]: server.metadata.namespace ?? '' };
+  for (const [k, v] of Object.entries(req?.metadata ?? {})) annotations[`${IMAGE_PROPERTY_PREFIX}property.${k}`] = v;
+  await deps.client.create(DATA_VOLUMES, {
+    apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume',
+    metadata: { name: imageVolumeName(id), namespace: ns, labels },
+    spec: { source: { pvc: { namespace: server.metadata.namespace, name: root } }, storage: {} },
+  }).catch(ignoreExists);
+  await deps.client.create(DATA_SOURCES, {
+    apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataSource',
+    metadata: { name: imageVolumeName(id), namespace: ns, labels, annotations },
+    spec: { source: { pvc: { namespace: ns, name: imageVolumeName(id) } } },
+  }).catch(ignoreExists);
+}
+
+/** Backups beyond the rotation, oldest first, are deleted once a new one is made. */
+async function rotateBackups(deps: ControllerDeps, server: Server, backupType: string, rotation: number, newest: string | undefined): Promise<void> {
+  // Listed fresh, not from the cache: the backup just made must count.
+  const mine = (await deps.client.list<DataSource>(DATA_SOURCES, { namespace: deps.cfg.imagesNamespace, labelSelector: `${SOURCE_SERVER_LABEL}=${server.metadata.uid},${BACKUP_TYPE_LABEL}=${backupTypeLabel(backupType)}` })).items
+    .filter((d) => !d.metadata.deletionTimestamp)
+    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || (b.metadata.labels?.[IMAGE_ID_LABEL] === newest ? 1 : 0) - (a.metadata.labels?.[IMAGE_ID_LABEL] === newest ? 1 : 0));
+  for (const d of mine.slice(rotation)) {
+    await deps.client.delete(DATA_SOURCES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
+    await deps.client.delete(DATA_VOLUMES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
+  }
+}

@@ -1,0 +1,23 @@
+// Server → one KubeVirt VirtualMachine (same name, owned by the Server), and the Nova state of it in
+// Server.status. Observe (cache reads) → decide (pure) → write status → act: what a reconcile
+// decides is recorded before anything is done, so a restart never repeats work.
+import { SERVER_LABEL } from '../../api/labels.ts';
+import { splitKey } from '../../kube/types.ts';
+import type { ControllerDeps } from '../deps.ts';
+import { act } from './act.ts';
+import { decide } from './decide.ts';
+import { observe } from './observe.ts';
+
+export async function reconcileServer(deps: ControllerDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
+  const { namespace, name } = splitKey(key);
+  const server = deps.caches.servers.get(name, namespace);
+  if (!server) return; // the VM is owned by it: garbage collection removes it
+  const o = observe(deps.caches, server);
+  return act(deps, server, o.vmi, decide(o, deps.caches, deps.cfg));
+}
+
+/** Work-queue keys of the Servers a change to another object concerns. */
+export const serverKeyOfLabelled = (o: { metadata: { namespace?: string; labels?: Record<string, string> } }): string | undefined => {
+  const s = o.metadata.labels?.[SERVER_LABEL];
+  return s ? `${o.metadata.namespace}/${s}` : undefined;
+};
