@@ -10,7 +10,7 @@ import { roleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { ROLE_BINDING_TYPE } from '../../src/kube/types.ts';
-import { HOLD } from '../../src/sim/simulator.ts';
+import { HOLD } from '../../src/sim/injections.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, loadTemplate } from '../conformance/samples.ts';
 import { ensureFlavor, eventually, grant, people, project, startApi, startKova, type Api, type Kova, type People } from './helpers.ts';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SERVERS } from '../../src/api/server.ts';
 import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
-import { HOLD, INJECT } from '../../src/sim/simulator.ts';
+import { HOLD, INJECT } from '../../src/sim/injections.ts';
 import { createServer, ensureFlavor, eventually, project, serverStatusIs, serverWhere, startKova, uniq, type Kova } from './helpers.ts';
 
 describe('KubeVirt state → Nova status', () => {
