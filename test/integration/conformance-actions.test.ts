@@ -9,7 +9,10 @@ import { NODES } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, fillTemplate, formatTable, loadTemplate, versionsOf, type CompareOptions, type ResultRow, type Wildcard } from '../conformance/samples.ts';
 import { FREE_KEYS, NULLABLE } from '../conformance/differences.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, TEST_PUBLIC_KEY, uniq, type Api, type Kova } from './helpers.ts';
+import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
+import { grant } from '../support/people.ts';
+import { eventually } from '../support/waiting.ts';
+import { ensureFlavor, project, TEST_PUBLIC_KEY, uniq } from '../support/fixtures.ts';
 
 /** What Kova answers differently, on purpose (README, "Differences from Nova"). */
 const DIFFERENCES: { endpoint: RegExp; path: string; why: string }[] = [

@@ -12,7 +12,10 @@ import { NODES, type Node } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, formatTable, loadTemplate, versionsOf, type CompareOptions, type ResultRow } from '../conformance/samples.ts';
 import { FREE_KEYS, NULLABLE } from '../conformance/differences.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, type Api, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
+import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
+import { grant } from '../support/people.ts';
+import { eventually } from '../support/waiting.ts';
+import { ensureFlavor, project, TEST_PUBLIC_KEY as PUBLIC_KEY } from '../support/fixtures.ts';
 
 /** Documented differences from Nova: a path prefix that may be missing, and why. */
 const DIFFERENCES: { endpoint: RegExp; path: string; why: string }[] = [

@@ -11,7 +11,10 @@ import { GUEST_CONSOLE_LOG, VIRTUAL_MACHINES, type VirtualMachine } from '../../
 import { CLUSTER_ROLE_TYPE, NODES, PODS, ROLE_BINDING_TYPE, type Node, type Pod } from '../../src/kube/types.ts';
 import { SIM_NODE_LABEL } from '../../src/sim/nodes.ts';
 import { compareShape, loadTemplate } from '../conformance/samples.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, uniq, type Api, type Kova } from './helpers.ts';
+import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
+import { grant } from '../support/people.ts';
+import { eventually } from '../support/waiting.ts';
+import { ensureFlavor, project, uniq } from '../support/fixtures.ts';
 
 describe('os-getConsoleOutput through the serial console log', () => {
   let kova: Kova;

@@ -10,10 +10,13 @@ import { roleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { ROLE_BINDING_TYPE } from '../../src/kube/types.ts';
-import { HOLD } from '../../src/sim/simulator.ts';
+import { HOLD } from '../../src/sim/injections.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { compareShape, loadTemplate } from '../conformance/samples.ts';
-import { ensureFlavor, eventually, grant, people, project, startApi, startKova, type Api, type Kova, type People } from './helpers.ts';
+import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
+import { grant, people, type People } from '../support/people.ts';
+import { eventually } from '../support/waiting.ts';
+import { ensureFlavor, project } from '../support/fixtures.ts';
 
 /** The websocket a noVNC page would open for a console URL: the page's host joined with `path`. */
 function websocketUrl(consoleUrl: string, host?: string): string {

@@ -11,7 +11,7 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { NODES } from '../../src/kube/types.ts';
-import { eventually } from './helpers.ts';
+import { eventually } from '../support/waiting.ts';
 
 test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-C', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'kova-dev-'));

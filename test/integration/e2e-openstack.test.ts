@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
-import { eventually } from './helpers.ts';
+import { eventually } from '../support/waiting.ts';
 import { openstackCli } from './openstack-cli.ts';
 
 const exec = promisify(execFile);

@@ -7,7 +7,10 @@ import { AGGREGATES, type Aggregate } from '../../src/api/aggregate.ts';
 import { memberLabel } from '../../src/api/labels.ts';
 import { NODES, type Node, type ResourceType } from '../../src/kube/types.ts';
 import { ensureNode } from '../../src/sim/nodes.ts';
-import { ensureFlavor, eventually, grant, project, startApi, startKova, uniq, type Api, type Kova } from './helpers.ts';
+import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
+import { grant } from '../support/people.ts';
+import { eventually } from '../support/waiting.ts';
+import { ensureFlavor, project, uniq } from '../support/fixtures.ts';
 
 const SERVICE_ACCOUNTS: ResourceType = { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true };
 

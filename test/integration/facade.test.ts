@@ -10,7 +10,10 @@ import { PasswordUsers } from '../../src/identity/auth.ts';
 import { VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type VirtualMachine, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { SECRETS, type Secret } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
-import { ensureFlavor, eventually, people, wentThrough, project, startApi, startKova, TEST_PUBLIC_KEY as PUBLIC_KEY, type Api, type Kova } from './helpers.ts';
+import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
+import { people } from '../support/people.ts';
+import { eventually, wentThrough } from '../support/waiting.ts';
+import { ensureFlavor, project, TEST_PUBLIC_KEY as PUBLIC_KEY } from '../support/fixtures.ts';
 
 describe('Compute API façade', () => {
   let kova: Kova;

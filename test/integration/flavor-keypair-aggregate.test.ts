@@ -14,7 +14,9 @@ import { CLUSTER_INSTANCETYPES, INSTANCETYPES, type Instancetype } from '../../s
 import { NODES, SECRETS, type Node, type Secret } from '../../src/kube/types.ts';
 import { ensureNode } from '../../src/sim/nodes.ts';
 import { ensureProject } from '../../src/sim/seed.ts';
-import { ensureFlavor, eventually, startKova, uniq, type Kova } from './helpers.ts';
+import { startKova, type Kova } from '../support/cluster.ts';
+import { eventually } from '../support/waiting.ts';
+import { ensureFlavor, uniq } from '../support/fixtures.ts';
 
 describe('Flavor, KeyPair and Aggregate controllers', () => {
   let kova: Kova;

@@ -8,7 +8,10 @@ import { freePort } from '../../src/controlplane/controlplane.ts';
 import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { LEASES } from '../../src/kube/types.ts';
 import { ensureNamespace } from '../../src/sim/seed.ts';
-import { createServer, ensureFlavor, eventually, project, serverStatusIs, spawnController, startKova, uniq, type Kova } from './helpers.ts';
+import { startKova, type Kova } from '../support/cluster.ts';
+import { spawnController } from '../support/processes.ts';
+import { eventually, serverStatusIs } from '../support/waiting.ts';
+import { createServer, ensureFlavor, project, uniq } from '../support/fixtures.ts';
 
 const LEASE_MS = 3000;
 

@@ -10,7 +10,12 @@ import { ensureImage } from '../../src/sim/seed.ts';
 import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, type DataVolume, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { NODES } from '../../src/kube/types.ts';
 import { SOFT_REBOOTS_ANNOTATION } from '../../src/sim/virt-api.ts';
-import { ensureFlavor, eventually, grant, project, spawnController, startApi, startKova, uniq, wentThrough, type Api, type Kova } from './helpers.ts';
+import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
+import { spawnController } from '../support/processes.ts';
+import { grant } from '../support/people.ts';
+import { eventually, wentThrough } from '../support/waiting.ts';
+import { EVENTS, type KubeEvent } from '../support/events.ts';
+import { ensureFlavor, project, uniq } from '../support/fixtures.ts';
 import { serverState } from '../../src/nova/server-state.ts';
 
 describe('server lifecycle', () => {
@@ -365,7 +370,7 @@ describe('server lifecycle', () => {
     const refused = await eventually('refusal reported', async () => server(id).status?.conditions?.find((c) => c.type === 'Accepted' && c.status === 'False'));
     assert.match(refused.message ?? '', /Cannot 'resize' instance .* while it is in vm_state shelved_offloaded/);
     const events = await eventually('RequestRefused event', async () => {
-      const l = await kova.client.list<{ metadata: object; reason?: string; regarding?: { name?: string } }>({ group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true }, { namespace: ns });
+      const l = await kova.client.list<KubeEvent>(EVENTS, { namespace: ns });
       return l.items.find((e) => e.reason === 'RequestRefused' && e.regarding?.name === name);
     });
     assert.ok(events);

@@ -9,7 +9,9 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { NO_VALID_HOST } from '../../src/nova/status.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINES } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
-import { createServer, ensureFlavor, eventually, project, serverStatusIs, startKova, uniq, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
+import { startKova, type Kova } from '../support/cluster.ts';
+import { eventually, serverStatusIs } from '../support/waiting.ts';
+import { createServer, ensureFlavor, project, uniq, TEST_PUBLIC_KEY as PUBLIC_KEY } from '../support/fixtures.ts';
 
 describe('references and capacity', () => {
   let kova: Kova;

@@ -5,7 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINES, type DataVolume, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { sleep } from '../../src/kube/informer.ts';
-import { createServer, ensureFlavor, eventually, project, serverStatusIs, spawnController, startKova, type Kova } from './helpers.ts';
+import { startKova, type Kova } from '../support/cluster.ts';
+import { spawnController } from '../support/processes.ts';
+import { eventually, serverStatusIs } from '../support/waiting.ts';
+import { createServer, ensureFlavor, project } from '../support/fixtures.ts';
 
 describe('controller restart', () => {
   let kova: Kova;

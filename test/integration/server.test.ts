@@ -6,7 +6,10 @@ import { KEYPAIRS, type KeyPair } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, type VirtualMachine } from '../../src/kubevirt/types.ts';
 import { SECRETS, type Secret } from '../../src/kube/types.ts';
-import { createServer, ensureFlavor, eventually, kubectl, project, serverStatusIs, startKova, uniq, TEST_PUBLIC_KEY as PUBLIC_KEY, type Kova } from './helpers.ts';
+import { startKova, type Kova } from '../support/cluster.ts';
+import { kubectl } from '../support/processes.ts';
+import { eventually, serverStatusIs } from '../support/waiting.ts';
+import { createServer, ensureFlavor, project, uniq, TEST_PUBLIC_KEY as PUBLIC_KEY } from '../support/fixtures.ts';
 
 describe('Server → VirtualMachine', () => {
   let kova: Kova;

@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 import { before, describe, test } from 'node:test';
 import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
 import { ensureNamespace } from '../../src/sim/seed.ts';
-import { client, eventually, kubeconfig, kubectl } from './helpers.ts';
+import { client, kubeconfig } from '../support/cluster.ts';
+import { kubectl } from '../support/processes.ts';
+import { eventually } from '../support/waiting.ts';
 
 const exec = promisify(execFile);
 

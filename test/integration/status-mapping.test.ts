@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SERVERS } from '../../src/api/server.ts';
 import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
-import { HOLD, INJECT } from '../../src/sim/simulator.ts';
-import { createServer, ensureFlavor, eventually, project, serverStatusIs, serverWhere, startKova, uniq, type Kova } from './helpers.ts';
+import { HOLD, INJECT } from '../../src/sim/injections.ts';
+import { startKova, type Kova } from '../support/cluster.ts';
+import { eventually, serverStatusIs, serverWhere } from '../support/waiting.ts';
+import { createServer, ensureFlavor, project, uniq } from '../support/fixtures.ts';
 
 describe('KubeVirt state → Nova status', () => {
   let kova: Kova;

@@ -9,7 +9,8 @@ import { SERVERS } from '../../src/api/server.ts';
 import { KubeError, type KubeClient } from '../../src/kube/client.ts';
 import { type KubeObject, type ResourceType } from '../../src/kube/types.ts';
 import { ensureProject } from '../../src/sim/seed.ts';
-import { client, uniq } from './helpers.ts';
+import { client } from '../support/cluster.ts';
+import { uniq } from '../support/fixtures.ts';
 
 describe('invalid specs are refused with the field named', () => {
   let c: KubeClient;

@@ -1,0 +1,127 @@
+// The simulator's VMI reconcile, named for virt-handler: a VMI Scheduled on a Node whose launcher
+// pod runs becomes Running with what virt-handler reports from the domain (interfaces, guest OS,
+// Ready, AgentConnected, LiveMigratable, Paused, migration state), or Failed, Unknown as injected.
+// The same level-triggered step does virt-controller's share of a VMI, as the simulator has one
+// reconcile per object: the launcher pod (virt-controller.ts), Pending → Scheduling → Scheduled,
+// PodScheduled and Synchronized from the pod, Failed when the pod goes, the finalizer on deletion.
+// A running migration is moved on by migrations.ts; one whose object is gone is aborted here.
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { PODS, splitKey, type Pod } from '../kube/types.ts';
+import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance, type VMIPhase } from '../kubevirt/types.ts';
+import { isFinal, now, withCondition, type SimDeps } from './deps.ts';
+import { held, injected } from './injections.ts';
+import { abortOrphanedMigration } from './migrations.ts';
+import { PAUSED_ANNOTATION } from './virt-api.ts';
+import { createLauncherPod } from './virt-controller.ts';
+
+/** The VMI: its launcher pod, its phase and what the simulated domain reports. */
+export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
+  const { namespace, name } = splitKey(key);
+  const vmi = d.vmis.get(name, namespace);
+  if (!vmi) return;
+  const vm = d.vms.get(name, namespace);
+  // After a migration the pod on the VMI's node is the one that counts.
+  const pods = d.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace);
+  const pod = pods.find((p) => p.spec.nodeName === vmi.status?.nodeName) ?? pods[0];
+  const inject = injected(vm);
+
+  if (vmi.metadata.deletionTimestamp) {
+    if (pod && !pod.metadata.deletionTimestamp) await d.client.delete(PODS, pod.metadata.name ?? '', namespace);
+    if (!pod && held(vm) !== 'stopping' && vmi.metadata.finalizers?.length) {
+      await d.client.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { finalizers: null, resourceVersion: vmi.metadata.resourceVersion } });
+    }
+    return;
+  }
+  const phase = vmi.status?.phase ?? '';
+  if (isFinal(phase)) return;
+  const aborted = await abortOrphanedMigration(d, vmi);
+  if (aborted) {
+    await d.client.replace(VIRTUAL_MACHINE_INSTANCES, aborted);
+    return;
+  }
+  const next = structuredClone(vmi);
+  const st = (next.status ??= {});
+  const setPhase = (p: VMIPhase): void => {
+    if (st.phase === p) return;
+    st.phase = p;
+    st.phaseTransitionTimestamps = [...(st.phaseTransitionTimestamps ?? []), { phase: p, phaseTransitionTimestamp: now() }];
+  };
+  let requeue: number | undefined;
+
+  if (!pod) {
+    if (phase === '' || phase === 'Pending') {
+      if (held(vm) === 'starting') setPhase('Pending');
+      else {
+        await createLauncherPod(d, vmi);
+        setPhase('Scheduling');
+      }
+    } else {
+      st.reason = 'PodTerminating';
+      setPhase('Failed'); // the launcher pod went away under a live VMI
+    }
+  } else {
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    st.conditions = scheduled
+      ? withCondition(st.conditions, { type: 'PodScheduled', status: scheduled.status as 'True' | 'False', reason: scheduled.reason, message: scheduled.message })
+      : st.conditions;
+    if (inject === 'image-pull-error') {
+      st.conditions = withCondition(st.conditions, { type: 'Synchronized', status: 'False', reason: 'ErrImagePull', message: 'failed to pull image "quay.io/kubevirt/virt-launcher:sim": simulated pull error' });
+    } else if (inject === 'pvc-not-found') {
+      st.conditions = withCondition(st.conditions, { type: 'Synchronized', status: 'False', reason: 'FailedPvcNotFound', message: `PVC ${namespace}/${name}-root does not exist, waiting for it to appear` });
+    } else {
+      st.conditions = withCondition(st.conditions, { type: 'Synchronized', remove: true });
+    }
+    const podRunning = pod.status?.phase === 'Running' && !pod.metadata.deletionTimestamp;
+    if (podRunning && inject === 'crash-loop') {
+      st.reason = 'GuestCrashed';
+      setPhase('Failed');
+    } else if (podRunning && inject !== 'image-pull-error' && inject !== 'pvc-not-found') {
+      if (phase === 'Scheduling' || phase === 'Pending' || phase === '') {
+        setPhase('Scheduled');
+        st.nodeName = pod.spec.nodeName;
+        next.metadata.labels = { ...next.metadata.labels, 'kubevirt.io/nodeName': pod.spec.nodeName ?? '' };
+        st.activePods = { [pod.metadata.uid ?? '']: pod.spec.nodeName ?? '' };
+        st.qosClass = 'Burstable';
+        requeue = d.stepMs;
+      } else if (phase === 'Scheduled' || phase === 'Running' || phase === 'Unknown') {
+        handlerView(next, pod, inject);
+        setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
+      }
+    }
+  }
+  if (isDeepStrictEqual(next, vmi)) return requeue ? { requeueAfterMs: requeue } : undefined;
+  // The VMI CRD has no status subresource: virt-handler updates the object itself.
+  await d.client.replace(VIRTUAL_MACHINE_INSTANCES, next);
+  return requeue ? { requeueAfterMs: requeue } : undefined;
+}
+
+/** What virt-handler reports from the running domain: interfaces, guest info, Paused, migration. */
+function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | undefined): void {
+  const st = (vmi.status ??= {});
+  const ip = pod.status?.podIP;
+  const hasPodNetwork = (vmi.spec.networks ?? []).some((n) => n.pod);
+  st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac: macOf(vmi.metadata.uid ?? ''), interfaceName: 'eth0', infoSource: 'domain, guest-agent' }] : [];
+  st.guestOSInfo = { id: 'cirros', name: 'CirrOS', prettyName: 'CirrOS (simulated)', version: '0.6' };
+  st.conditions = withCondition(st.conditions, { type: 'Ready', status: 'True' });
+  st.conditions = withCondition(st.conditions, { type: 'AgentConnected', status: 'True' });
+  st.conditions = withCondition(st.conditions, { type: 'LiveMigratable', status: 'True' });
+  // Paused through the pause subresource (by a user), or injected as KubeVirt's own I/O-error pause.
+  st.conditions = vmi.metadata.annotations?.[PAUSED_ANNOTATION] === 'true'
+    ? withCondition(st.conditions, { type: 'Paused', status: 'True', reason: 'PausedByUser', message: 'VMI was paused by user' })
+    : inject === 'paused'
+      ? withCondition(st.conditions, { type: 'Paused', status: 'True', reason: 'PausedIOError', message: 'VMI was paused, low-level IO error detected' })
+      : withCondition(st.conditions, { type: 'Paused', remove: true });
+  if (st.migrationState?.migrationUid && !st.migrationState.endTimestamp) {
+    // A migration in progress: the migration controller moves it on.
+  } else if (inject === 'migrating') {
+    st.migrationState = st.migrationState?.endTimestamp || !st.migrationState ? { startTimestamp: now(), sourceNode: st.nodeName } : st.migrationState;
+  } else if (st.migrationState && !st.migrationState.endTimestamp) {
+    st.migrationState = { ...st.migrationState, endTimestamp: now(), completed: true };
+  }
+}
+
+function macOf(uid: string): string {
+  const h = createHash('sha256').update(uid).digest();
+  return ['02', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}

@@ -1,0 +1,99 @@
+// The control plane the integration tests share (started once by setup.ts) and what each test file
+// starts against it: a client, Kova (the KubeVirt simulator and, unless asked not to, Kova's
+// controllers) in-process, and the Compute API façade on a free port.
+import { ControllerManager } from '../../src/controllers/manager.ts';
+import { defaultConfig, type KovaConfig } from '../../src/cache/config.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { createLogger } from '../../src/log.ts';
+import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
+import { CLUSTER_ROLES } from '../../src/api/rbac.ts';
+import { Facade, type FacadeOptions } from '../../src/facade/server.ts';
+import { CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
+
+export const kubeconfig = (): string => {
+  const k = process.env.KOVA_TEST_KUBECONFIG;
+  if (!k) throw new Error('KOVA_TEST_KUBECONFIG is not set: run through `npm run test:integration`');
+  return k;
+};
+
+export const client = (): Promise<KubeClient> => KubeClient.load(kubeconfig(), { fieldManager: 'kova-test' });
+
+const quietLog = () => createLogger({}, (process.env.KOVA_TEST_LOG as 'debug') ?? 'error');
+
+export interface Kova {
+  client: KubeClient;
+  cfg: KovaConfig;
+  stop(): Promise<void>;
+  /** Stops the in-process controllers (to run a spawned controller instead) and starts them again. */
+  stopController(): Promise<void>;
+  startController(): Promise<void>;
+}
+
+/** Starts the KubeVirt simulator and (unless `controller: false`) Kova's controllers in-process. */
+export async function startKova(o: { controller?: boolean; stepMs?: number; imagesNamespace?: string } = {}): Promise<Kova> {
+  const cfg = { ...defaultConfig(), imagesNamespace: o.imagesNamespace ?? 'kova-images' };
+  const c = await client();
+  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3 });
+  await sim.start();
+  const manager = async () => new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, quietLog());
+  let mgr = o.controller === false ? undefined : await manager();
+  await mgr?.start();
+  return {
+    client: c,
+    cfg,
+    async stopController() {
+      await mgr?.stop();
+      mgr = undefined;
+    },
+    async startController() {
+      mgr = await manager();
+      await mgr.start();
+    },
+    async stop() {
+      await mgr?.stop();
+      await sim.stop();
+      c.close();
+    },
+  };
+}
+
+export interface Api {
+  url: string;
+  facade: Facade;
+  /** A Kova token for `user`, scoped to `namespace` when given. */
+  token(user: string, namespace?: string): string;
+  /** fetch against the API with a token and a microversion. */
+  call(method: string, path: string, o?: { token?: string; version?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  stop(): Promise<void>;
+}
+
+/** Starts the Compute API façade on a free port, with Kova's ClusterRoles installed. */
+export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds'> = {}): Promise<Api> {
+  await Promise.all(CLUSTER_ROLES.map((r) => kova.client.apply(CLUSTER_ROLE_TYPE, r)));
+  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, quietLog(), { port: 0, ...o });
+  const url = facade.url;
+  const token = (user: string, namespace?: string): string => {
+    const project = namespace ? facade.caches.projectByIdOrName(namespace) : undefined;
+    if (namespace && !project) throw new Error(`no project ${namespace} in the façade's cache`);
+    return facade.issuer.issue({ user, groups: [], ...(project ? { project } : {}) }).token;
+  };
+  return {
+    url,
+    facade,
+    token,
+    async call(method, path, c = {}) {
+      const headers: Record<string, string> = { ...(c.token ? { 'x-auth-token': c.token } : {}), ...(c.version ? { 'openstack-api-version': `compute ${c.version}` } : {}), ...c.headers };
+      if (c.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+      const res = await fetch(url + path, { method, headers, body: c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body) });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON
+      }
+      return { status: res.status, headers: res.headers, body };
+    },
+    stop: () => facade.stop(),
+  };
+}

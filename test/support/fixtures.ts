@@ -1,0 +1,38 @@
+// What tests create: unique names, a valid public key, Server objects, flavors, and a project
+// namespace with the sample image and simulated Nodes in a zone of its own.
+import { randomBytes } from 'node:crypto';
+import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
+import { SERVERS, type Server } from '../../src/api/server.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
+import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
+import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.ts';
+
+/** A valid ssh-ed25519 public key (also in config/samples); its Nova fingerprint is 27:4b:35:…:5e. */
+export const TEST_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
+
+/** A short random suffix for names that must not collide between test files. */
+export const uniq = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;
+
+export function serverObject(namespace: string, name: string, spec: Partial<Server['spec']>, annotations?: Record<string, string>): Server {
+  return { metadata: { name, namespace, ...(annotations ? { annotations } : {}) }, spec: { name, flavor: 'm1.tiny', image: 'cirros', ...spec } as Server['spec'] };
+}
+
+export async function createServer(c: KubeClient, namespace: string, name: string, spec: Partial<Server['spec']> = {}, annotations?: Record<string, string>): Promise<Server> {
+  return c.create<Server>(SERVERS, serverObject(namespace, name, spec, annotations));
+}
+
+export async function ensureFlavor(c: KubeClient, spec: Flavor['spec'], name = spec.name): Promise<void> {
+  await c.apply(FLAVORS, { metadata: { name }, spec });
+}
+
+/** A project namespace with the sample image and Nodes in a zone of its own. */
+export async function project(c: KubeClient, o: { nodes?: NodeSpec[] } = {}): Promise<{ namespace: string; zone: string }> {
+  const namespace = uniq('proj');
+  const zone = uniq('zone');
+  await ensureProject(c, namespace);
+  await ensureImage(c, 'kova-images', 'cirros');
+  const nodes = o.nodes ?? [{ name: uniq('node'), zone }];
+  for (const n of nodes) await ensureNode(c, { zone, ...n });
+  await waitSchedulable(c, nodes.map((n) => n.name));
+  return { namespace, zone };
+}
