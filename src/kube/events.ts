@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeClient } from './client.ts';
 import type { KubeObject, ResourceType } from './types.ts';
 
-const EVENTS: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
+export const EVENTS: ResourceType = { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
 
 export class EventRecorder {
   private readonly client: KubeClient;
