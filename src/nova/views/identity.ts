@@ -1,6 +1,11 @@
 // The Keystone v3 bodies the façade serves beside Nova's (/identity): version documents, the
 // service catalog (compute, identity and image, all served here), tokens and errors. Pure.
 
+const KEYSTONE_VERSION = 'v3.14';
+const UPDATED = '2020-04-07T00:00:00Z';
+const DOMAIN = { id: 'default', name: 'Default' };
+const REGION = 'RegionOne';
+
 /** What a token body shows of the token's claims. */
 export interface TokenFacts {
   user: string;
@@ -10,11 +15,6 @@ export interface TokenFacts {
   exp: number;
   project?: { namespace: string; id: string };
 }
-
-const KEYSTONE_VERSION = 'v3.14';
-const UPDATED = '2020-04-07T00:00:00Z';
-const DOMAIN = { id: 'default', name: 'Default' };
-const REGION = 'RegionOne';
 
 const versionDoc = (origin: string) => ({
   id: KEYSTONE_VERSION,
