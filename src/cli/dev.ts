@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../api/rbac.ts';
-import { Facade } from '../facade/server.ts';
+import { Facade } from '../facade/serve.ts';
 import { PasswordUsers } from '../identity/auth.ts';
 import { Metrics } from '../metrics.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, type KubeObject } from '../kube/types.ts';

@@ -12,7 +12,7 @@ import { runDev } from './dev.ts';
 import { serveHealth } from './health.ts';
 import { LeaderElector } from '../kube/leader.ts';
 import { Metrics } from '../metrics.ts';
-import { Facade } from '../facade/server.ts';
+import { Facade } from '../facade/serve.ts';
 
 const USAGE = `usage: kova <command> [options]
 

@@ -1,66 +1,22 @@
 // The Compute API façade: a Fastify app that speaks Nova v2.1 (microversions 2.1–2.104) and the
 // small pieces of Keystone v3 and Glance v2 that clients need. Reads come from the informer caches;
 // writes go to the kube-apiserver as the caller (impersonation). One error handler renders every
-// error as a Nova fault; one hook negotiates the microversion and authenticates.
+// error as a Nova fault; one hook negotiates the microversion and authenticates. The dependencies
+// are decorated on the app once (`app.kova`); every route plugin reads them from there.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { KovaConfig } from '../cache/config.ts';
-import type { Caches } from '../cache/caches.ts';
-import type { Authenticator, Authorizer, Caller, PasswordUsers } from '../identity/auth.ts';
-import type { TokenIssuer } from '../identity/tokens.ts';
-import { KubeError, type KubeClient } from '../kube/client.ts';
+import { KubeError } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
 import { faultBody, NovaError } from '../nova/faults.ts';
-import { MIN, negotiate, type Version } from '../nova/microversion.ts';
-import { registerComputeRoutes } from './routes/index.ts';
-import { registerIdentityRoutes } from './routes/identity.ts';
-import { registerImageRoutes } from './routes/images.ts';
-import { registerVersionRoutes } from './routes/versions.ts';
-import { serveConsoleProxy, type ConsoleTokens } from './console-proxy.ts';
-import { registerNovncRoutes } from './routes/novnc.ts';
-
-export interface FacadeDeps {
-  /** The façade's own client: informers and reviews. Writes use `client.as(caller)`. */
-  client: KubeClient;
-  caches: Caches;
-  cfg: KovaConfig;
-  authn: Authenticator;
-  authz: Authorizer;
-  issuer: TokenIssuer;
-  passwords: PasswordUsers;
-  log: Logger;
-  /** Largest request body accepted (bytes). */
-  bodyLimit?: number;
-  metrics?: Metrics;
-  /** Proxy /image to this Glance instead of serving the DataSources read-only. */
-  glanceUpstream?: string;
-  /** Signs the console URLs' tokens (with the Keystone tokens' key, so every replica checks them). */
-  consoleTokens: ConsoleTokens;
-  /** The noVNC page a console URL opens (Nova's [vnc] novncproxy_base_url); the façade's own by default. */
-  novncProxyBaseUrl?: string;
-}
-
-/** What the compute hook works out for each request. */
-export interface NovaRequestContext {
-  version: Version;
-  caller: Caller;
-  /** The project (namespace) the request acts in. */
-  project: { namespace: string; id: string } | undefined;
-  /** "/v2.1" or "/v2.1/<project_id>": the prefix the request used, for links. */
-  prefix: string;
-  /** The URL prefix without version, for bookmark links. */
-  bookmarkPrefix: string;
-  origin: string;
-  isAdmin: () => Promise<boolean>;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    nova: NovaRequestContext;
-    requestId: string;
-  }
-}
+import { MIN, negotiate } from '../nova/microversion.ts';
+import { serveConsoleProxy } from './console-proxy.ts';
+import type { FacadeDeps, NovaRequestContext } from './deps.ts';
+import { originOf } from './origin.ts';
+import { glanceRoutes } from './routes/glance.ts';
+import { identityRoutes } from './routes/identity.ts';
+import { computeRoutes } from './routes/index.ts';
+import { novncRoutes } from './routes/novnc.ts';
+import { versionRoutes } from './routes/versions.ts';
 
 const COMPUTE_MEDIA = 'application/vnd.openstack.compute+json';
 const OWN_PREFIXES = ['/v2.1', '/v2', '/identity', '/image', '/novnc', '/healthz', '/readyz', '/metrics'];
@@ -81,6 +37,7 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
       return url;
     },
   });
+  app.decorate('kova', deps);
   app.decorateRequest('nova', null as unknown as NovaRequestContext);
   app.decorateRequest('requestId', '');
   app.addContentTypeParser(COMPUTE_MEDIA, { parseAs: 'string' }, (_req, body, done) => {
@@ -125,16 +82,16 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'syncing' });
   });
 
-  registerVersionRoutes(app);
-  serveConsoleProxy(app, deps);
-  await app.register(async (novnc) => registerNovncRoutes(novnc), { prefix: '/novnc' });
-  await app.register(async (identity) => registerIdentityRoutes(identity, deps), { prefix: '/identity' });
+  await app.register(versionRoutes);
+  serveConsoleProxy(app);
+  await app.register(novncRoutes, { prefix: '/novnc' });
+  await app.register(identityRoutes, { prefix: '/identity' });
   if (deps.glanceUpstream) {
     // A real Glance: /image goes to it; Nova's image proxy below still lists the DataSources.
     const { default: proxy } = await import('@fastify/http-proxy');
     await app.register(proxy, { upstream: deps.glanceUpstream, prefix: '/image', rewritePrefix: '' });
   } else {
-    await app.register(async (image) => registerImageRoutes(image, deps), { prefix: '/image' });
+    await app.register(glanceRoutes, { prefix: '/image' });
   }
   for (const base of ['/v2.1', '/v2']) {
     for (const withProject of [false, true]) {
@@ -147,7 +104,7 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
           reply.header('x-openstack-nova-api-version', `${v}`);
           reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
         });
-        await registerComputeRoutes(compute, deps);
+        await computeRoutes(compute);
       }, { prefix: withProject ? `${base}/:project_id` : base });
     }
   }
@@ -176,7 +133,7 @@ async function computeContext(req: FastifyRequest, reply: FastifyReply, deps: Fa
     project ??= deps.caches.projectByIdOrName(urlProject);
     if (!project) throw new NovaError(404, `Project ${urlProject} could not be found.`);
   }
-  const origin = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+  const origin = originOf(req);
   let admin: Promise<boolean> | undefined;
   req.nova = {
     version: req.nova.version,

@@ -6,35 +6,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { KubeError, resourcePath } from '../kube/client.ts';
+import { KubeError } from '../kube/client.ts';
 import { refuseUpgrade } from '../kube/upgrade.ts';
-import { PLAIN_STREAM_PROTOCOL as PLAIN, VMI_SUBRESOURCES } from '../kubevirt/types.ts';
+import { PLAIN_STREAM_PROTOCOL as PLAIN } from '../kubevirt/types.ts';
 import { faultBody, NovaError } from '../nova/faults.ts';
-import type { SignedTokens } from '../identity/tokens.ts';
-import type { FacadeDeps } from './app.ts';
+import { vncPath, WEBSOCKIFY_PATH, type ConsoleClaims } from './console-tokens.ts';
 
-export const WEBSOCKIFY_PATH = '/novnc/websockify';
-
-/** What a console token carries: the server it opens, and who may open it. No credential. */
-export interface ConsoleClaims {
-  /** Nova's instance uuid (the Server's uid) and where the Server is. */
-  server: { uid: string; namespace: string; name: string };
-  /** The VMI whose display is opened. */
-  vmi: string;
-  /** The caller who asked for the console: the proxy connects as them. */
-  user: string;
-  groups: string[];
-}
-
-export type ConsoleTokens = SignedTokens<ConsoleClaims>;
-
-/** Console tokens live as long as Nova's [consoleauth] token_ttl by default. */
-export const CONSOLE_TOKEN_TTL_SECONDS = 600;
-
-export const vncPath = (namespace: string, vmi: string): string => resourcePath(VMI_SUBRESOURCES, namespace, vmi, 'vnc');
-
-
-export function serveConsoleProxy(app: FastifyInstance, deps: FacadeDeps): void {
+/** Serves the console websocket on the app's HTTP server, with the app's dependencies (`app.kova`). */
+export function serveConsoleProxy(app: FastifyInstance): void {
+  const deps = app.kova;
   const log = deps.log.child({ component: 'console-proxy' });
   // noVNC offers "binary" (older releases) or nothing; websockify answers "binary" when offered.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => (offered.has('binary') ? 'binary' : false) });

@@ -1,18 +1,21 @@
 // Request validation with JSON Schema (Ajv), with Nova's messages:
 // "Invalid input for field/attribute <field>. Value: <v>. <reason>" or the bare reason at the root.
+// Schemas are built and compiled once, when their module loads (facade/schemas/); one that depends
+// on the microversion is built once per range of versions (`perVersion`).
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { NovaError } from '../nova/faults.ts';
+import { MIN, Version } from '../nova/microversion.ts';
 
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 const compiled = new WeakMap<object, ValidateFunction>();
-/** Schemas built per request (they depend on the microversion) share one compiled function per text. */
+/** Equal schemas (the same text) share one compiled function. */
 const compiledByText = new Map<string, ValidateFunction>();
 
 export type Schema = Record<string, unknown>;
 
-export function validate<T>(schema: Schema, value: unknown, what: 'body' | 'query' = 'body'): T {
+function compiledFor(schema: Schema): ValidateFunction {
   let fn = compiled.get(schema);
   if (!fn) {
     const text = JSON.stringify(schema);
@@ -20,6 +23,45 @@ export function validate<T>(schema: Schema, value: unknown, what: 'body' | 'quer
     compiledByText.set(text, fn);
     compiled.set(schema, fn);
   }
+  return fn;
+}
+
+/** A schema compiled now, at start, so that no request pays for it. */
+export function compile<S extends Schema>(schema: S): S {
+  compiledFor(schema);
+  return schema;
+}
+
+/** A Version that refuses a threshold its range split does not know, so no range is built wrong. */
+class RangeStart extends Version {
+  readonly #known: ReadonlySet<string>;
+  constructor(start: Version, known: ReadonlySet<string>) {
+    super(start.major, start.minor);
+    this.#known = known;
+  }
+  override cmp(o: Version | string): number {
+    if (typeof o === 'string' && !this.#known.has(o)) throw new Error(`schema checks microversion ${o}, not among its thresholds [${[...this.#known].join(', ')}]`);
+    return super.cmp(o);
+  }
+}
+
+/**
+ * A schema that depends on the microversion, built and compiled once per range between
+ * `thresholds` (every version `build` checks), at start; the request's version picks its range.
+ */
+export function perVersion(thresholds: readonly string[], build: (v: Version) => Schema): (v: Version) => Schema {
+  const known = new Set(thresholds);
+  const starts = [MIN, ...thresholds.map((t) => Version.of(t))].sort((a, b) => a.cmp(b)).filter((v, i, all) => i === 0 || v.cmp(all[i - 1]!) !== 0);
+  const schemas = starts.map((start) => compile(build(new RangeStart(start, known))));
+  return (v) => {
+    let i = starts.length - 1;
+    while (i > 0 && starts[i]!.cmp(v) > 0) i--;
+    return schemas[i]!;
+  };
+}
+
+export function validate<T>(schema: Schema, value: unknown, what: 'body' | 'query' = 'body'): T {
+  const fn = compiledFor(schema);
   if (fn(value)) return value as T;
   throw new NovaError(400, message(fn.errors?.[0], value, what));
 }

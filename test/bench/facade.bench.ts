@@ -11,7 +11,7 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { defaultConfig } from '../../src/cache/config.ts';
 import { ControlPlane, ensureBinaries } from '../../src/controlplane/controlplane.ts';
 import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
-import { Facade } from '../../src/facade/server.ts';
+import { Facade } from '../../src/facade/serve.ts';
 import { KubeClient, resourcePath } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';

@@ -1,14 +1,15 @@
 // Helpers every compute route file uses: the view context, the caller's client, paging, waiting
-// for the cache to see a write (read-your-writes), and policy checks.
+// for the cache to see a write (read-your-writes), and policy checks. Dependencies come from the
+// instance the route is registered on (`req.server.kova`), never from the app.
 import type { FastifyRequest } from 'fastify';
 import type { Informer } from '../../kube/informer.ts';
 import { isConflict, type KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { forbidden, notFound, NovaError } from '../../nova/faults.ts';
-import type { ViewContext } from '../../nova/views/links.ts';
-import type { FacadeDeps } from '../app.ts';
+import type { Page, ViewContext } from '../../nova/views/links.ts';
 import { GROUP } from '../../api/group.ts';
 import type { Server } from '../../api/server.ts';
+import { last } from '../query.ts';
 
 export async function viewContext(req: FastifyRequest): Promise<ViewContext> {
   const n = req.nova;
@@ -16,20 +17,20 @@ export async function viewContext(req: FastifyRequest): Promise<ViewContext> {
 }
 
 /** A client that acts as the caller: Kubernetes RBAC decides what the write may do. */
-export const callerClient = (deps: FacadeDeps, req: FastifyRequest): KubeClient => deps.client.as(req.nova.caller.user, req.nova.caller.groups);
+export const callerClient = (req: FastifyRequest): KubeClient => req.server.kova.client.as(req.nova.caller.user, req.nova.caller.groups);
 
 /** Reading servers in a project needs `list servers` there (kova-reader or more). */
-export async function canListServers(deps: FacadeDeps, req: FastifyRequest, namespace: string | undefined): Promise<void> {
-  if (!(await deps.authz.can(req.nova.caller, { verb: 'list', group: GROUP, resource: 'servers', namespace }))) {
+export async function canListServers(req: FastifyRequest, namespace: string | undefined): Promise<void> {
+  if (!(await req.server.kova.authz.can(req.nova.caller, { verb: 'list', group: GROUP, resource: 'servers', namespace }))) {
     throw forbidden(`Policy doesn't allow os_compute_api:servers:index to be performed.`);
   }
 }
 
 /** A server the caller may see, by Nova id; another project's server is a 404, never a 403. */
-export async function findServer(deps: FacadeDeps, req: FastifyRequest, id: string): Promise<Server> {
-  const s = deps.caches.servers.byIndex('uid', id)[0];
+export async function findServer(req: FastifyRequest, id: string): Promise<Server> {
+  const s = req.server.kova.caches.servers.byIndex('uid', id)[0];
   if (!s || (s.metadata.namespace !== req.nova.project?.namespace && !(await req.nova.isAdmin()))) throw notFound(`Instance ${id} could not be found.`);
-  await canListServers(deps, req, s.metadata.namespace);
+  await canListServers(req, s.metadata.namespace);
   return s;
 }
 
@@ -46,7 +47,7 @@ export function requireProject(req: FastifyRequest): { namespace: string; id: st
 }
 
 /** Nova's limit/marker paging over an already filtered and sorted list. */
-export function page<T>(items: T[], idOf: (t: T) => string, query: { limit?: string | number; marker?: string }, maxLimit = 1000): { items: T[]; full: boolean; limit: number } {
+export function page<T>(items: T[], idOf: (t: T) => string, query: { limit?: string | number; marker?: string }, maxLimit = 1000): Page<T> {
   let start = 0;
   if (query.marker !== undefined) {
     const i = items.findIndex((t) => idOf(t) === query.marker);
@@ -85,14 +86,13 @@ export async function cacheCatchUp<T extends KubeObject>(inf: Informer<T>, pred:
  * caller. On a conflict (a controller, kubelet heartbeat or another request wrote in between) it
  * re-reads and recomputes, a few times; then waits until the cache holds the result.
  */
-export async function patchFresh<T extends KubeObject>(
-  deps: FacadeDeps, req: FastifyRequest, inf: Informer<T>, obj: T, change: (current: T) => Record<string, unknown>,
-): Promise<T> {
+export async function patchFresh<T extends KubeObject>(req: FastifyRequest, inf: Informer<T>, obj: T, change: (current: T) => Record<string, unknown>): Promise<T> {
+  const deps = req.server.kova;
   let current = obj;
   for (let attempt = 0; ; attempt++) {
     const { metadata: patchMeta, ...rest } = change(current) as { metadata?: Record<string, unknown> };
     try {
-      return await writeSeen(inf, current, () => callerClient(deps, req).mergePatch<T>(inf.type, current.metadata.name ?? '', current.metadata.namespace, {
+      return await writeSeen(inf, current, () => callerClient(req).mergePatch<T>(inf.type, current.metadata.name ?? '', current.metadata.namespace, {
         ...rest,
         metadata: { ...patchMeta, resourceVersion: current.metadata.resourceVersion },
       }));
@@ -133,8 +133,9 @@ export function checkQuery(req: FastifyRequest, allowed: readonly string[]): voi
   }
 }
 
-/** Query values may repeat (?a=1&a=2); Nova mostly takes the last. */
-export const last = (v: unknown): string | undefined => (Array.isArray(v) ? (v.at(-1) as string | undefined) : (v as string | undefined));
+/** Patches a Server's spec as the caller; `spec` may depend on its current state (re-read on conflict). */
+export const patchServerSpec = (req: FastifyRequest, s: Server, spec: Record<string, unknown> | ((cur: Server) => Record<string, unknown>)): Promise<Server> =>
+  patchFresh(req, req.server.kova.caches.servers, s, (cur) => ({ spec: typeof spec === 'function' ? spec(cur) : spec }));
 
-export const isTrueish = (v: string | undefined): boolean | undefined =>
-  v === undefined ? undefined : ['1', 'true', 't', 'yes', 'y', 'on'].includes(v.toLowerCase()) ? true : ['0', 'false', 'f', 'no', 'n', 'off'].includes(v.toLowerCase()) ? false : undefined;
+/** The `:id` of a route's path. */
+export const idParam = (req: FastifyRequest): string => (req.params as { id: string }).id;

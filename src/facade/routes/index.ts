@@ -1,29 +1,25 @@
-// Every compute route file, registered under /v2.1 (and /v2.1/{project_id}).
+// Every compute route plugin, registered under /v2.1 (and /v2.1/{project_id}), /v2 likewise.
+// Each reads its dependencies from the instance (`app.kova`); none imports another.
 import type { FastifyInstance } from 'fastify';
 import { NovaError } from '../../nova/faults.ts';
-import type { FacadeDeps } from '../app.ts';
-import { registerFlavorRoutes } from './flavors.ts';
-import { registerNovaImageRoutes } from './images.ts';
-import { registerKeyPairRoutes } from './keypairs.ts';
-import { registerServerRoutes } from './servers.ts';
-import { registerServerActionRoutes } from './server-actions.ts';
-import { registerAggregateRoutes } from './aggregates.ts';
-import { registerHostRoutes } from './hosts.ts';
-import { registerLimitRoutes } from './limits.ts';
-import { registerMigrationRoutes } from './migrations.ts';
-import { registerConsoleRoutes } from './consoles.ts';
+import { aggregateRoutes } from './aggregates.ts';
+import { consoleRoutes } from './consoles.ts';
+import { flavorRoutes } from './flavors.ts';
+import { hostRoutes } from './hosts.ts';
+import { novaImageRoutes } from './images.ts';
+import { instanceActionRoutes } from './instance-actions.ts';
+import { keyPairRoutes } from './keypairs.ts';
+import { limitRoutes } from './limits.ts';
+import { migrationRoutes } from './migrations.ts';
+import { serverActionRoutes } from './server-actions.ts';
+import { serverMetadataRoutes } from './server-metadata.ts';
+import { serverRoutes } from './servers.ts';
 
-export async function registerComputeRoutes(app: FastifyInstance, deps: FacadeDeps): Promise<void> {
-  registerFlavorRoutes(app, deps);
-  registerKeyPairRoutes(app, deps);
-  registerServerRoutes(app, deps);
-  registerServerActionRoutes(app, deps);
-  registerNovaImageRoutes(app, deps);
-  registerAggregateRoutes(app, deps);
-  registerHostRoutes(app, deps);
-  registerLimitRoutes(app, deps);
-  registerMigrationRoutes(app, deps);
-  registerConsoleRoutes(app, deps);
+export async function computeRoutes(app: FastifyInstance): Promise<void> {
+  for (const routes of [
+    flavorRoutes, keyPairRoutes, serverRoutes, serverMetadataRoutes, serverActionRoutes, instanceActionRoutes, novaImageRoutes,
+    aggregateRoutes, hostRoutes, limitRoutes, migrationRoutes, consoleRoutes,
+  ]) await app.register(routes);
   // Inside the versioned API an unknown path is a 404, not the root's 300.
   app.all('/*', async () => {
     throw new NovaError(404, 'The resource could not be found.');

@@ -1,41 +1,22 @@
 // /os-keypairs: list, show, create (import, or generate before 2.92), delete.
 // Nova's key pairs belong to a user; Kova keeps them in the project's namespace with spec.userId.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KEYPAIRS, type KeyPair } from '../../api/keypair.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../nova/faults.ts';
 import { fingerprintOf, InvalidKeyError } from '../../nova/keypair.ts';
-import { keyPairCreated, keyPairDetail, keyPairListItem } from '../../nova/views/keypairs.ts';
-import { nextLink } from '../../nova/views/links.ts';
-import type { FacadeDeps } from '../app.ts';
-import { validate, type Schema } from '../validate.ts';
-import { cacheCatchUp, callerClient, last, page, requireProject, viewContext, checkQuery } from './common.ts';
+import { keyPairCreated, keyPairList, keyPairShown } from '../../nova/views/keypairs.ts';
+import { last, type Query } from '../query.ts';
+import { createKeyPairSchema } from '../schemas/keypairs.ts';
+import { validate } from '../validate.ts';
+import { cacheCatchUp, callerClient, checkQuery, page, requireProject, viewContext } from './common.ts';
 
 /** The KeyPair object name for a user's key: DNS-safe, unique per (user, name). */
-export function keyPairObjectName(userId: string, name: string): string {
+function keyPairObjectName(userId: string, name: string): string {
   const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'key';
   return `${base}-${createHash('sha256').update(`${userId}\0${name}`).digest('hex').slice(0, 10)}`;
 }
-
-const createSchema = (v: { atLeast(s: string): boolean }): Schema => ({
-  type: 'object',
-  required: ['keypair'],
-  additionalProperties: false,
-  properties: {
-    keypair: {
-      type: 'object',
-      required: v.atLeast('2.92') ? ['name', 'public_key'] : ['name'],
-      additionalProperties: false,
-      properties: {
-        name: { type: 'string', minLength: 1, maxLength: 255, pattern: v.atLeast('2.92') ? '^[_\\-@. a-zA-Z0-9]+$' : '^[_\\- a-zA-Z0-9]+$' },
-        public_key: { type: 'string' },
-        ...(v.atLeast('2.2') ? { type: { type: 'string', enum: ['ssh', 'x509'] } } : {}),
-        ...(v.atLeast('2.10') ? { user_id: { type: 'string', minLength: 1, maxLength: 255 } } : {}),
-      },
-    },
-  },
-});
 
 /** A new RSA key pair as Nova generated them before 2.92: OpenSSH public line and PEM private key. */
 function generateSshKey(): { publicKey: string; privateKey: string } {
@@ -55,84 +36,90 @@ function generateSshKey(): { publicKey: string; privateKey: string } {
   return { publicKey: `ssh-rsa ${blob.toString('base64')} Generated-by-Nova`, privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString() };
 }
 
-export function registerKeyPairRoutes(app: FastifyInstance, deps: FacadeDeps): void {
-  const c = deps.caches;
-  /** The user whose key pairs a request is about: the caller, or (admin, 2.10+) ?user_id / body user_id. */
-  const targetUser = async (req: FastifyRequest, requested: string | undefined): Promise<string> => {
-    const me = req.nova.caller.user;
-    if (!requested || requested === me) return me;
-    if (!req.nova.version.atLeast('2.10')) return me;
-    if (!(await req.nova.isAdmin())) throw forbidden(`Policy doesn't allow os_compute_api:os-keypairs:index to be performed.`);
-    return requested;
-  };
-  const mine = (ns: string, user: string): KeyPair[] => c.keyPairs.list(ns).filter((k) => (k.spec.userId ?? '') === user);
-  const find = (ns: string, user: string, name: string): KeyPair => {
-    const k = mine(ns, user).find((x) => x.spec.name === name);
-    if (!k) throw notFound(`Keypair ${name} not found for user ${user}`);
-    return k;
-  };
+export async function keyPairRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/os-keypairs', listKeyPairs);
+  app.get('/os-keypairs/:name', showKeyPair);
+  app.post('/os-keypairs', createKeyPair);
+  app.delete('/os-keypairs/:name', deleteKeyPair);
+}
 
-  app.get('/os-keypairs', async (req) => {
-    checkQuery(req, ['user_id', 'limit', 'marker']);
-    const ns = requireProject(req).namespace;
-    const q = req.query as Record<string, string | string[] | undefined>;
-    const user = await targetUser(req, last(q.user_id));
-    const vc = await viewContext(req);
-    const all = mine(ns, user).sort((a, b) => a.spec.name.localeCompare(b.spec.name));
-    const paged = req.nova.version.atLeast('2.35') ? page(all, (k) => k.spec.name, { limit: last(q.limit), marker: last(q.marker) }) : { items: all, full: false, limit: 0 };
-    const body: Record<string, unknown> = { keypairs: paged.items.map((k) => keyPairListItem(vc, withFingerprint(k))) };
-    if (paged.full && paged.items.length) body.keypairs_links = nextLink(vc, 'os-keypairs', q, paged.items.at(-1)!.spec.name, paged.limit);
-    return body;
-  });
+const nameParam = (req: FastifyRequest): string => (req.params as { name: string }).name;
 
-  app.get('/os-keypairs/:name', async (req) => {
-    const ns = requireProject(req).namespace;
-    const user = await targetUser(req, last((req.query as Record<string, string>).user_id));
-    return { keypair: keyPairDetail(await viewContext(req), withFingerprint(find(ns, user, (req.params as { name: string }).name))) };
-  });
+/** The user whose key pairs a request is about: the caller, or (admin, 2.10+) ?user_id / body user_id. */
+async function targetUser(req: FastifyRequest, requested: string | undefined): Promise<string> {
+  const me = req.nova.caller.user;
+  if (!requested || requested === me) return me;
+  if (!req.nova.version.atLeast('2.10')) return me;
+  if (!(await req.nova.isAdmin())) throw forbidden(`Policy doesn't allow os_compute_api:os-keypairs:index to be performed.`);
+  return requested;
+}
 
-  app.post('/os-keypairs', async (req, reply) => {
-    const ns = requireProject(req).namespace;
-    const v = req.nova.version;
-    const body = validate<{ keypair: { name: string; public_key?: string; type?: 'ssh' | 'x509'; user_id?: string } }>(createSchema(v), req.body).keypair;
-    const user = await targetUser(req, body.user_id);
-    const type = body.type ?? 'ssh';
-    let publicKey = body.public_key;
-    let privateKey: string | undefined;
-    if (publicKey === undefined) {
-      if (type !== 'ssh') throw badRequest('Keypair data is invalid: only ssh keys can be generated');
-      ({ publicKey, privateKey } = generateSshKey());
-    }
-    let fingerprint: string;
-    try {
-      fingerprint = fingerprintOf(type, publicKey);
-    } catch (e) {
-      if (e instanceof InvalidKeyError) throw badRequest(`Keypair data is invalid: ${e.message}`);
-      throw e;
-    }
-    if (mine(ns, user).some((k) => k.spec.name === body.name)) throw conflict(`Key pair '${body.name}' already exists.`);
-    const kp: KeyPair = { metadata: { name: keyPairObjectName(user, body.name), namespace: ns }, spec: { name: body.name, type, publicKey, userId: user } };
-    let created: KeyPair;
-    try {
-      created = await callerClient(deps, req).create<KeyPair>(KEYPAIRS, kp);
-    } catch (e) {
-      if (isAlreadyExists(e)) throw conflict(`Key pair '${body.name}' already exists.`);
-      throw e;
-    }
-    await cacheCatchUp(c.keyPairs, () => !!c.keyPairs.get(created.metadata.name ?? '', ns));
-    const out = keyPairCreated(await viewContext(req), { ...created, status: { fingerprint } });
-    if (privateKey) out.private_key = privateKey;
-    return reply.code(v.atLeast('2.2') ? 201 : 200).send({ keypair: out });
-  });
+const mine = (req: FastifyRequest, ns: string, user: string): KeyPair[] => req.server.kova.caches.keyPairs.list(ns).filter((k) => (k.spec.userId ?? '') === user);
 
-  app.delete('/os-keypairs/:name', async (req, reply) => {
-    const ns = requireProject(req).namespace;
-    const user = await targetUser(req, last((req.query as Record<string, string>).user_id));
-    const k = find(ns, user, (req.params as { name: string }).name);
-    await callerClient(deps, req).delete(KEYPAIRS, k.metadata.name ?? '', ns);
-    await cacheCatchUp(c.keyPairs, () => !c.keyPairs.get(k.metadata.name ?? '', ns));
-    return reply.code(req.nova.version.atLeast('2.2') ? 204 : 202).send();
-  });
+function find(req: FastifyRequest, ns: string, user: string, name: string): KeyPair {
+  const k = mine(req, ns, user).find((x) => x.spec.name === name);
+  if (!k) throw notFound(`Keypair ${name} not found for user ${user}`);
+  return k;
+}
+
+async function listKeyPairs(req: FastifyRequest) {
+  checkQuery(req, ['user_id', 'limit', 'marker']);
+  const ns = requireProject(req).namespace;
+  const q = req.query as Query;
+  const user = await targetUser(req, last(q.user_id));
+  const vc = await viewContext(req);
+  const all = mine(req, ns, user).sort((a, b) => a.spec.name.localeCompare(b.spec.name)).map(withFingerprint);
+  const paged = req.nova.version.atLeast('2.35') ? page(all, (k) => k.spec.name, { limit: last(q.limit), marker: last(q.marker) }) : { items: all, full: false, limit: 0 };
+  return keyPairList(vc, paged, q);
+}
+
+async function showKeyPair(req: FastifyRequest) {
+  const ns = requireProject(req).namespace;
+  const user = await targetUser(req, last((req.query as Query).user_id));
+  return keyPairShown(await viewContext(req), withFingerprint(find(req, ns, user, nameParam(req))));
+}
+
+async function createKeyPair(req: FastifyRequest, reply: FastifyReply) {
+  const c = req.server.kova.caches;
+  const ns = requireProject(req).namespace;
+  const v = req.nova.version;
+  const body = validate<{ keypair: { name: string; public_key?: string; type?: 'ssh' | 'x509'; user_id?: string } }>(createKeyPairSchema(v), req.body).keypair;
+  const user = await targetUser(req, body.user_id);
+  const type = body.type ?? 'ssh';
+  let publicKey = body.public_key;
+  let privateKey: string | undefined;
+  if (publicKey === undefined) {
+    if (type !== 'ssh') throw badRequest('Keypair data is invalid: only ssh keys can be generated');
+    ({ publicKey, privateKey } = generateSshKey());
+  }
+  let fingerprint: string;
+  try {
+    fingerprint = fingerprintOf(type, publicKey);
+  } catch (e) {
+    if (e instanceof InvalidKeyError) throw badRequest(`Keypair data is invalid: ${e.message}`);
+    throw e;
+  }
+  if (mine(req, ns, user).some((k) => k.spec.name === body.name)) throw conflict(`Key pair '${body.name}' already exists.`);
+  const kp: KeyPair = { metadata: { name: keyPairObjectName(user, body.name), namespace: ns }, spec: { name: body.name, type, publicKey, userId: user } };
+  let created: KeyPair;
+  try {
+    created = await callerClient(req).create<KeyPair>(KEYPAIRS, kp);
+  } catch (e) {
+    if (isAlreadyExists(e)) throw conflict(`Key pair '${body.name}' already exists.`);
+    throw e;
+  }
+  await cacheCatchUp(c.keyPairs, () => !!c.keyPairs.get(created.metadata.name ?? '', ns));
+  return reply.code(v.atLeast('2.2') ? 201 : 200).send(keyPairCreated(await viewContext(req), { ...created, status: { fingerprint } }, privateKey));
+}
+
+async function deleteKeyPair(req: FastifyRequest, reply: FastifyReply) {
+  const c = req.server.kova.caches;
+  const ns = requireProject(req).namespace;
+  const user = await targetUser(req, last((req.query as Query).user_id));
+  const k = find(req, ns, user, nameParam(req));
+  await callerClient(req).delete(KEYPAIRS, k.metadata.name ?? '', ns);
+  await cacheCatchUp(c.keyPairs, () => !c.keyPairs.get(k.metadata.name ?? '', ns));
+  return reply.code(req.nova.version.atLeast('2.2') ? 204 : 202).send();
 }
 
 /** The fingerprint as Nova computes it, even before the controller has written status. */

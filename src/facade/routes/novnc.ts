@@ -12,7 +12,7 @@ const PAGE = readFileSync(new URL('../novnc/vnc_lite.html', import.meta.url), 'u
 /** The package's root: its one export is core/rfb.js. */
 const NOVNC = dirname(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))));
 
-export function registerNovncRoutes(app: FastifyInstance): void {
+export async function novncRoutes(app: FastifyInstance): Promise<void> {
   app.get('/vnc_lite.html', async (_req, reply) => reply.type('text/html; charset=utf-8').send(PAGE));
   for (const folder of ['core', 'vendor']) {
     app.get(`/${folder}/*`, async (req, reply) => {

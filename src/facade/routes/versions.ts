@@ -1,10 +1,9 @@
 // GET / (versions), /v2.1 and /v2 (version documents), and 300 choices for paths with no version.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { choicesDocument, versionDocument, versionsDocument } from '../../nova/views/versions.ts';
+import { originOf } from '../origin.ts';
 
-export const originOf = (req: FastifyRequest): string => `${req.protocol}://${req.headers.host ?? 'localhost'}`;
-
-export function registerVersionRoutes(app: FastifyInstance): void {
+export async function versionRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async (req) => versionsDocument(originOf(req)));
   for (const [path, id] of [['/v2.1', 'v2.1'], ['/v2.1/', 'v2.1'], ['/v2', 'v2.0'], ['/v2/', 'v2.0']] as const) {
     app.get(path, async (req) => versionDocument(originOf(req), id));

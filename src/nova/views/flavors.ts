@@ -1,6 +1,6 @@
 // Nova's flavor view per microversion. Pure.
 import type { Flavor } from '../../api/flavor.ts';
-import { selfAndBookmark, type ViewContext } from './links.ts';
+import { pageBody, selfAndBookmark, type Page, type ViewContext } from './links.ts';
 
 export const flavorId = (f: Flavor): string => f.spec.id ?? f.metadata.name ?? '';
 
@@ -30,3 +30,17 @@ export function flavorDetail(c: ViewContext, f: Flavor, showExtraSpecs = true): 
   if (v.atLeast('2.61') && showExtraSpecs) out.extra_specs = f.spec.extraSpecs ?? {};
   return out;
 }
+
+/** GET /flavors and /flavors/detail, with `flavors_links` when the page is full. */
+export const flavorList = (c: ViewContext, p: Page<Flavor>, detail: boolean, query: Record<string, unknown>): Record<string, unknown> =>
+  pageBody(c, 'flavors', p, (f) => (detail ? flavorDetail(c, f) : flavorSummary(c, f)), { path: detail ? 'flavors/detail' : 'flavors', query, idOf: flavorId });
+
+export const flavorShown = (c: ViewContext, f: Flavor) => ({ flavor: flavorDetail(c, f) });
+
+export const extraSpecsView = (f: Flavor) => ({ extra_specs: f.spec.extraSpecs ?? {} });
+
+/** One extra spec: `{key: value}`. */
+export const extraSpecView = (key: string, value: string) => ({ [key]: value });
+
+/** A private flavor's access list: the projects that may use it. */
+export const flavorAccessView = (f: Flavor) => ({ flavor_access: (f.spec.projects ?? []).map((tenant_id) => ({ flavor_id: flavorId(f), tenant_id })) });

@@ -1,6 +1,6 @@
 // Nova's os-instance-actions views per microversion. Pure.
 import type { InstanceAction } from '../instance-actions.ts';
-import { naiveTime, type ViewContext } from './links.ts';
+import { naiveTime, pageBody, type Page, type ViewContext } from './links.ts';
 import { createHash } from 'node:crypto';
 
 export function instanceActionSummary(c: ViewContext, serverId: string, a: InstanceAction): Record<string, unknown> {
@@ -36,3 +36,9 @@ export function instanceActionDetail(c: ViewContext, serverId: string, a: Instan
       : {}),
   };
 }
+
+/** GET /servers/{id}/os-instance-actions: newest first; from 2.58 a page, with `links` when full. */
+export const instanceActionList = (c: ViewContext, serverId: string, p: Page<InstanceAction>, query: Record<string, unknown>): Record<string, unknown> =>
+  pageBody(c, 'instanceActions', p, (a) => instanceActionSummary(c, serverId, a), { path: `servers/${serverId}/os-instance-actions`, query, idOf: (a) => a.requestId }, 'links');
+
+export const instanceActionShown = (c: ViewContext, serverId: string, a: InstanceAction) => ({ instanceAction: instanceActionDetail(c, serverId, a) });

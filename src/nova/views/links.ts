@@ -33,5 +33,29 @@ export function nextLink(c: ViewContext, path: string, query: Record<string, unk
   return [{ href: `${c.origin}${c.prefix}/${path}?${q.toString()}`, rel: 'next' }];
 }
 
+/** One page of an already filtered and sorted list: `full` when it holds `limit` items. */
+export interface Page<T> {
+  items: T[];
+  full: boolean;
+  limit: number;
+}
+
+/** Where a list's next page is: its path, the request's query, the marker id of an item. */
+export interface NextPage<T> {
+  path: string;
+  query: Record<string, unknown>;
+  idOf: (t: T) => string;
+}
+
+/**
+ * A list body: `{<key>: items}`, with the next link (`<key>_links`, or `linksKey`) when the page is
+ * full.
+ */
+export function pageBody<T>(c: ViewContext, key: string, p: Page<T>, render: (t: T) => unknown, next: NextPage<T>, linksKey = `${key}_links`): Record<string, unknown> {
+  const body: Record<string, unknown> = { [key]: p.items.map(render) };
+  if (p.full && p.items.length) body[linksKey] = nextLink(c, next.path, next.query, next.idOf(p.items.at(-1)!), p.limit);
+  return body;
+}
+
 /** Nova's naive timestamps for some fields (no "Z"): 2013-09-23T13:53:12.000000. */
 export const naiveTime = (iso: string | undefined): string | null => (iso ? iso.replace(/Z$/, '').replace(/(\.\d+)?$/, '.000000') : null);

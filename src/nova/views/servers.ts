@@ -5,8 +5,7 @@ import { hostnameOf } from '../hostname.ts';
 import { type Server } from '../../api/server.ts';
 import { LAUNCH_INDEX_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
 import { POWER_STATE_CODES } from '../status.ts';
-import { bookmark, naiveTime, selfAndBookmark, type ViewContext } from './links.ts';
-
+import { bookmark, naiveTime, pageBody, selfAndBookmark, type Page, type ViewContext } from './links.ts';
 
 /** What a server view needs besides the Server itself. */
 export interface ServerViewInputs {
@@ -143,6 +142,38 @@ function addresses(a: NonNullable<Server['status']>['addresses']): Record<string
   return out;
 }
 
+/** GET /servers and /servers/detail, with `servers_links` when the page is full. */
+export function serverList(c: ViewContext, p: Page<Server>, o: { detail: boolean; query: Record<string, unknown>; inputs: (s: Server) => ServerViewInputs }): Record<string, unknown> {
+  return pageBody(c, 'servers', p, (s) => (o.detail ? serverDetail(c, s, o.inputs(s)) : serverSummary(c, s)), { path: o.detail ? 'servers/detail' : 'servers', query: o.query, idOf: serverId });
+}
+
+export const serverShown = (c: ViewContext, s: Server, i: ServerViewInputs) => ({ server: serverDetail(c, s, i, { show: true }) });
+
+export const serverUpdated = (c: ViewContext, s: Server, i: ServerViewInputs) => ({ server: serverDetail(c, s, i, { update: true }) });
+
+/** POST /servers: the first server made (Kova sets no admin password, so none is shown). */
+export function serverCreated(c: ViewContext, s: Server): Record<string, unknown> {
+  return { server: { id: serverId(s), links: serverSummary(c, s).links, 'OS-DCF:diskConfig': 'AUTO', ...(s.spec.networks === 'none' ? {} : { security_groups: [{ name: 'default' }] }) } };
+}
+
+/** POST /servers with return_reservation_id: the reservation the servers were made under. */
+export const reservationView = (reservationId: string) => ({ reservation_id: reservationId });
+
+/**
+ * The rebuild action's answer: an update's view (before 2.75 its short form, to which 2.54 adds
+ * key_name); from 2.57 with the user data the request gave instead of the attribute.
+ */
+export function serverRebuilt(c: ViewContext, s: Server, i: ServerViewInputs, userData: string | null | undefined): Record<string, unknown> {
+  const v = c.version;
+  const view = serverDetail(c, s, i, { update: true });
+  if (v.atLeast('2.54') && !v.atLeast('2.75')) view.key_name = s.spec.keyName ? s.status?.keyName ?? s.spec.keyName : null;
+  if (v.atLeast('2.57')) {
+    delete view['OS-EXT-SRV-ATTR:user_data']; // shown as user_data instead
+    view.user_data = userData ?? null;
+  }
+  return { server: view };
+}
+
 /** `/servers/{id}/ips`: the same addresses, without the OS-EXT fields. */
 export function ipsView(s: Server): Record<string, { addr: string; version: number }[]> {
   const out: Record<string, { addr: string; version: number }[]> = {};
@@ -150,3 +181,8 @@ export function ipsView(s: Server): Record<string, { addr: string; version: numb
   for (const [net, list] of Object.entries(s.status?.addresses ?? {})) out[net] = list.map((x) => ({ addr: x.addr ?? '', version: x.version ?? 4 }));
   return out;
 }
+
+export const addressesView = (s: Server) => ({ addresses: ipsView(s) });
+
+/** `/servers/{id}/ips/{network}`: one network's addresses. */
+export const networkAddressesView = (network: string, ips: { addr: string; version: number }[]) => ({ [network]: ips });

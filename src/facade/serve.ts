@@ -1,4 +1,5 @@
-// Runs the façade (`kova api`): caches, authentication, the Fastify app, and a clean shutdown.
+// Starts the façade's HTTP server (`kova api`): caches, authentication, the Fastify app listening
+// on its port, and a clean shutdown.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type KovaConfig } from '../cache/config.ts';
@@ -7,9 +8,9 @@ import { Authorizer, ChainAuthenticator, KovaTokenAuthenticator, PasswordUsers, 
 import { TokenIssuer } from '../identity/tokens.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
-import { buildFacade } from './app.ts';
 import type { Metrics } from '../metrics.ts';
-import { CONSOLE_TOKEN_TTL_SECONDS, type ConsoleClaims } from './console-proxy.ts';
+import { buildFacade } from './app.ts';
+import { CONSOLE_TOKEN_TTL_SECONDS, type ConsoleClaims } from './console-tokens.ts';
 
 export interface FacadeOptions {
   host?: string;

@@ -1,0 +1,36 @@
+// GET /servers/{id}/os-instance-actions[/{request_id}]: what was asked of a server, newest first,
+// from the records the controller keeps in Server.status.instanceActions (2.58 paging and time
+// filters, 2.66 changes-before).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { notFound } from '../../nova/faults.ts';
+import { instanceActionList, instanceActionShown } from '../../nova/views/instance-actions.ts';
+import { findServer, idParam, page, viewContext } from './common.ts';
+
+export async function instanceActionRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/servers/:id/os-instance-actions', listInstanceActions);
+  app.get('/servers/:id/os-instance-actions/:requestId', showInstanceAction);
+}
+
+async function listInstanceActions(req: FastifyRequest) {
+  const id = idParam(req);
+  const s = await findServer(req, id);
+  const q = req.query as Record<string, string | undefined>;
+  const v = req.nova.version;
+  let list = s.status?.instanceActions ?? [];
+  if (v.atLeast('2.58')) {
+    const since = q['changes-since'];
+    const before = v.atLeast('2.66') ? q['changes-before'] : undefined;
+    if (since) list = list.filter((a) => Date.parse(a.updatedAt ?? a.startTime) >= Date.parse(since));
+    if (before) list = list.filter((a) => Date.parse(a.updatedAt ?? a.startTime) <= Date.parse(before));
+  }
+  const vc = await viewContext(req);
+  const paged = v.atLeast('2.58') ? page(list, (a) => a.requestId, { limit: q.limit, marker: q.marker }) : { items: list, full: false, limit: 0 };
+  return instanceActionList(vc, id, paged, q);
+}
+
+async function showInstanceAction(req: FastifyRequest) {
+  const { id, requestId } = req.params as { id: string; requestId: string };
+  const a = (await findServer(req, id)).status?.instanceActions?.find((x) => x.requestId === requestId);
+  if (!a) throw notFound(`Action ${requestId} not found`);
+  return instanceActionShown(await viewContext(req), id, a);
+}

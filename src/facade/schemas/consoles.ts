@@ -1,0 +1,39 @@
+// Request schemas of the consoles: POST /servers/{id}/remote-consoles per microversion range (Nova's
+// create_v26 / create_v28 / create_v299), and the os-getVNCConsole and os-getConsoleOutput actions.
+// Built and compiled once at start.
+import { consoleChoices } from '../../nova/consoles.ts';
+import { compile, perVersion } from '../validate.ts';
+
+export const remoteConsoleSchema = perVersion(['2.8', '2.99'], (v) => {
+  const { protocols, types } = consoleChoices(v);
+  return {
+    type: 'object', required: ['remote_console'], additionalProperties: false,
+    properties: {
+      remote_console: {
+        type: 'object', required: ['protocol', 'type'], additionalProperties: false,
+        properties: { protocol: { type: 'string', enum: protocols }, type: { type: 'string', enum: types } },
+      },
+    },
+  };
+});
+
+export const GET_VNC_CONSOLE = compile({
+  type: 'object', required: ['os-getVNCConsole'], additionalProperties: false,
+  properties: {
+    'os-getVNCConsole': { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { type: 'string', enum: ['novnc', 'xvpvnc'] } } },
+  },
+});
+
+/** A string length must be numeric; -1 and null mean everything. */
+export const CONSOLE_OUTPUT = compile({
+  type: 'object',
+  required: ['os-getConsoleOutput'],
+  additionalProperties: false,
+  properties: {
+    'os-getConsoleOutput': {
+      type: 'object',
+      additionalProperties: false,
+      properties: { length: { type: ['integer', 'string', 'null'], pattern: '^-?[0-9]+$', minimum: -1 } },
+    },
+  },
+});

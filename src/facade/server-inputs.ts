@@ -1,0 +1,28 @@
+// What the server view needs beyond the Server, read from the caches: its image, flavor id, the
+// zone and state of its host. Used by every route that answers with a server.
+import type { Server } from '../api/server.ts';
+import type { Caches } from '../cache/caches.ts';
+import { hostZone } from '../compute/references.ts';
+import { hostStatus } from '../nova/hosts.ts';
+import { imageIdOf, imageProperties } from '../nova/images.ts';
+import { flavorId } from '../nova/views/flavors.ts';
+import type { ServerViewInputs } from '../nova/views/servers.ts';
+
+export function serverViewInputs(c: Caches, s: Server): ServerViewInputs {
+  const img = c.image(s.status?.image?.uid ?? s.spec.image) ?? c.image(s.spec.image);
+  const node = s.status?.host ? c.nodes.get(s.status.host) : undefined;
+  const flavor = c.flavor(s.spec.flavor);
+  return {
+    projectId: c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace ?? '',
+    image: img ? { id: imageIdOf(img), properties: imageProperties(img.metadata.annotations) } : s.status?.image?.uid ? { id: s.status.image.uid } : undefined,
+    flavorId: s.status?.flavor?.id ?? (flavor ? flavorId(flavor) : undefined),
+    zone: hostZone(node),
+    hostStatus: hostStatus(node, !!s.status?.host),
+  };
+}
+
+/** A server's image id: the one it was built from, else its image reference's (the list's ?image filter). */
+export function serverImageId(c: Caches, s: Server): string | undefined {
+  const d = c.image(s.spec.image);
+  return s.status?.image?.uid ?? (d ? imageIdOf(d) : undefined);
+}
