@@ -7,8 +7,7 @@ import https from 'node:https';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
-import type { KubeObject, KubeList, KubeStatus } from './types.ts';
-import type { ResourceType } from './types.ts';
+import type { KubeList, KubeObject, KubeStatus, ResourceType } from './types.ts';
 
 export class KubeError extends Error {
   readonly code: number;

@@ -83,19 +83,22 @@ export const ACTION_RULES: Record<string, Rule> = {
 /** The instance action a server's create is recorded as, and where it ends. */
 export const CREATE_ACTION = { instanceAction: 'create', ends: SETTLED } as const;
 
+/** The catalog row of an action; only the catalog's own rows (never Object.prototype's names). */
+export const ruleOf = (action: string): Rule | undefined => (Object.hasOwn(ACTION_RULES, action) ? ACTION_RULES[action] : undefined);
+
 /** The instance-action name Nova records for an action (its catalog row's, else the action's own). */
-export const instanceActionOf = (action: string): string => ACTION_RULES[action]?.instanceAction ?? action.split(':')[0] ?? action;
+export const instanceActionOf = (action: string): string => ruleOf(action)?.instanceAction ?? action.split(':')[0] ?? action;
 
 /** The catalog row behind an instance-action name (reboot by its type). */
 export function ruleOfInstanceAction(name: string, rebootType: 'SOFT' | 'HARD' = 'HARD'): string | undefined {
   if (name === 'reboot') return `reboot:${rebootType}`;
-  if (ACTION_RULES[name] && !ACTION_RULES[name].instanceAction) return name;
+  if (ruleOf(name) && !ruleOf(name)?.instanceAction) return name;
   return Object.keys(ACTION_RULES).find((k) => ACTION_RULES[k]?.instanceAction === name);
 }
 
 /** Whether the instance action `name` is over once the server shows `status`. */
 export function actionEndsAt(name: string, status: string): boolean {
-  const ends = name === CREATE_ACTION.instanceAction ? CREATE_ACTION.ends : ACTION_RULES[ruleOfInstanceAction(name) ?? '']?.ends;
+  const ends = name === CREATE_ACTION.instanceAction ? CREATE_ACTION.ends : ruleOf(ruleOfInstanceAction(name) ?? '')?.ends;
   return !!ends && (ends.includes('*') || ends.includes(status));
 }
 
@@ -137,7 +140,7 @@ const messageName = (action: string): string => action.split(':')[0] ?? action;
  * caller is no admin); returns the task_state Nova would set, if any.
  */
 export function checkAction(action: string, s: ServerState, o: { admin: boolean }): string | undefined {
-  const rule = ACTION_RULES[action];
+  const rule = ruleOf(action);
   if (!rule) throw new NovaError(400, `There is no such action: ${messageName(action)}`);
   if ((rule.lockChecked ?? true) && s.locked && !o.admin) throw new NovaError(409, `Instance ${s.id} is locked`);
   if ((rule.mustHaveLaunched ?? true) && !s.launched) {

@@ -2,7 +2,7 @@
 // synchronous checks and the controller's refusals alike. Pure.
 import { REQUEST_ANNOTATION } from '../api/labels.ts';
 import type { Server } from '../api/server.ts';
-import { ACTION_RULES, ruleOfInstanceAction, type ServerState, type VmState } from './actions.ts';
+import { ruleOf, ruleOfInstanceAction, type ServerState, type VmState } from './actions.ts';
 import { parseStamp } from './instance-actions.ts';
 
 /** Task states that show as a status of their own (Nova's state map). */
@@ -20,7 +20,7 @@ export function withPendingTask(s: Server): NonNullable<Server['status']> {
   if (st.observedGeneration === undefined || st.observedGeneration === s.metadata.generation) return st;
   const stamp = parseStamp(s.metadata.annotations?.[REQUEST_ANNOTATION]);
   if (!stamp || st.instanceActions?.some((a) => a.requestId === stamp.requestId)) return st;
-  const task = ACTION_RULES[ruleOfInstanceAction(stamp.action, s.spec.reboot?.type) ?? '']?.sets;
+  const task = ruleOf(ruleOfInstanceAction(stamp.action, s.spec.reboot?.type) ?? '')?.sets;
   if (!task || task === 'deleting') return st;
   return { ...st, taskState: task, status: (TASK_STATUS[task] as typeof st.status) ?? st.status };
 }

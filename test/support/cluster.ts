@@ -7,7 +7,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { CLUSTER_ROLES } from '../../src/api/rbac.ts';
-import { Facade, type FacadeOptions } from '../../src/facade/server.ts';
+import { Facade, type FacadeOptions } from '../../src/facade/serve.ts';
 import { CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
 
 export const kubeconfig = (): string => {

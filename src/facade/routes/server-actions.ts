@@ -9,7 +9,7 @@ import { ServerDefinition, SERVERS, type Server } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
 import { REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { ownerReference, SECRETS } from '../../kube/types.ts';
-import { ACTION_RULES, checkAction, instanceActionOf } from '../../nova/actions.ts';
+import { ACTION_RULES, checkAction, instanceActionOf, ruleOf } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { forcedDown, isReady } from '../../nova/hosts.ts';
 import { requestedHostname } from '../../nova/hostname.ts';
@@ -52,7 +52,7 @@ async function serverAction(req: FastifyRequest, reply: FastifyReply): Promise<F
   if (name === 'os-getVNCConsole') return reply.send(await vncConsoleAction(req, server, arg));
   if (name === 'reboot') validate(REBOOT, arg, 'body');
   const action = name === 'reboot' ? `reboot:${String((arg as { type?: string }).type).toUpperCase()}` : name;
-  const rule = Object.hasOwn(ACTION_RULES, action) ? ACTION_RULES[action] : undefined;
+  const rule = ruleOf(action);
   if (!rule) throw badRequest(`There is no such action: ${name}`);
   const handler = Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : undefined;
   if (!handler) throw new NovaError(501, `Kova does not carry out the '${name}' action.`);
