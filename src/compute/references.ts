@@ -32,6 +32,9 @@ export function usableFlavor(caches: Caches, ref: string, project: Project): Fla
   return f && canUseFlavor(f, project) ? f : undefined;
 }
 
+/** Whether a key pair is the user's own (Nova's key pairs belong to a user). */
+export const ownsKeyPair = (k: KeyPair, user: string): boolean => (k.spec.userId ?? '') === user;
+
 /**
  * A key pair of the project. Nova's key pairs belong to a user: a request from the Compute API
  * names one of its caller's own (`owner`); a spec written with kubectl names any key pair of the
@@ -39,7 +42,7 @@ export function usableFlavor(caches: Caches, ref: string, project: Project): Fla
  */
 export function findKeyPair(caches: Pick<Caches, 'keyPair' | 'keyPairs'>, namespace: string, ref: string, owner?: string): KeyPair | undefined {
   if (owner === undefined) return caches.keyPair(namespace, ref);
-  return caches.keyPairs.list(namespace).find((k) => k.spec.name === ref && (k.spec.userId ?? '') === owner);
+  return caches.keyPairs.list(namespace).find((k) => k.spec.name === ref && ownsKeyPair(k, owner));
 }
 
 /** An image by DataSource name, uid or promised id (a link's last segment is its id). */

@@ -7,6 +7,7 @@ import { aggregateCreated, aggregateList, aggregateShown } from '../../nova/view
 import { AGGREGATE_ACTION, CACHE_IMAGES, CREATE_AGGREGATE, UPDATE_AGGREGATE } from '../schemas/aggregates.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, idParam, patchFresh, requireAdmin } from './common.ts';
+import { dnsLabel } from '../../nova/hostname.ts';
 
 const admin = (rule: string) => async (req: FastifyRequest) => requireAdmin(req, `os_compute_api:os-aggregates:${rule}`);
 
@@ -38,7 +39,7 @@ function uniqueName(req: FastifyRequest, name: string, except?: Aggregate): void
 
 /** A DNS-1123 object name for an aggregate made through the API. */
 const dnsName = (name: string, id: number): string => {
-  const n = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
+  const n = dnsLabel(name, 50);
   return `${n || 'aggregate'}-${id}`;
 };
 

@@ -8,6 +8,7 @@ import { isTrueish, last, type Query } from '../query.ts';
 import { createFlavorSchema, EXTRA_SPEC_ITEM, EXTRA_SPECS, FLAVOR_ACCESS_ACTION, UPDATE_FLAVOR } from '../schemas/flavors.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, checkQuery, idParam, page, patchFresh, requireAdmin, viewContext, writeSeen } from './common.ts';
+import { canUseFlavor } from '../../compute/references.ts';
 
 export async function flavorRoutes(app: FastifyInstance): Promise<void> {
   app.get('/flavors', (req) => listFlavors(req, false));
@@ -49,13 +50,13 @@ const SORT_KEYS: Record<string, (f: Flavor) => string | number> = {
 /** The flavors the caller may see that match the query (is_public, minRam, minDisk, 2.102 name), sorted. */
 async function visible(req: FastifyRequest, q: Query): Promise<Flavor[]> {
   const admin = await req.nova.isAdmin();
-  const project = req.nova.project?.id;
+  const project = req.nova.project ?? { namespace: '' };
   const raw = last(q.is_public);
   const isPublic = raw === undefined ? true : raw.toLowerCase() === 'none' ? undefined : isTrueish(raw);
   if (raw !== undefined && raw.toLowerCase() !== 'none' && isPublic === undefined) throw badRequest(`Invalid is_public filter [${raw}]`);
   let list = req.server.kova.caches.flavors.list().filter((f) => {
     const pub = f.spec.isPublic !== false;
-    const access = pub || (project !== undefined && (f.spec.projects ?? []).includes(project));
+    const access = canUseFlavor(f, project);
     if (!admin) return isPublic === false ? !pub && access : access;
     return isPublic === undefined ? true : pub === isPublic || (!pub && isPublic && access);
   });

@@ -11,10 +11,12 @@ import { last, type Query } from '../query.ts';
 import { createKeyPairSchema } from '../schemas/keypairs.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, checkQuery, page, requireProject, viewContext } from './common.ts';
+import { dnsLabel } from '../../nova/hostname.ts';
+import { ownsKeyPair } from '../../compute/references.ts';
 
 /** The KeyPair object name for a user's key: DNS-safe, unique per (user, name). */
 function keyPairObjectName(userId: string, name: string): string {
-  const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'key';
+  const base = dnsLabel(name, 40) || 'key';
   return `${base}-${createHash('sha256').update(`${userId}\0${name}`).digest('hex').slice(0, 10)}`;
 }
 
@@ -54,7 +56,7 @@ async function targetUser(req: FastifyRequest, requested: string | undefined): P
   return requested;
 }
 
-const mine = (req: FastifyRequest, ns: string, user: string): KeyPair[] => req.server.kova.caches.keyPairs.list(ns).filter((k) => (k.spec.userId ?? '') === user);
+const mine = (req: FastifyRequest, ns: string, user: string): KeyPair[] => req.server.kova.caches.keyPairs.list(ns).filter((k) => ownsKeyPair(k, user));
 
 function find(req: FastifyRequest, ns: string, user: string, name: string): KeyPair {
   const k = mine(req, ns, user).find((x) => x.spec.name === name);
