@@ -249,6 +249,43 @@ describe('decide: requests in spec', () => {
     assert.equal(withVm(rescued).status.operation?.kind, 'unrescue');
   });
 
+  test('a revert in VERIFY_RESIZE (by request id, or by setting spec.flavor back) goes back to the old flavor', () => {
+    const verify = { kind: 'resize' as const, requestId: 'f1', phase: 'verify' as const, fromVMI: 'vmi-1', fromFlavor: snapshotOf(FLAVORS[0]!), toFlavor: snapshotOf(FLAVORS[1]!), startedAt: NOW };
+    for (const spec of [{ flavor: 'large', revertResize: { requestId: 'v1' } }, { flavor: 'small' }]) {
+      const s = up(spec, { operation: verify, status: 'VERIFY_RESIZE', vmState: 'resized' });
+      const d = run({ server: s, vm: applied(up({ flavor: 'large' })), vmi: vmi('vmi-2') });
+      assert.equal(d.status.operation?.phase, 'reverting', JSON.stringify(spec));
+      assert.equal(d.status.status, 'REVERT_RESIZE');
+      assert.equal(d.apply?.vm.spec.instancetype?.name, 'small');
+    }
+  });
+
+  test('a new spec.image is a rebuild onto a new root disk; an image that does not exist is refused', () => {
+    const d = withVm(up({ image: 'fedora' }));
+    assert.equal(d.status.operation?.kind, 'rebuild');
+    assert.equal(d.status.status, 'REBUILD');
+    assert.ok(d.apply?.vm.spec.dataVolumeTemplates?.some((t) => t.metadata.name === d.status.operation?.rootVolume));
+    const missing = withVm(up({ rebuild: { requestId: 'b2' }, image: 'nope' }));
+    assert.equal(missing.status.operation, undefined);
+    assert.match(missing.status.conditions?.find((c) => c.type === 'Accepted')?.message ?? '', /^rebuild b2: image nope could not be found$/);
+  });
+
+  test('an evacuation replaces the VMI at once (its host is down); a cold migration avoids the current host', () => {
+    const e = withVm(up({ evacuate: { requestId: 'e1', host: 'node-2' } }));
+    assert.equal(e.status.operation?.kind, 'evacuate');
+    assert.deepEqual(e.effects.find((x) => x.kind === 'deleteVMI'), { kind: 'deleteVMI', uid: 'vmi-1', gracePeriodSeconds: 0 });
+    const m = withVm(up({ migrate: { requestId: 'm2' } }));
+    assert.equal(m.status.operation?.kind, 'migrate');
+    assert.match(JSON.stringify(m.apply?.vm.spec.template.spec.affinity), /NotIn.*node-1/);
+  });
+
+  test('a rescue with an image that does not exist is refused, and the id is handled', () => {
+    const d = withVm(up({ rescue: { requestId: 'x2', image: 'nope' } }));
+    assert.equal(d.status.operation, undefined);
+    assert.equal(d.status.handledRequests?.rescue, 'x2');
+    assert.match(d.status.conditions?.find((c) => c.type === 'Accepted')?.message ?? '', /^rescue x2: image nope could not be found$/);
+  });
+
   test('os-resetState to error forces ERROR until the power state changes', () => {
     const s = up({ resetState: { requestId: 'z1', state: 'error' } });
     const d = withVm(s);
