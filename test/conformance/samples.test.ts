@@ -1,7 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
+import { MAX_VERSION } from '../../src/nova/microversion.ts';
+import { NOVA_VERSION, novaSamplesDir } from '../tools/nova-samples.ts';
 import { compareShape, compareVersions, fillTemplate, formatTable, isWildcard, loadTemplate, parsePathPattern, parseTemplate, samplesRoot, versionsOf, Wildcard, type CompareOptions, type Mismatch } from './samples.ts';
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -56,6 +59,9 @@ function allTemplateFiles(): string[] {
   return out;
 }
 
+/** KOVA_NOVA_SAMPLES as this run was started with. */
+const RUN_OVERRIDE = process.env['KOVA_NOVA_SAMPLES'] || undefined;
+
 function withEnv(value: string | undefined, fn: () => void): void {
   const saved = process.env['KOVA_NOVA_SAMPLES'];
   if (value === undefined) delete process.env['KOVA_NOVA_SAMPLES'];
@@ -71,25 +77,36 @@ function withEnv(value: string | undefined, fn: () => void): void {
 // ---- samplesRoot -----------------------------------------------------------------------------
 
 describe('samplesRoot', () => {
-  test('defaults to the shared _test-templates folder', () => {
+  test('defaults to the cached templates of the pinned Nova release', () => {
     withEnv(undefined, () => {
       const root = samplesRoot();
-      // ../shared beside the checkout, wherever the checkout is.
-      assert.equal(root, join(import.meta.dirname, '..', '..', '..', 'shared', 'nova-api-samples', '_test-templates'));
-      assert.ok(existsSync(join(root, 'servers', 'server-get-resp.json.tpl')));
+      const cache = process.env['KOVA_CACHE'] ?? join(homedir(), '.cache', 'kova');
+      assert.equal(root, join(cache, `nova-${NOVA_VERSION}`, 'api_samples'));
+      assert.equal(root, novaSamplesDir());
+      // the test set-up fetched them (it skips the fetch when this run names its own copy)
+      if (RUN_OVERRIDE === undefined) assert.ok(existsSync(join(root, 'servers', 'server-get-resp.json.tpl')));
     });
   });
 
   test('KOVA_NOVA_SAMPLES overrides it, and lookups follow', () => {
+    const servers = join(samplesRoot(), 'servers');
     withEnv('/nonexistent/kova-samples', () => {
       assert.equal(samplesRoot(), '/nonexistent/kova-samples');
       assert.equal(loadTemplate('servers', 'server-get-resp.json.tpl', '2.1'), undefined);
       assert.deepEqual(versionsOf('servers', 'server-get-resp.json.tpl'), []);
     });
-    withEnv(join(import.meta.dirname, '..', '..', '..', 'shared', 'nova-api-samples', '_test-templates', 'servers'), () => {
+    withEnv(servers, () => {
       // with the root moved one level down, "v2.47" is an area-less folder
       assert.equal(loadTemplate('', 'server-get-resp.json.tpl', '2.50')?.folder, 'v2.47');
     });
+  });
+
+  test("the newest microversion folder in the templates is Kova's maximum", () => {
+    const newest = allTemplateFiles()
+      .flatMap((f) => f.split('/').flatMap((part) => (/^v\d+\.\d+$/.test(part) ? [part.slice(1)] : [])))
+      .sort(compareVersions)
+      .at(-1);
+    assert.equal(newest, MAX_VERSION);
   });
 });
 
@@ -161,7 +178,7 @@ describe('parseTemplate', () => {
 
   test('every real template parses, except the one single-quoted file', () => {
     const files = allTemplateFiles();
-    assert.ok(files.length >= 700, `expected ~708 templates, found ${files.length}`);
+    assert.ok(files.length >= 700, `expected ~709 templates, found ${files.length}`);
     const failed: string[] = [];
     let scalars = 0;
     const count = (v: unknown): void => {

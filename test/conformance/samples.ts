@@ -2,9 +2,12 @@
  * Nova API-sample templates as shape oracles for Kova's conformance suite.
  *
  * The templates are Nova's own functional-test fixtures
- * (nova/tests/functional/api_sample_tests/api_samples/, copied read-only to
- * ../shared/nova-api-samples/_test-templates/ beside the checkout). They are read from disk at
- * runtime and never copied into the project.
+ * (nova/tests/functional/api_sample_tests/api_samples/), taken from the `nova` wheel on PyPI at
+ * the version pinned in test/tools/nova-samples.ts (34.0.0: microversions up to 2.104, as Kova).
+ * The test set-up fetches them once into ${KOVA_CACHE:-~/.cache/kova}/nova-<version>/api_samples
+ * (the unit run's --test-global-setup, and test/support/setup.ts for the integration run); env
+ * KOVA_NOVA_SAMPLES points at another copy instead. They are read from disk at runtime and never
+ * copied into the project.
  *
  * Template syntax: JSON in which generated values are Python %-format
  * placeholders `%(name)s`:
@@ -17,16 +20,20 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { novaSamplesDir } from '../tools/nova-samples.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Location
 // ---------------------------------------------------------------------------------------------
 
-/** Absolute path of Nova's `_test-templates` folder (env `KOVA_NOVA_SAMPLES` overrides). */
+/**
+ * Absolute path of the templates folder: env `KOVA_NOVA_SAMPLES` if set, else the cached copy of
+ * the pinned Nova release (fetched by the test set-up; see test/tools/nova-samples.ts).
+ */
 export function samplesRoot(): string {
   const override = process.env['KOVA_NOVA_SAMPLES'];
   if (override !== undefined && override !== '') return isAbsolute(override) ? override : resolve(override);
-  return join(import.meta.dirname, '..', '..', '..', 'shared', 'nova-api-samples', '_test-templates');
+  return novaSamplesDir();
 }
 
 // ---------------------------------------------------------------------------------------------

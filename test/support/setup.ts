@@ -1,16 +1,19 @@
 // node --test global setup: one real control plane (etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler) for all integration test files, with Kova's CRDs and KubeVirt's real CRDs.
 // Test files find it through KOVA_TEST_KUBECONFIG; teardown always stops every process.
+// Also fetches Nova's API-sample templates the conformance suites read (test/tools/nova-samples.ts).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, ensureBinaries } from '../../src/controlplane/controlplane.ts';
 import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
 import { KubeClient } from '../../src/kube/client.ts';
+import { prepareNovaSamples } from '../tools/nova-samples.ts';
 
 let cp: ControlPlane | undefined;
 
 export async function globalSetup(): Promise<void> {
+  prepareNovaSamples();
   const binDir = await ensureBinaries((line) => process.stderr.write(line + '\n'));
   const kubevirt = kubevirtCrdDir();
   if (!kubevirt) throw new Error('KubeVirt CRDs not found: expected ../shared/kubevirt/crds beside the checkout (or set KOVA_KUBEVIRT_CRDS)');
