@@ -55,6 +55,8 @@ const RULES: Record<string, Rule> = {
     if (!truthy(v)) return `"${v}" is not a boolean`;
     const mask = all['hw:cpu_realtime_mask'];
     s.cpu.realtime = mask ? { mask } : {};
+    // KubeVirt runs a real-time guest only on the host's NUMA mapping (its validation says so).
+    s.cpu.numa = { guestMappingPassthrough: {} };
     return undefined;
   },
   'hw:cpu_realtime_mask': (_v, _s, all) => (all['hw:cpu_realtime'] && truthy(all['hw:cpu_realtime']) ? undefined : 'needs hw:cpu_realtime=yes'),
@@ -119,6 +121,11 @@ export function instancetypeFor(flavor: FlavorSpec, cfg: FlavorMappingConfig = {
       else (spec.nodeSelector ??= {})[cpuFeatureLabel(feature)] = 'true';
     } else reason = 'KubeVirt has no equivalent';
     if (reason) unsupported.push({ key, reason });
+  }
+  // KubeVirt passes the host's NUMA mapping through only to pinned CPUs backed by huge pages.
+  if (spec.cpu.numa && (!spec.cpu.dedicatedCPUPlacement || !spec.memory.hugepages)) {
+    const key = extra['hw:numa_nodes'] !== undefined ? 'hw:numa_nodes' : 'hw:cpu_realtime';
+    unsupported.push({ key, reason: 'KubeVirt passes the NUMA mapping through only with hw:cpu_policy=dedicated and huge pages (hw:mem_page_size)' });
   }
   return { spec, unsupported };
 }

@@ -2,7 +2,7 @@
 // and client certificate, the apiserver's kubelet client certificate, and self-signed serving
 // certificates for extension API servers and the simulated kubelet.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function openssl(dir: string, ...args: string[]): Promise<boolean> {
@@ -60,4 +60,23 @@ export async function servingCert(dir: string): Promise<{ key: Buffer; cert: Buf
   mkdirSync(dir, { recursive: true });
   const ok = await openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '3650', '-keyout', 'tls.key', '-out', 'tls.crt');
   return ok ? { key: readFileSync(join(dir, 'tls.key')), cert: readFileSync(join(dir, 'tls.crt')) } : undefined;
+}
+
+/** A self-signed CA (ca.crt, ca.key) in `dir`; false when openssl is missing. */
+export async function certificateAuthority(dir: string, cn: string): Promise<boolean> {
+  mkdirSync(dir, { recursive: true });
+  return openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-days', '3650', '-keyout', 'ca.key', '-out', 'ca.crt');
+}
+
+/**
+ * A certificate `name`.crt / `name`.key signed by the CA in `dir`, for `cn`, usable as a server
+ * (with IP and DNS names) and/or a client; false when openssl failed.
+ */
+export async function signedCert(dir: string, name: string, cn: string, o: { server?: boolean; client?: boolean; ips?: string[]; dns?: string[] }): Promise<boolean> {
+  const usage = [...(o.server ? ['serverAuth'] : []), ...(o.client ? ['clientAuth'] : [])].join(',');
+  const san = [...(o.dns ?? []).map((d) => `DNS:${d}`), ...(o.ips ?? []).map((i) => `IP:${i}`)].join(',');
+  const ext = [`extendedKeyUsage=${usage}`, 'keyUsage=digitalSignature,keyEncipherment', ...(san ? [`subjectAltName=${san}`] : [])].join('\n');
+  writeFileSync(join(dir, `${name}.ext`), ext + '\n');
+  return (await openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`))
+    && (await openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650', '-extfile', `${name}.ext`, '-out', `${name}.crt`));
 }

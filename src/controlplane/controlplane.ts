@@ -195,7 +195,11 @@ export class ControlPlane {
   }
 
   private spawn(name: string, args: string[]): void {
-    const bin = join(this.binDir, name);
+    this.launch(name, join(this.binDir, name), args);
+  }
+
+  /** Starts a process supervised like the control plane's own (log in `<dir>/<name>.log`, stopped with it). */
+  launch(name: string, bin: string, args: string[]): void {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run test/tools/build.sh`);
     const out = createWriteStream(join(this.dir, `${name}.log`));
     const child = spawn('bash', ['-c', GUARD, 'kova-guard', String(process.pid), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -206,6 +210,16 @@ export class ControlPlane {
       if (!this.stopping) this.log(`${name} exited unexpectedly (${signal ?? code}); see ${join(this.dir, `${name}.log`)}`);
     });
     this.procs.push({ name, child });
+  }
+
+  /** The apiserver's serving CA (its self-signed certificate). */
+  servingCa(): Buffer {
+    return readFileSync(join(this.dir, 'certs', 'apiserver.crt'));
+  }
+
+  /** Whether a launched process has exited. */
+  hasExited(name: string): boolean {
+    return this.exited.has(name);
   }
 
   /** The last lines of a component's log, for failure reports. */

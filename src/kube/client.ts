@@ -306,7 +306,8 @@ export class KubeClient {
     const url = new URL(path, this.server);
     url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:';
     // Impersonate-Group repeats once per group: ws hands the header array to http.request as it is.
-    const headers = this.headers() as Record<string, string>;
+    // A stream is not JSON: an extension API server (virt-api) refuses 406 unless any type is accepted.
+    const headers = this.headers({ accept: '*/*' }) as Record<string, string>;
     return new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(url, protocols, { ...pickTls(this.baseOptions), headers, perMessageDeflate: false });
       ws.once('open', () => resolve(ws));

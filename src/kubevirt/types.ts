@@ -58,6 +58,8 @@ export interface VirtualMachineInstanceSpec {
       logSerialConsole?: boolean;
     };
     resources?: { requests?: Record<string, string> };
+    /** Boot firmware: BIOS by default, UEFI when `bootloader.efi` is set. */
+    firmware?: { bootloader?: { efi?: { secureBoot?: boolean } } };
     cpu?: { cores?: number; sockets?: number; threads?: number };
     memory?: { guest?: string };
   };

@@ -16,6 +16,11 @@ const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface MigrationDeps {
   client: KubeClient;
+  /**
+   * Writes VMIs. With real virt-api it acts as KubeVirt's controller service account: its VMI
+   * mutating webhook reverts VMI status written by anyone else.
+   */
+  vmiClient: KubeClient;
   vms: Informer<VirtualMachine>;
   vmis: Informer<VirtualMachineInstance>;
   pods: Informer<Pod>;
@@ -33,7 +38,16 @@ export const migrationKeyOfPod = (p: Pod): string | undefined => {
 export async function reconcileMigration(d: MigrationDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
   const { namespace, name } = splitKey(key);
   const m = d.migrations.get(name, namespace);
-  if (!m || m.metadata.deletionTimestamp) return;
+  if (!m) return;
+  if (m.metadata.deletionTimestamp) {
+    // virt-api puts KubeVirt's finalizer on every migration: once the VMI shows the abort (or is
+    // gone), virt-controller lets the object go.
+    if (!m.metadata.finalizers?.length) return;
+    const ms = d.vmis.get(m.spec.vmiName, namespace)?.status?.migrationState;
+    if (ms && ms.migrationUid === m.metadata.uid && !ms.endTimestamp) return { requeueAfterMs: d.stepMs };
+    await d.client.mergePatch(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, name, namespace, { metadata: { finalizers: null, resourceVersion: m.metadata.resourceVersion } });
+    return;
+  }
   const phase = m.status?.phase ?? '';
   if (phase === 'Succeeded' || phase === 'Failed') return;
   const vmi = d.vmis.get(m.spec.vmiName, namespace);
@@ -59,7 +73,7 @@ export async function reconcileMigration(d: MigrationDeps, key: string): Promise
   if (phase === 'Scheduling') {
     if (target.status?.phase !== 'Running') return;
     const state = { migrationUid: m.metadata.uid, sourceNode: source, targetNode: target.spec.nodeName, targetPod: target.metadata.name, startTimestamp: now(), mode: 'PreCopy' };
-    await d.client.replace(VIRTUAL_MACHINE_INSTANCES, { ...vmi, metadata: { ...vmi.metadata, labels: { ...vmi.metadata.labels, 'kubevirt.io/migrationTargetNodeName': target.spec.nodeName ?? '' } }, status: { ...vmi.status, migrationState: state } });
+    await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, { ...vmi, metadata: { ...vmi.metadata, labels: { ...vmi.metadata.labels, 'kubevirt.io/migrationTargetNodeName': target.spec.nodeName ?? '' } }, status: { ...vmi.status, migrationState: state } });
     await setStatus({ phase: 'Running', migrationState: state });
     return { requeueAfterMs: d.stepMs };
   }
@@ -72,7 +86,7 @@ export async function reconcileMigration(d: MigrationDeps, key: string): Promise
     if (!vmi.status.migrationState?.completed) {
       const labels: Record<string, string> = { ...vmi.metadata.labels, 'kubevirt.io/nodeName': node };
       delete labels['kubevirt.io/migrationTargetNodeName'];
-      await d.client.replace(VIRTUAL_MACHINE_INSTANCES, {
+      await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, {
         ...vmi,
         metadata: { ...vmi.metadata, labels },
         status: { ...vmi.status, nodeName: node, activePods: { [target.metadata.uid ?? '']: node }, migrationState: state },

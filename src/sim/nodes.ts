@@ -18,7 +18,9 @@ export interface NodeSpec {
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 function nodeStatus(spec: NodeSpec, transition: string): NonNullable<Node['status']> {
-  const resources = { cpu: spec.cpu ?? '16', memory: spec.memory ?? '64Gi', pods: spec.pods ?? '110' };
+  // KubeVirt's device plugins (on virt-handler) advertise these; a launcher pod asks for them.
+  const devices = { 'devices.kubevirt.io/kvm': '1k', 'devices.kubevirt.io/tun': '1k', 'devices.kubevirt.io/vhost-net': '1k' };
+  const resources = { cpu: spec.cpu ?? '16', memory: spec.memory ?? '64Gi', pods: spec.pods ?? '110', ...devices };
   const t = now();
   return {
     capacity: resources,
@@ -44,6 +46,8 @@ export async function ensureNode(client: KubeClient, spec: NodeSpec): Promise<vo
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': 'amd64',
     'kubevirt.io/schedulable': 'true',
+    // What KubeVirt's node labeller puts on a Node whose QEMU offers the q35 machine type.
+    'machine-type.node.kubevirt.io/q35': 'true',
     [SIM_NODE_LABEL]: 'true',
     ...(spec.zone ? { [ZONE_LABEL]: spec.zone } : {}),
     ...spec.labels,

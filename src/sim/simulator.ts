@@ -21,6 +21,8 @@ import type { Logger } from '../log.ts';
 import { CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES } from '../kubevirt/types.ts';
 import { NodeHeartbeat } from './nodes.ts';
 import { VirtApi } from './virt-api.ts';
+import { VirtHandlerServer } from './virt-handler-server.ts';
+import { KUBEVIRT_IDENTITIES, KUBEVIRT_SA_GROUPS, type HandlerEndpoint } from '../controlplane/kubevirt.ts';
 import { migrationKeyOfPod, reconcileMigration } from './migrations.ts';
 import { KubeletServer } from './kubelet-server.ts';
 import type { SimDeps } from './deps.ts';
@@ -41,6 +43,12 @@ export interface SimulatorOptions {
   virtApi?: boolean;
   /** Serve the simulated Nodes' kubelet API (container logs) to the apiserver. */
   kubelet?: boolean;
+  /**
+   * Real virt-api runs (src/controlplane/kubevirt.ts): the simulator then serves virt-handler's API
+   * on this endpoint instead of playing virt-api, and writes VMIs as KubeVirt's controller service
+   * account (virt-api's webhook reverts VMI status anyone else writes).
+   */
+  realVirtApi?: HandlerEndpoint;
 }
 
 export class KubeVirtSimulator {
@@ -51,6 +59,7 @@ export class KubeVirtSimulator {
   private readonly controllers: Controller[];
   private readonly heartbeat: NodeHeartbeat | undefined;
   private readonly virtApi: VirtApi | undefined;
+  private readonly handlerServer: VirtHandlerServer | undefined;
   private readonly kubelet: KubeletServer | undefined;
 
   constructor(client: KubeClient, log: Logger, o: SimulatorOptions = {}) {
@@ -60,6 +69,7 @@ export class KubeVirtSimulator {
     const inf = <T extends KubeObject>(t: ResourceType, labelSelector?: string) => new Informer<T>(client, t, { labelSelector, onError });
     const d: SimDeps = this.deps = {
       client,
+      vmiClient: o.realVirtApi ? client.as(KUBEVIRT_IDENTITIES.controller, KUBEVIRT_SA_GROUPS) : client,
       stepMs: this.stepMs,
       importSteps: o.importSteps ?? 4,
       hold: held,
@@ -73,7 +83,8 @@ export class KubeVirtSimulator {
       migrations: inf(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS),
     };
     this.heartbeat = o.heartbeats === false ? undefined : new NodeHeartbeat(client);
-    this.virtApi = o.virtApi === false ? undefined : new VirtApi(client, this.log);
+    this.virtApi = o.virtApi === false || o.realVirtApi ? undefined : new VirtApi(client, this.log);
+    this.handlerServer = o.realVirtApi ? new VirtHandlerServer(client, this.log, o.realVirtApi) : undefined;
     this.kubelet = o.kubelet === false ? undefined : new KubeletServer(client, this.log, (ns, name) => d.pods.get(name, ns));
 
     const ips = new PodIPs();
@@ -130,6 +141,7 @@ export class KubeVirtSimulator {
     for (const c of this.controllers) c.start();
     this.heartbeat?.start();
     await this.virtApi?.start();
+    await this.handlerServer?.start();
     await this.kubelet?.start();
     this.log.info('KubeVirt simulator started', { stepMs: this.stepMs });
   }
@@ -137,6 +149,7 @@ export class KubeVirtSimulator {
   async stop(): Promise<void> {
     this.heartbeat?.stop();
     await this.virtApi?.stop();
+    await this.handlerServer?.stop();
     await this.kubelet?.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
     for (const i of this.informers()) i.stop();

@@ -30,7 +30,7 @@ export async function reconcileVM(d: SimDeps, key: string): Promise<{ requeueAft
   const vmi = d.vmis.get(name, namespace);
 
   if (vm.metadata.deletionTimestamp) {
-    if (vmi && !vmi.metadata.deletionTimestamp) await d.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace);
+    if (vmi && !vmi.metadata.deletionTimestamp) await d.vmiClient.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace);
     await writeVMStatus(d, vm, vmi, false);
     if (!vmi && held(vm) !== 'terminating' && vm.metadata.finalizers?.includes(VM_FINALIZER)) {
       await removeFinalizer(d.client, VIRTUAL_MACHINES, vm, VM_FINALIZER);
@@ -58,9 +58,9 @@ export async function reconcileVM(d: SimDeps, key: string): Promise<{ requeueAft
     if (vmi.status?.phase === 'Failed' && !everRan && startFailure?.lastFailedVMIUID !== vmi.metadata.uid) {
       startFailure = { consecutiveFailCount: (startFailure?.consecutiveFailCount ?? 0) + 1, lastFailedVMIUID: vmi.metadata.uid, retryAfterTimestamp: new Date(Date.now() + 10_000).toISOString().replace(/\.\d+Z$/, 'Z') };
     }
-    await d.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace);
+    await d.vmiClient.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace);
   } else if (!wanted && vmi && !vmi.metadata.deletionTimestamp) {
-    await d.client.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace);
+    await d.vmiClient.delete(VIRTUAL_MACHINE_INSTANCES, name, namespace);
   }
   if (!crashLooping && startFailure) startFailure = undefined;
   const backingOff = crashLooping && (startFailure?.consecutiveFailCount ?? 0) > 0;
@@ -81,7 +81,7 @@ async function createVMI(d: SimDeps, vm: VirtualMachine): Promise<void> {
   }
   const annotations: Record<string, string> = {};
   for (const [k, v] of Object.entries(vm.metadata.annotations ?? {})) if (k.startsWith('sim.kova.io/')) annotations[k] = v;
-  await createIgnoringExists(d.client, VIRTUAL_MACHINE_INSTANCES, {
+  await createIgnoringExists(d.vmiClient, VIRTUAL_MACHINE_INSTANCES, {
     metadata: {
       name: vm.metadata.name,
       namespace: vm.metadata.namespace,

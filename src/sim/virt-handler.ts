@@ -29,7 +29,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
   if (vmi.metadata.deletionTimestamp) {
     if (pod && !pod.metadata.deletionTimestamp) await d.client.delete(PODS, pod.metadata.name ?? '', namespace);
     if (!pod && held(vm) !== 'stopping' && vmi.metadata.finalizers?.length) {
-      await d.client.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { finalizers: null, resourceVersion: vmi.metadata.resourceVersion } });
+      await d.vmiClient.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { finalizers: null, resourceVersion: vmi.metadata.resourceVersion } });
     }
     return;
   }
@@ -37,7 +37,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
   if (isFinal(phase)) return;
   const aborted = await abortOrphanedMigration(d, vmi);
   if (aborted) {
-    await d.client.replace(VIRTUAL_MACHINE_INSTANCES, aborted);
+    await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, aborted);
     return;
   }
   const next = structuredClone(vmi);
@@ -92,7 +92,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
   }
   if (isDeepStrictEqual(next, vmi)) return requeue ? { requeueAfterMs: requeue } : undefined;
   // The VMI CRD has no status subresource: virt-handler updates the object itself.
-  await d.client.replace(VIRTUAL_MACHINE_INSTANCES, next);
+  await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
   return requeue ? { requeueAfterMs: requeue } : undefined;
 }
 

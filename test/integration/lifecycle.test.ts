@@ -15,7 +15,7 @@ import { spawnController } from '../support/processes.ts';
 import { grant } from '../support/people.ts';
 import { eventually, wentThrough } from '../support/waiting.ts';
 import { EVENTS, type KubeEvent } from '../support/events.ts';
-import { ensureFlavor, project, uniq } from '../support/fixtures.ts';
+import { ensureFlavor, mebibytes, project, uniq } from '../support/fixtures.ts';
 import { serverState } from '../../src/nova/server-state.ts';
 
 describe('server lifecycle', () => {
@@ -78,7 +78,7 @@ describe('server lifecycle', () => {
     assert.equal(verify.flavor.original_name, 'm1.small');
     const after = await vmi(id);
     assert.notEqual(after.metadata.uid, before.metadata.uid, 'the guest restarted on the new instancetype');
-    assert.equal(after.spec.domain.memory?.guest, '2048Mi');
+    assert.equal(mebibytes(after.spec.domain.memory?.guest), 2048);
     assert.equal((await act(id, { resize: { flavorRef: '1' } })).status, 409, 'no resize while one waits to be confirmed');
     assert.equal((await act(id, { confirmResize: null })).status, 204);
     const confirmed = await settled(id, 'ACTIVE');
@@ -90,7 +90,7 @@ describe('server lifecycle', () => {
     assert.equal((await act(id, { revertResize: null })).status, 202);
     const reverted = await settled(id, 'ACTIVE');
     assert.equal(reverted.flavor.original_name, 'm1.small', 'revert restores the flavor before the resize');
-    assert.equal((await vmi(id)).spec.domain.memory?.guest, '2048Mi');
+    assert.equal(mebibytes((await vmi(id)).spec.domain.memory?.guest), 2048);
     assert.equal(server(id).spec.flavor, 'm1.small', 'spec says so too');
 
     const migrations = await api.call('GET', `/v2.1/os-migrations?instance_uuid=${id}`, { token: admin, version: '2.80' });

@@ -5,6 +5,7 @@ import { ControllerManager } from '../../src/controllers/manager.ts';
 import { defaultConfig, type KovaConfig } from '../../src/cache/config.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
+import { handlerEndpointOf } from '../../src/controlplane/kubevirt.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { CLUSTER_ROLES } from '../../src/api/rbac.ts';
 import { Facade, type FacadeOptions } from '../../src/facade/serve.ts';
@@ -33,7 +34,8 @@ export interface Kova {
 export async function startKova(o: { controller?: boolean; stepMs?: number; imagesNamespace?: string } = {}): Promise<Kova> {
   const cfg = { ...defaultConfig(), imagesNamespace: o.imagesNamespace ?? 'kova-images' };
   const c = await client();
-  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3 });
+  const handler = process.env.KOVA_TEST_KUBEVIRT_HANDLER;
+  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3, realVirtApi: handler ? handlerEndpointOf(handler) : undefined });
   await sim.start();
   const manager = async () => new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, quietLog());
   let mgr = o.controller === false ? undefined : await manager();

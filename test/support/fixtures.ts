@@ -36,3 +36,14 @@ export async function project(c: KubeClient, o: { nodes?: NodeSpec[] } = {}): Pr
   await waitSchedulable(c, nodes.map((n) => n.name));
   return { namespace, zone };
 }
+
+/**
+ * A memory quantity in MiB. Quantities are compared by value: the apiserver (through KubeVirt's
+ * webhooks) may write 2048Mi back as 2Gi.
+ */
+export function mebibytes(q: string | undefined): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti)?$/.exec(q ?? '');
+  if (!m) return Number.NaN;
+  const scale: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, Ti: 1024 * 1024 };
+  return Number(m[1]) * (m[2] ? scale[m[2]]! : 1 / (1024 * 1024));
+}

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, ensureBinaries } from '../../src/controlplane/controlplane.ts';
 import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
+import { KubeVirtComponents, kubevirtBuild } from '../../src/controlplane/kubevirt.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { prepareNovaSamples } from '../tools/nova-samples.ts';
 
@@ -28,6 +29,21 @@ export async function globalSetup(): Promise<void> {
     },
   });
   await cp.start();
+  // Real virt-api: its webhooks check every VM and VMI, and it serves subresources.kubevirt.io.
+  const kv = kubevirtBuild();
+  if (kv) {
+    const started = cp;
+    const components = new KubeVirtComponents({
+      dir: started.dir, binDir: kv.binDir, installDir: kv.installDir, controller: false,
+      apiServerUrl: started.apiServerUrl, apiServerCa: started.servingCa(), adminToken: started.token,
+      launch: (name, bin, args) => started.launch(name, bin, args), exited: (name) => started.hasExited(name),
+      log: (l) => process.stderr.write(`kubevirt: ${l}\n`),
+    });
+    const client = await KubeClient.load(started.kubeconfigPath);
+    await components.start(client);
+    client.close();
+    process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
+  }
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
   process.env.KOVA_TEST_BIN = binDir;
 }

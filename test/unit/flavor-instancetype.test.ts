@@ -91,11 +91,19 @@ describe('hw:cpu_max_sockets', () => {
 });
 
 describe('hw:cpu_realtime and hw:cpu_realtime_mask', () => {
-  test('realtime without a mask → cpu.realtime {}', () => {
-    for (const v of ['yes', 'true', 'True', '1', 'on']) supported(map({ 'hw:cpu_realtime': v }), { ...BASE, cpu: { guest: 2, realtime: {} } });
+  // KubeVirt runs a real-time guest only on the host's NUMA mapping, which needs pinned CPUs and huge pages.
+  const PINNED = { 'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': '2MB' };
+  const PINNED_SPEC = { cpu: { guest: 2, dedicatedCPUPlacement: true, numa: { guestMappingPassthrough: {} } }, memory: { guest: '4096Mi', hugepages: { pageSize: '2Mi' } } };
+  test('realtime without a mask → cpu.realtime {} on the host NUMA mapping', () => {
+    for (const v of ['yes', 'true', 'True', '1', 'on']) supported(map({ ...PINNED, 'hw:cpu_realtime': v }), { ...PINNED_SPEC, cpu: { ...PINNED_SPEC.cpu, realtime: {} } });
   });
   test('realtime with a mask → cpu.realtime.mask, and the mask is not reported', () => {
-    supported(map({ 'hw:cpu_realtime': 'yes', 'hw:cpu_realtime_mask': '^0-1' }), { ...BASE, cpu: { guest: 2, realtime: { mask: '^0-1' } } });
+    supported(map({ ...PINNED, 'hw:cpu_realtime': 'yes', 'hw:cpu_realtime_mask': '^0-1' }), { ...PINNED_SPEC, cpu: { ...PINNED_SPEC.cpu, realtime: { mask: '^0-1' } } });
+  });
+  test('realtime without pinned CPUs and huge pages is unsupported, saying what it needs', () => {
+    const m = map({ 'hw:cpu_realtime': 'yes' });
+    assert.deepEqual(m.unsupported.map((u) => u.key), ['hw:cpu_realtime']);
+    assert.match(m.unsupported[0]?.reason ?? '', /hw:cpu_policy=dedicated and huge pages/);
   });
   test('realtime=no → nothing to do', () => {
     for (const v of ['no', 'false', '0', 'off']) supported(map({ 'hw:cpu_realtime': v }), BASE);
@@ -129,8 +137,12 @@ describe('hw:mem_page_size', () => {
 });
 
 describe('hw:numa_nodes', () => {
-  test('1 → guestMappingPassthrough', () => {
-    supported(map({ 'hw:numa_nodes': '1' }), { ...BASE, cpu: { guest: 2, numa: { guestMappingPassthrough: {} } } });
+  test('1 with pinned CPUs and huge pages → guestMappingPassthrough', () => {
+    supported(map({ 'hw:numa_nodes': '1', 'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': '1GB' }), { cpu: { guest: 2, dedicatedCPUPlacement: true, numa: { guestMappingPassthrough: {} } }, memory: { guest: '4096Mi', hugepages: { pageSize: '1Gi' } } });
+  });
+  test('1 without pinned CPUs or huge pages is unsupported (KubeVirt refuses such a VM)', () => {
+    assert.deepEqual(map({ 'hw:numa_nodes': '1' }).unsupported.map((u) => u.key), ['hw:numa_nodes']);
+    assert.deepEqual(map({ 'hw:numa_nodes': '1', 'hw:cpu_policy': 'dedicated' }).unsupported.map((u) => u.key), ['hw:numa_nodes']);
   });
   test('2 (or anything else) is unsupported', () => {
     for (const v of ['2', '4', '0', 'one']) rejected(map({ 'hw:numa_nodes': v }), ['hw:numa_nodes']);

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/group.ts';
 import type { Server, ServerSpec } from '../../src/api/server.ts';
-import { desiredVirtualMachine, hashOf, rootVolumeName, type VmInputs } from '../../src/controllers/server/vm.ts';
+import { desiredVirtualMachine, hashOf, needsUefi, rootVolumeName, type VmInputs } from '../../src/controllers/server/vm.ts';
 import { defaultHostname } from '../../src/nova/hostname.ts';
 import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, ZONE_LABEL } from '../../src/api/labels.ts';
 import type { ObjectMeta } from '../../src/kube/types.ts';
@@ -280,5 +280,17 @@ describe('applied hash', () => {
   test('hashOf is deterministic and sensitive to content', () => {
     assert.equal(hashOf({ a: 1, b: [1, 2] }), hashOf({ a: 1, b: [1, 2] }));
     assert.notEqual(hashOf({ a: 1 }), hashOf({ a: 2 }));
+  });
+});
+
+describe('firmware', () => {
+  test('BIOS unless the flavor encrypts memory or the image asks for UEFI; UEFI without Secure Boot (SEV)', () => {
+    assert.equal(tpl(desiredVirtualMachine(inputs())).domain.firmware, undefined);
+    assert.deepEqual(tpl(desiredVirtualMachine(inputs({ uefi: true }))).domain.firmware, { bootloader: { efi: { secureBoot: false } } });
+    assert.equal(needsUefi({ 'hw:mem_encryption': 'true' }, {}), true);
+    assert.equal(needsUefi({ 'hw:mem_encryption': 'no' }, {}), false);
+    assert.equal(needsUefi({}, { hw_firmware_type: 'uefi' }), true);
+    assert.equal(needsUefi({}, { hw_firmware_type: 'bios' }), false);
+    assert.equal(needsUefi(undefined, undefined), false);
   });
 });

@@ -3,10 +3,10 @@
 import { API_VERSION } from '../../api/group.ts';
 import { BACKUP_TYPE_LABEL, HOSTNAME_LABEL, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, IMAGE_OWNER_ANNOTATION, IMAGE_PROPERTY_PREFIX, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../../api/labels.ts';
 import { SERVERS, type Operation, type Server } from '../../api/server.ts';
-import { isAlreadyExists, isConflict } from '../../kube/client.ts';
+import { isAlreadyExists, isConflict, resourcePath } from '../../kube/client.ts';
 import { writeStatus } from '../../kube/status.ts';
 import { ownerReference, SECRETS } from '../../kube/types.ts';
-import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type VirtualMachineInstance } from '../../kubevirt/types.ts';
+import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, VMI_SUBRESOURCES, type DataSource, type VirtualMachineInstance } from '../../kubevirt/types.ts';
 import type { ControllerDeps } from '../deps.ts';
 import type { Decision, Effect } from './decide.ts';
 import { backupTypeLabel, imageVolumeName, rootVolumeName } from './vm.ts';
@@ -38,7 +38,7 @@ async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInst
     case 'pause':
     case 'unpause':
       try {
-        await deps.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${namespace}/virtualmachineinstances/${name}/${e.kind}`, { body: {} });
+        await putSubresource(deps, namespace, name, e.kind);
       } catch (err) {
         // 409: virt-handler has not caught up with the last one yet; the next event brings us back.
         if (!isConflict(err)) throw err;
@@ -50,6 +50,9 @@ async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInst
     case 'softReboot':
       return softReboot(deps, server, vmi, e.requestId);
     case 'createMigration':
+      // KubeVirt's admission refuses a second migration of a VMI ("in-flight migration detected")
+      // before the apiserver could answer "already exists": look first.
+      if (await deps.client.find(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, e.name, namespace)) return;
       await deps.client.create(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, {
         apiVersion: 'kubevirt.io/v1',
         kind: 'VirtualMachineInstanceMigration',
@@ -66,6 +69,15 @@ async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInst
     case 'reclaim':
       return;
   }
+}
+
+/**
+ * PUT to one of virt-api's VMI subresources (pause, unpause, softreboot) through the kube-apiserver.
+ * virt-api's routes declare no response type: it answers 406 unless the request accepts any (as
+ * virtctl's does).
+ */
+function putSubresource(deps: ControllerDeps, namespace: string, name: string, action: string): Promise<unknown> {
+  return deps.client.request('PUT', resourcePath(VMI_SUBRESOURCES, namespace, name, action), { body: {}, headers: { accept: 'application/json, */*' } });
 }
 
 const ignoreExists = (e: unknown): void => {
@@ -91,7 +103,7 @@ async function shareKeySecret(deps: ControllerDeps, server: Server, secretName: 
 async function softReboot(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, requestId: string): Promise<void> {
   if (!vmi) return;
   try {
-    await deps.client.request('PUT', `/apis/subresources.kubevirt.io/v1/namespaces/${vmi.metadata.namespace}/virtualmachineinstances/${vmi.metadata.name}/softreboot`, { body: {} });
+    await putSubresource(deps, vmi.metadata.namespace ?? '', vmi.metadata.name ?? '', 'softreboot');
   } catch (e) {
     await deps.events.record(server, 'Warning', 'SoftRebootFailed', 'Reboot', `soft reboot refused (${(e as Error).message}); rebooting hard`);
     const current = await deps.client.get<Server>(SERVERS, server.metadata.name ?? '', server.metadata.namespace);

@@ -176,7 +176,7 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
   const from = rebooting?.fromVMI;
   if (rebooting?.type === 'HARD' && from && vmi && vmi.metadata.uid === from && !vmi.metadata.deletionTimestamp) effects.push({ kind: 'deleteVMI', uid: from });
   if (claimSoftReboot && vmi) onWrite.push({ kind: 'softReboot', requestId: status.handledRequests?.reboot ?? '' });
-  if (op) effects.push(...operationEffects(op, vmi));
+  if (op) effects.push(...operationEffects(op, vmi, !!observed.migration));
   if (!op && (vm || apply)) {
     // Root and rescue disks the VM no longer names (after a rebuild or an unrescue) are deleted.
     const used = new Set(templates.map((t) => t.metadata.name));
@@ -207,7 +207,7 @@ function pauseAction(server: Server, vmi: VirtualMachineInstance | undefined): '
 }
 
 /** What an operation does to the cluster at its phase. */
-function operationEffects(op: Operation, vmi: VirtualMachineInstance | undefined): Effect[] {
+function operationEffects(op: Operation, vmi: VirtualMachineInstance | undefined, migrationSeen: boolean): Effect[] {
   const replacing = !!op.fromVMI && vmi?.metadata.uid === op.fromVMI && !vmi.metadata.deletionTimestamp;
   switch (op.kind) {
     case 'resize':
@@ -221,7 +221,7 @@ function operationEffects(op: Operation, vmi: VirtualMachineInstance | undefined
       // The host is down: nothing will answer for the old VMI, so it is not waited for.
       return replacing ? [{ kind: 'deleteVMI', uid: op.fromVMI ?? '', gracePeriodSeconds: 0 }] : [];
     case 'liveMigrate':
-      return op.phase === 'queued' && op.migrationName ? [{ kind: 'createMigration', name: op.migrationName, toHost: op.toHost }] : [];
+      return op.phase === 'queued' && op.migrationName && !migrationSeen ? [{ kind: 'createMigration', name: op.migrationName, toHost: op.toHost }] : [];
     case 'createImage':
       return [{ kind: 'createImage', op }];
   }

@@ -6,10 +6,10 @@ import type { FlavorSnapshot, Server } from '../../api/server.ts';
 import type { Caches } from '../../cache/caches.ts';
 import { canUseFlavor, findKeyPair, projectOf } from '../../compute/references.ts';
 import { findCondition, isTrue } from '../../kube/conditions.ts';
-import { imageIdOf } from '../../nova/images.ts';
+import { imageIdOf, imageProperties } from '../../nova/images.ts';
 import type { NovaState } from '../../nova/status.ts';
 import type { VmOverrides } from './operations.ts';
-import type { VmInputs } from './vm.ts';
+import { needsUefi, type VmInputs } from './vm.ts';
 
 /** The cache look-ups a decision needs (the Caches, or a table in tests). */
 export type Lookups = Pick<Caches, 'flavor' | 'image' | 'keyPair' | 'keyPairs' | 'projectIdOf'>;
@@ -105,6 +105,7 @@ export function resolveReferences(refs: Lookups, imagesNamespace: string, server
       swapMiB: flavor.swapMiB ?? 0,
       image: { name: image.name, namespace: imagesNamespace },
       keySecretName,
+      uefi: needsUefi(flavor.extraSpecs, imageProperties(img?.metadata.annotations)) || undefined,
     },
   };
 }

@@ -23,6 +23,16 @@ export interface VmInputs {
   placement?: { host?: string; excludeHost?: string };
   /** Rescue mode: boot from this disk, the root disk attached second. */
   rescue?: { volume: string; image: string };
+  /** Boot with UEFI (needsUefi) instead of BIOS. */
+  uefi?: boolean;
+}
+
+/**
+ * Whether the guest boots with UEFI: the image asks for it (Glance's hw_firmware_type), or the flavor
+ * encrypts memory (KubeVirt's SEV needs OVMF; without Secure Boot, which SEV does not support).
+ */
+export function needsUefi(extraSpecs: Record<string, string> | undefined, imageProperties: Record<string, string> | undefined): boolean {
+  return ['true', 'yes', '1', 'on'].includes((extraSpecs?.['hw:mem_encryption'] ?? '').toLowerCase()) || imageProperties?.hw_firmware_type === 'uefi';
 }
 
 /** Desired states in which no guest runs. */
@@ -69,6 +79,7 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
 
   const templateSpec: VirtualMachineInstanceSpec = {
     domain: {
+      ...(i.uefi ? { firmware: { bootloader: { efi: { secureBoot: false } } } } : {}),
       devices: {
         disks,
         ...(s.spec.networks === 'none' ? { autoattachPodInterface: false, interfaces: [] } : { interfaces: [{ name: 'default', masquerade: {} }] }),
