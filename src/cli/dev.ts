@@ -45,12 +45,21 @@ function cloudsYaml(url: string, password: string): string {
 
 const say = (line: string): void => void process.stdout.write(line + '\n');
 
-/** Kova's CRDs, and KubeVirt's (the real ones when found, else minimal ones) when simulating. */
-function crdsFor(withKubevirt: boolean): KubeObject[] {
+/**
+ * Kova's CRDs, and, when simulating, KubeVirt's and CDI's: generated from their Go modules (once; see
+ * kubevirtCrdDir), or minimal built-in ones if that fails.
+ */
+async function crdsFor(withKubevirt: boolean): Promise<KubeObject[]> {
   if (!withKubevirt) return kovaCrds();
-  const dir = kubevirtCrdDir();
-  say(`kova dev: installing CRDs (Kova's, and KubeVirt's ${dir ? `from ${relative(process.cwd(), dir)}` : 'minimal built-in ones'})…`);
-  return [...kovaCrds(), ...(dir ? crdsInDir(dir) : minimalKubevirtCrds())];
+  try {
+    const dir = await kubevirtCrdDir((line) => say(`          ${line.replace(/^kova: /, '')}`));
+    say(`kova dev: installing CRDs (Kova's, and KubeVirt's and CDI's from ${dir})…`);
+    return [...kovaCrds(), ...crdsInDir(dir)];
+  } catch (e) {
+    const why = String(e).trim().split('\n').at(-1);
+    say(`kova dev: KubeVirt's CRDs could not be generated (${why}); installing minimal built-in ones…`);
+    return [...kovaCrds(), ...minimalKubevirtCrds()];
+  }
 }
 
 export async function runDev(o: DevOptions): Promise<void> {
@@ -82,6 +91,7 @@ export async function runDev(o: DevOptions): Promise<void> {
       say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl).');
       say('          The first start builds them from Go modules: several minutes, once; later starts reuse ~/.cache/kova.');
       binDir = await ensureBinaries((line) => say(`          ${line.replace(/^kova: /, '')}`));
+      const crds = await crdsFor(true);
       const state = join(home, 'state');
       rmSync(state, { recursive: true, force: true });
       const cp = new ControlPlane({
@@ -90,7 +100,7 @@ export async function runDev(o: DevOptions): Promise<void> {
         log: (l) => say(`kova dev: ${l}`),
         beforeControllers: async (kc) => {
           const c = await KubeClient.load(kc);
-          await installCrds(c, crdsFor(true));
+          await installCrds(c, crds);
           c.close();
         },
       });
@@ -104,7 +114,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     const client = await KubeClient.load(kubeconfig, { fieldManager: 'kova-dev' });
     stops.push(async () => client.close());
     const cfg = defaultConfig();
-    if (o.kubeconfig) await installCrds(client, crdsFor(runSim));
+    if (o.kubeconfig) await installCrds(client, await crdsFor(runSim));
     if (runSim) {
       const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs });
       await sim.start();

@@ -1,5 +1,6 @@
 // node --test global setup: one real control plane (etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler) for all integration test files, with Kova's CRDs and KubeVirt's real CRDs.
+// kube-scheduler) for all integration test files, with Kova's CRDs and KubeVirt's and CDI's real CRDs
+// (generated from their Go modules by test/tools/build.sh kubevirt-crds, or $KOVA_KUBEVIRT_CRDS).
 // Test files find it through KOVA_TEST_KUBECONFIG; teardown always stops every process.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,9 @@ import { KubeClient } from '../../src/kube/client.ts';
 let cp: ControlPlane | undefined;
 
 export async function globalSetup(): Promise<void> {
-  const binDir = await ensureBinaries((line) => process.stderr.write(line + '\n'));
-  const kubevirt = kubevirtCrdDir();
-  if (!kubevirt) throw new Error('KubeVirt CRDs not found: expected ../shared/kubevirt/crds beside the checkout (or set KOVA_KUBEVIRT_CRDS)');
+  const progress = (line: string): void => void process.stderr.write(line + '\n');
+  const binDir = await ensureBinaries(progress);
+  const kubevirt = await kubevirtCrdDir(progress);
   cp = new ControlPlane({
     dir: mkdtempSync(join(tmpdir(), 'kova-test-')),
     binDir,
