@@ -7,7 +7,8 @@
 # cdi/go.mod) with virt-operator's and cdi-operator's own code into
 # ${KOVA_CACHE:-~/.cache/kova}/kubevirt-<version>-cdi-<version>/crds; `build.sh kubevirt` also builds
 # virt-controller, virt-api and cdi-controller into …/bin (the CRDs first: a caller that needs only
-# them does not wait for the binaries).
+# them does not wait for the binaries), and writes what virt-operator would install (RBAC, webhook
+# configurations, API services) into …/install.
 # Prints the bin directory (helm, Kubernetes) or the kubevirt-…-cdi-… directory on stdout's last
 # line; progress goes to stderr.
 set -euo pipefail
@@ -37,6 +38,16 @@ if [ "${1:-}" = kubevirt ] || [ "${1:-}" = kubevirt-crds ]; then
     # Another build may have finished first: keep its folder then.
     mv -T "$partial" "$out/crds" 2>/dev/null || true
     echo "kova: generated $(ls "$out/crds" | wc -l) CRDs in $((SECONDS - start))s" >&2
+  fi
+  if [ "$1" = kubevirt ] && [ ! -d "$out/install" ]; then
+    needgo
+    echo "kova: generating what virt-operator installs (RBAC, webhook configurations, API services; once; cached in $out/install)" >&2
+    gen="$out/gen.$$" partial="$out/install.partial.$$"
+    trap 'rm -rf "$gen" "$partial"' EXIT
+    mkdir -p "$gen"
+    (cd "$here/kubevirt" && go build -trimpath -ldflags "-s -w" -o "$gen/geninstall" ./geninstall)
+    "$gen/geninstall" "$partial" 2>"$gen/log" || { cat "$gen/log" >&2; exit 1; }
+    mv -T "$partial" "$out/install" 2>/dev/null || true
   fi
   if [ "$1" = kubevirt ]; then
     kbuild() { # module name package version-package version
