@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/scheme"
+	apiregscheme "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset/scheme"
 
 	virtv1 "kubevirt.io/api/core/v1"
 
@@ -62,6 +65,25 @@ func run(dir string) error {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	// Each object's apiVersion and kind from the scheme: virt-operator writes through typed clients and
+	// leaves some wrong (its ValidatingAdmissionPolicy says apiVersion "v1").
+	sch := runtime.NewScheme()
+	if err := scheme.AddToScheme(sch); err != nil {
+		return err
+	}
+	if err := apiregscheme.AddToScheme(sch); err != nil {
+		return err
+	}
+	for name, objs := range files {
+		for _, o := range objs {
+			obj := o.(runtime.Object)
+			gvks, _, err := sch.ObjectKinds(obj)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			obj.GetObjectKind().SetGroupVersionKind(gvks[0])
+		}
 	}
 	for name, objs := range files {
 		f, err := os.Create(filepath.Join(dir, name))
