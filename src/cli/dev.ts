@@ -14,6 +14,7 @@ import { ControllerManager } from '../controllers/manager.ts';
 import { defaultConfig } from '../cache/config.ts';
 import { ControlPlane, ensureBinaries } from '../controlplane/controlplane.ts';
 import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../controlplane/crds.ts';
+import { kubevirtBuild, startKubeVirt, type HandlerEndpoint } from '../controlplane/kubevirt.ts';
 import { KubeClient } from '../kube/client.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { minimalKubevirtCrds } from '../sim/crds.ts';
@@ -45,12 +46,21 @@ function cloudsYaml(url: string, password: string): string {
 
 const say = (line: string): void => void process.stdout.write(line + '\n');
 
-/** Kova's CRDs, and KubeVirt's (the real ones when found, else minimal ones) when simulating. */
-function crdsFor(withKubevirt: boolean): KubeObject[] {
+/**
+ * Kova's CRDs, and, when simulating, KubeVirt's and CDI's: generated from their Go modules (once; see
+ * kubevirtCrdDir), or minimal built-in ones if that fails.
+ */
+async function crdsFor(withKubevirt: boolean): Promise<KubeObject[]> {
   if (!withKubevirt) return kovaCrds();
-  const dir = kubevirtCrdDir();
-  say(`kova dev: installing CRDs (Kova's, and KubeVirt's ${dir ? `from ${relative(process.cwd(), dir)}` : 'minimal built-in ones'})…`);
-  return [...kovaCrds(), ...(dir ? crdsInDir(dir) : minimalKubevirtCrds())];
+  try {
+    const dir = await kubevirtCrdDir((line) => say(`          ${line.replace(/^kova: /, '')}`));
+    say(`kova dev: installing CRDs (Kova's, and KubeVirt's and CDI's from ${dir})…`);
+    return [...kovaCrds(), ...crdsInDir(dir)];
+  } catch (e) {
+    const why = String(e).trim().split('\n').at(-1);
+    say(`kova dev: KubeVirt's CRDs could not be generated (${why}); installing minimal built-in ones…`);
+    return [...kovaCrds(), ...minimalKubevirtCrds()];
+  }
 }
 
 export async function runDev(o: DevOptions): Promise<void> {
@@ -77,11 +87,13 @@ export async function runDev(o: DevOptions): Promise<void> {
   try {
     let kubeconfig = o.kubeconfig;
     let binDir: string | undefined;
+    let handler: HandlerEndpoint | undefined;
     const runSim = !o.kubeconfig || !!o.sim;
     if (!kubeconfig) {
       say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl).');
       say('          The first start builds them from Go modules: several minutes, once; later starts reuse ~/.cache/kova.');
       binDir = await ensureBinaries((line) => say(`          ${line.replace(/^kova: /, '')}`));
+      const crds = await crdsFor(true);
       const state = join(home, 'state');
       rmSync(state, { recursive: true, force: true });
       const cp = new ControlPlane({
@@ -90,7 +102,7 @@ export async function runDev(o: DevOptions): Promise<void> {
         log: (l) => say(`kova dev: ${l}`),
         beforeControllers: async (kc) => {
           const c = await KubeClient.load(kc);
-          await installCrds(c, crdsFor(true));
+          await installCrds(c, crds);
           c.close();
         },
       });
@@ -100,13 +112,21 @@ export async function runDev(o: DevOptions): Promise<void> {
       kubeconfig = join(home, 'kubeconfig');
       copyFileSync(cp.kubeconfigPath, kubeconfig);
       say(`kova dev: kube-apiserver is at ${cp.apiServerUrl}`);
+      // Real virt-api (admission webhooks, subresources.kubevirt.io); the simulator plays the Nodes.
+      try {
+        const build = await kubevirtBuild((line) => say(`          ${line.replace(/^kova: /, '')}`));
+        handler = (await startKubeVirt(cp, build, { controller: false, log: (l) => say(`kova dev: ${l}`) })).handler;
+        say(`kova dev: KubeVirt's virt-api is running (log: ${join(state, 'virt-api.log')})`);
+      } catch (e) {
+        say(`kova dev: KubeVirt's virt-api could not be started (${String(e).trim().split('\n').at(-1)}); the simulator plays it.`);
+      }
     }
     const client = await KubeClient.load(kubeconfig, { fieldManager: 'kova-dev' });
     stops.push(async () => client.close());
     const cfg = defaultConfig();
-    if (o.kubeconfig) await installCrds(client, crdsFor(runSim));
+    if (o.kubeconfig) await installCrds(client, await crdsFor(runSim));
     if (runSim) {
-      const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs });
+      const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs, realVirtApi: handler });
       await sim.start();
       stops.push(() => sim.stop());
     }

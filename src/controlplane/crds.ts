@@ -1,4 +1,6 @@
-// Installs CustomResourceDefinitions and waits until the apiserver serves them.
+// Installs CustomResourceDefinitions and waits until the apiserver serves them; finds (generating
+// them once) KubeVirt's and CDI's.
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -10,10 +12,38 @@ import { REPO_ROOT } from './controlplane.ts';
 
 export const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
 
-/** KubeVirt's and CDI's real CRDs: $KOVA_KUBEVIRT_CRDS, or ../shared/kubevirt/crds beside the checkout. */
-export function kubevirtCrdDir(): string | undefined {
-  const candidates = [process.env.KOVA_KUBEVIRT_CRDS, join(REPO_ROOT, '..', 'shared', 'kubevirt', 'crds')];
-  return candidates.find((d): d is string => !!d && existsSync(d));
+/**
+ * KubeVirt's and CDI's CRDs: $KOVA_KUBEVIRT_CRDS when set, else the ones generated from the Go modules
+ * pinned in test/tools/kubevirt and test/tools/cdi (virt-operator's and cdi-operator's own code), by
+ * `test/tools/build.sh kubevirt-crds` into ~/.cache/kova/kubevirt-<version>-cdi-<version>/crds —
+ * generated on the first call (a minute or two; progress lines go to onProgress), reused afterwards.
+ */
+export async function kubevirtCrdDir(onProgress: (line: string) => void = () => {}): Promise<string> {
+  const fromEnv = process.env.KOVA_KUBEVIRT_CRDS;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`KOVA_KUBEVIRT_CRDS=${fromEnv} does not exist`);
+    return fromEnv;
+  }
+  return join(await runBuildScript(['kubevirt-crds'], onProgress), 'crds');
+}
+
+/** Runs test/tools/build.sh with args; resolves with the last line it prints (the directory built). */
+export function runBuildScript(args: string[], onProgress: (line: string) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(REPO_ROOT, 'test', 'tools', 'build.sh'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      for (const line of d.toString().split('\n')) if (line.startsWith('kova:')) onProgress(line);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) resolve(out.trim().split('\n').pop() ?? '');
+      else reject(new Error(`test/tools/build.sh ${args.join(' ')} failed (exit ${code}):\n${err.slice(-4000)}`));
+    });
+  });
 }
 
 export function readYamlObjects(text: string): KubeObject[] {

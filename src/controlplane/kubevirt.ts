@@ -4,15 +4,15 @@
 // service accounts, RBAC and webhook configurations generated from virt-operator's own code
 // (test/tools/kubevirt/geninstall), a KubeVirt CR, the CA and certificates. The node side (what
 // virt-handler, the kubelet and CDI's importer do) is the simulator's (docs/adr/015-real-kubevirt.md).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { KubeClient } from '../kube/client.ts';
 import { sleep } from '../kube/informer.ts';
 import type { KubeObject, ResourceType } from '../kube/types.ts';
 import { certificateAuthority, signedCert } from './certs.ts';
-import { freePort } from './controlplane.ts';
-import { readYamlObjects } from './crds.ts';
+import { freePort, type ControlPlane } from './controlplane.ts';
+import { KubeClient } from '../kube/client.ts';
+import { readYamlObjects, runBuildScript } from './crds.ts';
 
 export const KUBEVIRT_NAMESPACE = 'kubevirt';
 /** The identities KubeVirt's components act as (virt-api's webhooks check who writes VMI status). */
@@ -205,13 +205,32 @@ export class KubeVirtComponents {
 }
 
 /**
- * Where the KubeVirt build is: $KOVA_KUBEVIRT_BIN (virt-api, virt-controller) and
- * $KOVA_KUBEVIRT_INSTALL (geninstall's objects); undefined when not there.
+ * virt-api and virt-controller built from their Go modules, and what virt-operator would install
+ * (test/tools/build.sh kubevirt: built once, cached); $KOVA_KUBEVIRT_BIN and $KOVA_KUBEVIRT_INSTALL
+ * point elsewhere.
  */
-export function kubevirtBuild(): { binDir: string; installDir: string } | undefined {
+export async function kubevirtBuild(onProgress: (line: string) => void = () => {}): Promise<{ binDir: string; installDir: string }> {
   const binDir = process.env.KOVA_KUBEVIRT_BIN;
   const installDir = process.env.KOVA_KUBEVIRT_INSTALL;
-  return binDir && installDir && existsSync(join(binDir, 'virt-api')) && existsSync(installDir) ? { binDir, installDir } : undefined;
+  if (binDir && installDir) return { binDir, installDir };
+  const out = await runBuildScript(['kubevirt'], onProgress);
+  return { binDir: join(out, 'bin'), installDir: join(out, 'install') };
+}
+
+/** Starts KubeVirt's components beside a started control plane (their processes stop with it). */
+export async function startKubeVirt(cp: ControlPlane, build: { binDir: string; installDir: string }, o: { controller: boolean; log: (line: string) => void }): Promise<KubeVirtComponents> {
+  const components = new KubeVirtComponents({
+    dir: cp.dir, binDir: build.binDir, installDir: build.installDir, controller: o.controller,
+    apiServerUrl: cp.apiServerUrl, apiServerCa: cp.servingCa(), adminToken: cp.token,
+    launch: (name, bin, args) => cp.launch(name, bin, args), exited: (name) => cp.hasExited(name), log: o.log,
+  });
+  const client = await KubeClient.load(cp.kubeconfigPath);
+  try {
+    await components.start(client);
+  } finally {
+    client.close();
+  }
+  return components;
 }
 
 /** The handler endpoint a `handlerRef` names. */

@@ -1,5 +1,5 @@
-// Minimal KubeVirt and CDI CRDs (schemaless), for `kova dev` on a machine without KubeVirt's real
-// ones (../shared/kubevirt/crds). Only names, scope and the status subresources matter here.
+// Minimal KubeVirt and CDI CRDs (schemaless), for `kova dev` when KubeVirt's real ones cannot be
+// generated (no Go: test/tools/build.sh kubevirt-crds). Only names, scope and status subresources matter.
 import type { KubeObject, ResourceType } from '../kube/types.ts';
 import {
   CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS,

@@ -15,7 +15,6 @@ import { Facade } from '../../src/facade/serve.ts';
 import { KubeClient, resourcePath } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
-import { minimalKubevirtCrds } from '../../src/sim/crds.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { FLAVORS } from '../../src/api/flavor.ts';
 
@@ -40,14 +39,14 @@ const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
 
 async function main(): Promise<void> {
   const binDir = await ensureBinaries(log);
+  const kubevirt = await kubevirtCrdDir(log);
   const dir = join(mkdtempSync(join(tmpdir(), 'kova-bench-')), 'cp');
   const cp = new ControlPlane({
     dir,
     binDir,
     beforeControllers: async (kc) => {
       const c = await KubeClient.load(kc);
-      const kv = kubevirtCrdDir();
-      await installCrds(c, [...kovaCrds(), ...(kv ? crdsInDir(kv) : minimalKubevirtCrds())]);
+      await installCrds(c, [...kovaCrds(), ...crdsInDir(kubevirt)]);
       c.close();
     },
   });

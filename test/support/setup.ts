@@ -1,5 +1,6 @@
 // node --test global setup: one real control plane (etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler) for all integration test files, with Kova's CRDs and KubeVirt's real CRDs.
+// kube-scheduler) for all integration test files, with Kova's CRDs and KubeVirt's and CDI's real CRDs
+// (generated from their Go modules by test/tools/build.sh kubevirt-crds, or $KOVA_KUBEVIRT_CRDS).
 // Test files find it through KOVA_TEST_KUBECONFIG; teardown always stops every process.
 // Also fetches Nova's API-sample templates the conformance suites read (test/tools/nova-samples.ts).
 import { mkdtempSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, ensureBinaries } from '../../src/controlplane/controlplane.ts';
 import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
-import { KubeVirtComponents, kubevirtBuild } from '../../src/controlplane/kubevirt.ts';
+import { kubevirtBuild, startKubeVirt } from '../../src/controlplane/kubevirt.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { prepareNovaSamples } from '../tools/nova-samples.ts';
 
@@ -15,9 +16,10 @@ let cp: ControlPlane | undefined;
 
 export async function globalSetup(): Promise<void> {
   prepareNovaSamples();
-  const binDir = await ensureBinaries((line) => process.stderr.write(line + '\n'));
-  const kubevirt = kubevirtCrdDir();
-  if (!kubevirt) throw new Error('KubeVirt CRDs not found: expected ../shared/kubevirt/crds beside the checkout (or set KOVA_KUBEVIRT_CRDS)');
+  const progress = (line: string): void => void process.stderr.write(line + '\n');
+  const binDir = await ensureBinaries(progress);
+  const kubevirt = await kubevirtCrdDir(progress);
+  const kv = await kubevirtBuild(progress);
   cp = new ControlPlane({
     dir: mkdtempSync(join(tmpdir(), 'kova-test-')),
     binDir,
@@ -30,20 +32,8 @@ export async function globalSetup(): Promise<void> {
   });
   await cp.start();
   // Real virt-api: its webhooks check every VM and VMI, and it serves subresources.kubevirt.io.
-  const kv = kubevirtBuild();
-  if (kv) {
-    const started = cp;
-    const components = new KubeVirtComponents({
-      dir: started.dir, binDir: kv.binDir, installDir: kv.installDir, controller: false,
-      apiServerUrl: started.apiServerUrl, apiServerCa: started.servingCa(), adminToken: started.token,
-      launch: (name, bin, args) => started.launch(name, bin, args), exited: (name) => started.hasExited(name),
-      log: (l) => process.stderr.write(`kubevirt: ${l}\n`),
-    });
-    const client = await KubeClient.load(started.kubeconfigPath);
-    await components.start(client);
-    client.close();
-    process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
-  }
+  const components = await startKubeVirt(cp, kv, { controller: false, log: (l) => process.stderr.write(`kubevirt: ${l}\n`) });
+  process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
   process.env.KOVA_TEST_BIN = binDir;
 }
