@@ -17,9 +17,12 @@ import { frontProxyArgs, kubeletClientArgs } from './certs.ts';
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
 /** Builds (once) or finds the control-plane binaries; returns their directory. */
-export function ensureBinaries(onProgress: (line: string) => void = () => {}): Promise<string> {
+export const ensureBinaries = (onProgress: (line: string) => void = () => {}): Promise<string> => runBuildScript([], onProgress);
+
+/** Runs test/tools/build.sh with args; resolves with the last line it prints (the directory built). */
+export function runBuildScript(args: string[], onProgress: (line: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(REPO_ROOT, 'test', 'tools', 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [join(REPO_ROOT, 'test', 'tools', 'build.sh'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -30,7 +33,7 @@ export function ensureBinaries(onProgress: (line: string) => void = () => {}): P
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code === 0) resolve(out.trim().split('\n').pop() ?? '');
-      else reject(new Error(`test/tools/build.sh failed (exit ${code}):\n${err.slice(-4000)}`));
+      else reject(new Error(`test/tools/build.sh ${args.join(' ')} failed (exit ${code}):\n${err.slice(-4000)}`));
     });
   });
 }

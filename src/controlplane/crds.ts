@@ -1,6 +1,5 @@
 // Installs CustomResourceDefinitions and waits until the apiserver serves them; finds (generating
 // them once) KubeVirt's and CDI's.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -8,7 +7,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject, ResourceType } from '../kube/types.ts';
 import { sleep } from '../kube/informer.ts';
 import { renderCrds } from '../api/index.ts';
-import { REPO_ROOT } from './controlplane.ts';
+import { runBuildScript } from './controlplane.ts';
 
 export const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
 
@@ -25,25 +24,6 @@ export async function kubevirtCrdDir(onProgress: (line: string) => void = () => 
     return fromEnv;
   }
   return join(await runBuildScript(['kubevirt-crds'], onProgress), 'crds');
-}
-
-/** Runs test/tools/build.sh with args; resolves with the last line it prints (the directory built). */
-export function runBuildScript(args: string[], onProgress: (line: string) => void): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(REPO_ROOT, 'test', 'tools', 'build.sh'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      for (const line of d.toString().split('\n')) if (line.startsWith('kova:')) onProgress(line);
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code === 0) resolve(out.trim().split('\n').pop() ?? '');
-      else reject(new Error(`test/tools/build.sh ${args.join(' ')} failed (exit ${code}):\n${err.slice(-4000)}`));
-    });
-  });
 }
 
 export function readYamlObjects(text: string): KubeObject[] {

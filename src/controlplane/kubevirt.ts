@@ -10,9 +10,9 @@ import { stringify } from 'yaml';
 import { sleep } from '../kube/informer.ts';
 import type { KubeObject, ResourceType } from '../kube/types.ts';
 import { certificateAuthority, signedCert } from './certs.ts';
-import { freePort, type ControlPlane } from './controlplane.ts';
+import { freePort, runBuildScript, type ControlPlane } from './controlplane.ts';
 import { KubeClient } from '../kube/client.ts';
-import { readYamlObjects, runBuildScript } from './crds.ts';
+import { readYamlObjects } from './crds.ts';
 
 export const KUBEVIRT_NAMESPACE = 'kubevirt';
 /** The identities KubeVirt's components act as (virt-api's webhooks check who writes VMI status). */

@@ -9,9 +9,8 @@ import type { ResourceType } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import { Authorizer } from '../identity/auth.ts';
 import { PLAIN_STREAM_PROTOCOL as PLAIN, VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { refuseUpgrade } from '../kube/upgrade.ts';
-import { serveRfb } from './vnc.ts';
+import type { WebSocket } from 'ws';
+import { serveVncUpgrades } from './vnc.ts';
 import { closeServer, failure, json, publishedCa, serveMutualTls, status, type Reply } from './https.ts';
 
 export const PAUSED_ANNOTATION = 'sim.kova.io/paused';
@@ -46,22 +45,7 @@ export class VirtApi {
       return false;
     }
     const server = served.server;
-    // Streaming subresources (vnc) arrive as websocket upgrades, proxied by the kube-apiserver.
-    const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => (offered.has(PLAIN) ? PLAIN : false) });
-    server.on('upgrade', (req: IncomingMessage, socket, head) => {
-      socket.on('error', () => undefined);
-      void this.vncTarget(req).then(
-        (target) => {
-          if ('refuse' in target) return refuseUpgrade(socket, target.refuse[0], target.refuse[1]);
-          wss.handleUpgrade(req, socket, head, (ws) => {
-            this.sessions.add(ws);
-            ws.on('close', () => this.sessions.delete(ws));
-            serveRfb(ws, target.desktop);
-          });
-        },
-        (err: unknown) => refuseUpgrade(socket, 500, status(500, 'InternalError', String(err))),
-      );
-    });
+    serveVncUpgrades(server, (req) => this.vncTarget(req), this.sessions, (offered) => (offered.has(PLAIN) ? PLAIN : false));
     this.server = server;
     const port = served.port;
     await this.client.apply(NAMESPACES, { metadata: { name: 'kubevirt' } }, { fieldManager: 'kova-sim' });

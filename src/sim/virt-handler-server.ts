@@ -5,19 +5,17 @@
 // authorized the caller. What the guest does is kept on the VMI, where virt-handler.ts reports it.
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { HandlerEndpoint } from '../controlplane/kubevirt.ts';
-import { KUBEVIRT_NAMESPACE } from '../controlplane/kubevirt.ts';
+import type { WebSocket } from 'ws';
+import { KUBEVIRT_NAMESPACE, type HandlerEndpoint } from '../controlplane/kubevirt.ts';
 import { isAlreadyExists, type KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
-import { refuseUpgrade } from '../kube/upgrade.ts';
 import { NODES, PODS, type Node, type Pod } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
 import { closeServer, failure, json, status, type Reply } from './https.ts';
 import { SIM_NODE_LABEL } from './nodes.ts';
 import { PAUSED_ANNOTATION, SOFT_REBOOTS_ANNOTATION } from './virt-api.ts';
-import { serveRfb } from './vnc.ts';
+import { serveVncUpgrades } from './vnc.ts';
 
 const PATH = /^\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/([a-z]+)$/;
 
@@ -48,21 +46,7 @@ export class VirtHandlerServer {
         (err: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(status(500, 'InternalError', String(err)))),
       );
     });
-    const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => [...offered][0] ?? false });
-    server.on('upgrade', (req: IncomingMessage, socket, head) => {
-      socket.on('error', () => undefined);
-      void this.vncTarget(req).then(
-        (target) => {
-          if ('refuse' in target) return refuseUpgrade(socket, target.refuse[0], target.refuse[1]);
-          wss.handleUpgrade(req, socket, head, (ws) => {
-            this.sessions.add(ws);
-            ws.on('close', () => this.sessions.delete(ws));
-            serveRfb(ws, target.desktop);
-          });
-        },
-        (err: unknown) => refuseUpgrade(socket, 500, status(500, 'InternalError', String(err))),
-      );
-    });
+    serveVncUpgrades(server, (req) => this.vncTarget(req), this.sessions, (offered) => [...offered][0] ?? false);
     await new Promise<void>((r) => server.listen(e.port, '127.0.0.1', () => r()));
     this.server = server;
     this.nodes.start();

@@ -1,7 +1,11 @@
 // The simulated guest's VNC server: the opening of RFB 3.8 (RFC 6143 §7.1–7.3) and nothing
 // more. Enough for a client (noVNC, or a test) to connect and see which machine it reached: the
 // desktop name is the VMI's namespace/name. Framebuffer requests are ignored: the screen stays black.
-import type { WebSocket } from 'ws';
+import type https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { refuseUpgrade } from '../kube/upgrade.ts';
+import { status } from './https.ts';
 
 export const RFB_VERSION = 'RFB 003.008\n';
 const SECURITY_NONE = 1;
@@ -41,5 +45,32 @@ export function serveRfb(ws: WebSocket, desktopName: string): void {
       ws.send(step.answer());
     }
     if (!steps.length) pending = Buffer.alloc(0);
+  });
+}
+
+/**
+ * Serves the guest's display on `server`'s websocket upgrades: `target` says which desktop a request
+ * reaches or why it is refused; open sessions are kept in `sessions` (to end them on stop).
+ */
+export function serveVncUpgrades(
+  server: https.Server,
+  target: (req: IncomingMessage) => Promise<{ refuse: [number, unknown] } | { desktop: string }>,
+  sessions: Set<WebSocket>,
+  protocol: (offered: Set<string>) => string | false,
+): void {
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: protocol });
+  server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    socket.on('error', () => undefined);
+    void target(req).then(
+      (t) => {
+        if ('refuse' in t) return refuseUpgrade(socket, t.refuse[0], t.refuse[1]);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          sessions.add(ws);
+          ws.on('close', () => sessions.delete(ws));
+          serveRfb(ws, t.desktop);
+        });
+      },
+      (err: unknown) => refuseUpgrade(socket, 500, status(500, 'InternalError', String(err))),
+    );
   });
 }
