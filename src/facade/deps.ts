@@ -49,6 +49,8 @@ export interface NovaRequestContext {
 declare module 'fastify' {
   interface FastifyInstance {
     kova: FacadeDeps;
+    /** Every route the app serves (method and URL pattern), as registered: tests walk it. */
+    routeTable: readonly { method: string; url: string }[];
   }
   interface FastifyRequest {
     nova: NovaRequestContext;

@@ -5,6 +5,7 @@ import { ZONE_LABEL } from '../../api/labels.ts';
 import { badRequest, conflict, notFound } from '../../nova/faults.ts';
 import { aggregateCreated, aggregateList, aggregateShown } from '../../nova/views/aggregates.ts';
 import { AGGREGATE_ACTION, CACHE_IMAGES, CREATE_AGGREGATE, UPDATE_AGGREGATE } from '../schemas/aggregates.ts';
+import { knownAction } from '../action-body.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, idParam, patchFresh, requireAdmin } from './common.ts';
 import { dnsLabel } from '../../nova/hostname.ts';
@@ -97,6 +98,7 @@ async function aggregateAction(req: FastifyRequest) {
   const nodes = req.server.kova.caches.nodes;
   const v = req.nova.version;
   const a = find(req);
+  knownAction(req.body, ['add_host', 'remove_host', 'set_metadata']);
   const body = validate<{ add_host?: { host: string }; remove_host?: { host: string }; set_metadata?: { metadata: Record<string, string | null> } }>(AGGREGATE_ACTION, req.body);
   const hosts = new Set(a.spec.hosts ?? []);
   if (body.add_host) {
