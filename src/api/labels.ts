@@ -27,6 +27,9 @@ export const USER_ANNOTATION = `${GROUP}/user-id`;
 export const RESERVATION_ANNOTATION = `${GROUP}/reservation-id`;
 /** On a Server: its index within a multi-create. */
 export const LAUNCH_INDEX_ANNOTATION = `${GROUP}/launch-index`;
+/** On a Server: Nova's accessIPv4 and accessIPv6, as the user set them (shown and filtered on, never used). */
+export const ACCESS_IPV4_ANNOTATION = `${GROUP}/access-ip-v4`;
+export const ACCESS_IPV6_ANNOTATION = `${GROUP}/access-ip-v6`;
 
 // Flavors and key pairs.
 /** On a namespaced instancetype: the Flavor it was made from. */

@@ -13,10 +13,12 @@ import { ACTION_RULES, checkAction, instanceActionOf, ruleOf } from '../../nova/
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { forcedDown, isReady } from '../../nova/hosts.ts';
 import { requestedHostname } from '../../nova/hostname.ts';
+import { accessIpAnnotations } from '../../nova/server-columns.ts';
 import { serverState } from '../../nova/server-state.ts';
 import { evacuated, imageCreated, rescued } from '../../nova/views/server-actions.ts';
 import { serverRebuilt } from '../../nova/views/servers.ts';
 import { findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
+import { actionOf } from '../action-body.ts';
 import { consoleOutputAction, vncConsoleAction } from '../console-actions.ts';
 import { requestStamp } from '../request-stamp.ts';
 import {
@@ -44,8 +46,7 @@ type ActionHandler = (a: ActionRequest) => Promise<Answer>;
 
 async function serverAction(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const body = req.body;
-  if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) throw badRequest('Malformed request body');
-  const [name = '', arg] = Object.entries(body)[0] ?? [];
+  const { name, arg } = actionOf(body);
   const server = await findServer(req, idParam(req));
   // Consoles answer 200 with a body and have no state rule of their own.
   if (name === 'os-getConsoleOutput') return reply.send(await consoleOutputAction(req, server, body));
@@ -81,9 +82,9 @@ export function replacing(old: unknown, next: unknown): unknown {
  * (reboot, rebuild, migrate …) replaces the previous one whole: fields it does not have are
  * removed, not merged from the last request.
  */
-function patch({ req, action, server }: ActionRequest, spec: Record<string, unknown>): Promise<Server> {
+function patch({ req, action, server }: ActionRequest, spec: Record<string, unknown>, annotations: Record<string, string | null> = {}): Promise<Server> {
   return patchFresh(req, req.server.kova.caches.servers, server, (current) => ({
-    metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf(action)) } },
+    metadata: { annotations: { ...annotations, [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf(action)) } },
     spec: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, REQUEST_FIELDS.has(k) ? replacing((current.spec as Record<string, unknown>)[k], v) : v])),
   }));
 }
@@ -131,7 +132,7 @@ async function revertResize(a: ActionRequest): Promise<Answer> {
 async function rebuild(a: ActionRequest): Promise<Answer> {
   const { req, server: s } = a;
   const c = req.server.kova.caches;
-  const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean }>(rebuildSchema(req.nova.version), a.arg);
+  const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean; accessIPv4?: string; accessIPv6?: string }>(rebuildSchema(req.nova.version), a.arg);
   const img = c.image(b.imageRef.split('/').at(-1) ?? '');
   if (!img) throw badRequest('Invalid imageRef provided.');
   // Nova's key pairs are the caller's own, at rebuild as at create.
@@ -145,7 +146,7 @@ async function rebuild(a: ActionRequest): Promise<Answer> {
   if (b.hostname !== undefined) spec.hostname = requestedHostname(b.hostname);
   // 2.57: new user data replaces the old (its own Secret, never inline); null removes it.
   if (b.user_data !== undefined) spec.userData = b.user_data === null ? null : { secretName: await writeUserData(req, s, b.user_data) };
-  const updated = await patch(a, spec);
+  const updated = await patch(a, spec, accessIpAnnotations(b));
   return { code: 202, body: serverRebuilt(await viewContext(req), updated, serverViewInputs(c, updated), b.user_data) };
 }
 

@@ -64,8 +64,8 @@ export const createServerSchema = perVersion(['2.19', '2.32', '2.33', '2.37', '2
   };
 });
 
-/** PUT /servers/{id}. */
-export const updateServerSchema = perVersion(['2.19', '2.90', '2.94'], (v) => {
+/** PUT /servers/{id} (2.104: pin or unpin the availability zone). */
+export const updateServerSchema = perVersion(['2.19', '2.90', '2.94', '2.104'], (v) => {
   const props: Record<string, unknown> = {
     name: S.name,
     accessIPv4: { type: 'string', format: 'ipv4' },
@@ -74,5 +74,6 @@ export const updateServerSchema = perVersion(['2.19', '2.90', '2.94'], (v) => {
   };
   if (v.atLeast('2.19')) props.description = S.nullableString(255);
   if (v.atLeast('2.90')) props.hostname = v.atLeast('2.94') ? HOSTNAME_FQDN : HOSTNAME;
+  if (v.atLeast('2.104')) props.pinned_availability_zone = { oneOf: [{ type: 'string', minLength: 1, maxLength: 255 }, { type: 'null' }] };
   return { type: 'object', required: ['server'], additionalProperties: false, properties: { server: { type: 'object', additionalProperties: false, properties: props } } };
 });
