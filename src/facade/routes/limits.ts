@@ -1,7 +1,7 @@
-// /limits with real usage, read-only /os-quota-sets with Nova's default quotas, and /extensions.
+// /limits with real usage, and read-only /os-quota-sets with Nova's default quotas.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { forbidden, NovaError, notFound } from '../../nova/faults.ts';
-import { extensionList, limitsView, quotaSetView, type ProjectUsage } from '../../nova/views/limits.ts';
+import { limitsView, quotaSetView, type ProjectUsage } from '../../nova/views/limits.ts';
 import { checkQuery, requireProject } from './common.ts';
 
 export async function limitRoutes(app: FastifyInstance): Promise<void> {
@@ -10,7 +10,6 @@ export async function limitRoutes(app: FastifyInstance): Promise<void> {
   app.get('/os-quota-sets/:tenant/detail', showQuotaSetDetail);
   app.get('/os-quota-sets/:tenant/defaults', showDefaultQuotaSet);
   for (const method of ['PUT', 'DELETE'] as const) app.route({ method, url: '/os-quota-sets/:tenant', handler: refuseQuotaChange });
-  app.get('/extensions', async () => extensionList());
 }
 
 const tenantParam = (req: FastifyRequest): string => (req.params as { tenant: string }).tenant;
