@@ -11,6 +11,7 @@ import { REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { ownerReference, SECRETS } from '../../kube/types.ts';
 import { ACTION_RULES, checkAction, instanceActionOf, ruleOf } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
+import { GONE } from '../../nova/removed.ts';
 import { forcedDown, isReady } from '../../nova/hosts.ts';
 import { requestedHostname } from '../../nova/hostname.ts';
 import { accessIpAnnotations } from '../../nova/server-columns.ts';
@@ -19,7 +20,7 @@ import { evacuated, imageCreated, rescued } from '../../nova/views/server-action
 import { serverRebuilt } from '../../nova/views/servers.ts';
 import { findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
 import { actionOf } from '../action-body.ts';
-import { consoleOutputAction, vncConsoleAction } from '../console-actions.ts';
+import { consoleOutputAction, otherConsoleAction, vncConsoleAction } from '../console-actions.ts';
 import { requestStamp } from '../request-stamp.ts';
 import {
   CREATE_BACKUP, CREATE_IMAGE, evacuateSchema, liveMigrateSchema, LOCK, migrateSchema, REBOOT, rebuildSchema, RESCUE, RESET_STATE, RESIZE, unshelveSchema,
@@ -47,10 +48,13 @@ type ActionHandler = (a: ActionRequest) => Promise<Answer>;
 async function serverAction(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const body = req.body;
   const { name, arg } = actionOf(body);
+  // Removed with nova-network: gone before the server is even looked up.
+  if (name === 'resetNetwork') throw new NovaError(410, GONE);
   const server = await findServer(req, idParam(req));
   // Consoles answer 200 with a body and have no state rule of their own.
   if (name === 'os-getConsoleOutput') return reply.send(await consoleOutputAction(req, server, body));
   if (name === 'os-getVNCConsole') return reply.send(await vncConsoleAction(req, server, arg));
+  if (name === 'os-getSPICEConsole' || name === 'os-getSerialConsole' || name === 'os-getRDPConsole') return otherConsoleAction(req, server, name, arg);
   if (name === 'reboot') validate(REBOOT, arg, 'body');
   const action = name === 'reboot' ? `reboot:${String((arg as { type?: string }).type).toUpperCase()}` : name;
   const rule = ruleOf(action);
@@ -259,6 +263,9 @@ async function changePassword(): Promise<Answer> {
   throw new NovaError(501, 'Unable to set password on instance');
 }
 
+/** Accepted and done: the pod network needs nothing injected (Nova's libvirt driver does nothing either). */
+async function injectNetworkInfo(): Promise<Answer> {}
+
 async function triggerCrashDump({ req }: ActionRequest): Promise<Answer> {
   if (!req.nova.version.atLeast('2.17')) throw badRequest('There is no such action: trigger_crash_dump');
   throw badRequest('Triggering crash dump is not supported');
@@ -297,6 +304,7 @@ const ACTIONS: Record<string, ActionHandler> = {
   forceDelete,
   changePassword,
   trigger_crash_dump: triggerCrashDump,
+  injectNetworkInfo,
   lock,
   unlock,
 };
