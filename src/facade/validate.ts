@@ -89,6 +89,11 @@ function message(e: ErrorObject | undefined, root: unknown, what: 'body' | 'quer
     case 'pattern':
       reason = `${pyRepr(valueAt(root, segments))} does not match '${(e.params as { pattern: string }).pattern}'`;
       break;
+    case 'format': {
+      const format = (e.params as { format: string }).format;
+      reason = `${pyRepr(valueAt(root, segments))} is not a '${format === 'byte' ? 'base64' : format}'`;
+      break;
+    }
     case 'enum':
       reason = `${pyRepr(valueAt(root, segments))} is not one of ${pyRepr((e.params as { allowedValues: unknown[] }).allowedValues)}`;
       break;

@@ -14,6 +14,7 @@ import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova
 import { GONE } from '../../nova/removed.ts';
 import { forcedDown, isReady } from '../../nova/hosts.ts';
 import { requestedHostname } from '../../nova/hostname.ts';
+import { checkInjectedFiles, writeFilesConfig, type InjectedFile } from '../../nova/personality.ts';
 import { accessIpAnnotations } from '../../nova/server-columns.ts';
 import { serverState } from '../../nova/server-state.ts';
 import { evacuated, imageCreated, rescued } from '../../nova/views/server-actions.ts';
@@ -136,7 +137,7 @@ async function revertResize(a: ActionRequest): Promise<Answer> {
 async function rebuild(a: ActionRequest): Promise<Answer> {
   const { req, server: s } = a;
   const c = req.server.kova.caches;
-  const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean; accessIPv4?: string; accessIPv6?: string }>(rebuildSchema(req.nova.version), a.arg);
+  const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean; accessIPv4?: string; accessIPv6?: string; personality?: InjectedFile[] }>(rebuildSchema(req.nova.version), a.arg);
   const img = c.image(b.imageRef.split('/').at(-1) ?? '');
   if (!img) throw badRequest('Invalid imageRef provided.');
   // Nova's key pairs are the caller's own, at rebuild as at create.
@@ -150,6 +151,14 @@ async function rebuild(a: ActionRequest): Promise<Answer> {
   if (b.hostname !== undefined) spec.hostname = requestedHostname(b.hostname);
   // 2.57: new user data replaces the old (its own Secret, never inline); null removes it.
   if (b.user_data !== undefined) spec.userData = b.user_data === null ? null : { secretName: await writeUserData(req, s, b.user_data) };
+  // Before 2.57: personality files, written by cloud-init on the rebuilt disk's first boot.
+  const files = b.personality ?? [];
+  checkInjectedFiles(files);
+  if (files.length) {
+    // The user data to keep is in a Secret the API may not read (members create Secrets, never read them).
+    if (s.spec.userData) throw badRequest('Kova cannot add personality files to a server that has user data when rebuilding it: rebuild at microversion 2.57 or later with user_data that writes the files.');
+    spec.userData = { secretName: await writeUserData(req, s, Buffer.from(writeFilesConfig(files)).toString('base64')) };
+  }
   const updated = await patch(a, spec, accessIpAnnotations(b));
   return { code: 202, body: serverRebuilt(await viewContext(req), updated, serverViewInputs(c, updated), b.user_data) };
 }

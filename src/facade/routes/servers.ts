@@ -10,6 +10,7 @@ import { ownerReference, SECRETS } from '../../kube/types.ts';
 import { CREATE_ACTION, checkAction, instanceActionOf } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../nova/faults.ts';
 import { dnsLabel, requestedHostname } from '../../nova/hostname.ts';
+import { checkInjectedFiles, userDataWithFiles, type InjectedFile } from '../../nova/personality.ts';
 import { accessIpAnnotations } from '../../nova/server-columns.ts';
 import { serverState } from '../../nova/server-state.ts';
 import {
@@ -100,7 +101,6 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
     if (!kp) throw badRequest('Invalid key_name provided.');
     keyObjectName = kp.metadata.name;
   }
-  if (b.personality !== undefined) throw badRequest('Personality files are not supported by Kova: pass files with user_data.');
   if (Array.isArray(b.networks) && b.networks.length) throw badRequest(`Network ${(b.networks[0] as { uuid?: string }).uuid ?? ''} could not be found.`);
   for (const sg of (b.security_groups as { name?: string }[] | undefined) ?? []) if (sg.name !== 'default') throw badRequest(`Security group ${sg.name} not found.`);
   let az = b.availability_zone as string | undefined;
@@ -118,7 +118,10 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const max = Number(b.max_count ?? min);
   if (min > max) throw badRequest('min_count must be <= max_count');
   if (max > 1 && b.hostname !== undefined) throw badRequest('Cannot specify hostname when creating multiple servers.');
-  const userData = b.user_data as string | undefined;
+  // Personality files (≤ 2.56) reach the guest through cloud-init, with the user's data.
+  const files = (b.personality as InjectedFile[] | undefined) ?? [];
+  checkInjectedFiles(files);
+  const userData = files.length ? userDataWithFiles(b.user_data as string | undefined, files, `==kova-${randomBytes(12).toString('hex')}==`) : (b.user_data as string | undefined);
   const reservation = `r-${randomBytes(4).toString('hex')}`;
   const accessIps = Object.fromEntries(Object.entries(accessIpAnnotations(b)).filter((e): e is [string, string] => !!e[1]));
 
