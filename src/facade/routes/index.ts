@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { NovaError } from '../../nova/faults.ts';
 import { aggregateRoutes } from './aggregates.ts';
 import { consoleRoutes } from './consoles.ts';
+import { diagnosticsRoutes } from './diagnostics.ts';
 import { extensionRoutes } from './extensions.ts';
 import { flavorRoutes } from './flavors.ts';
 import { hostRoutes } from './hosts.ts';
@@ -16,11 +17,12 @@ import { removedRoutes } from './removed.ts';
 import { serverActionRoutes } from './server-actions.ts';
 import { serverMetadataRoutes } from './server-metadata.ts';
 import { serverRoutes } from './servers.ts';
+import { usageRoutes } from './usage.ts';
 
 export async function computeRoutes(app: FastifyInstance): Promise<void> {
   for (const routes of [
     flavorRoutes, keyPairRoutes, serverRoutes, serverMetadataRoutes, serverActionRoutes, instanceActionRoutes, novaImageRoutes,
-    aggregateRoutes, hostRoutes, limitRoutes, migrationRoutes, consoleRoutes, extensionRoutes, removedRoutes,
+    aggregateRoutes, hostRoutes, limitRoutes, migrationRoutes, consoleRoutes, diagnosticsRoutes, extensionRoutes, removedRoutes, usageRoutes,
   ]) await app.register(routes);
   // Inside the versioned API an unknown path is a 404, not the root's 300.
   app.all('/*', async () => {
