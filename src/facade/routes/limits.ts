@@ -2,6 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { limitsView, quotaSetView, type ProjectUsage } from '../../nova/views/limits.ts';
+import { QUOTA_SET_UPDATE } from '../schemas/limits.ts';
+import { validate } from '../validate.ts';
 import { checkQuery, requireProject } from './common.ts';
 
 export async function limitRoutes(app: FastifyInstance): Promise<void> {
@@ -9,7 +11,11 @@ export async function limitRoutes(app: FastifyInstance): Promise<void> {
   app.get('/os-quota-sets/:tenant', showQuotaSet);
   app.get('/os-quota-sets/:tenant/detail', showQuotaSetDetail);
   app.get('/os-quota-sets/:tenant/defaults', showDefaultQuotaSet);
-  for (const method of ['PUT', 'DELETE'] as const) app.route({ method, url: '/os-quota-sets/:tenant', handler: refuseQuotaChange });
+  app.put('/os-quota-sets/:tenant', async (req) => {
+    validate(QUOTA_SET_UPDATE, req.body);
+    return refuseQuotaChange();
+  });
+  app.delete('/os-quota-sets/:tenant', refuseQuotaChange);
 }
 
 const tenantParam = (req: FastifyRequest): string => (req.params as { tenant: string }).tenant;
