@@ -1,7 +1,7 @@
 // /os-aggregates (admin): backed by the Aggregate resource, whose controller labels the Nodes.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AGGREGATES, type Aggregate } from '../../api/aggregate.ts';
-import { ZONE_LABEL } from '../../api/labels.ts';
+import { UPDATED_AT_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { badRequest, conflict, notFound } from '../../nova/faults.ts';
 import { aggregateCreated, aggregateList, aggregateShown } from '../../nova/views/aggregates.ts';
 import { AGGREGATE_ACTION, CACHE_IMAGES, CREATE_AGGREGATE, UPDATE_AGGREGATE } from '../schemas/aggregates.ts';
@@ -30,9 +30,12 @@ function find(req: FastifyRequest): Aggregate {
   return a;
 }
 
-/** Patches the aggregate's spec as the caller; `change` may depend on its current state (re-read on conflict). */
+/**
+ * Patches the aggregate's spec as the caller, stamped with the time (Nova's updated_at); `change`
+ * may depend on its current state (re-read on conflict).
+ */
 const update = (req: FastifyRequest, a: Aggregate, change: (current: Aggregate) => Record<string, unknown>): Promise<Aggregate> =>
-  patchFresh(req, req.server.kova.caches.aggregates, a, (cur) => ({ spec: change(cur) }));
+  patchFresh(req, req.server.kova.caches.aggregates, a, (cur) => ({ metadata: { annotations: { [UPDATED_AT_ANNOTATION]: new Date().toISOString() } }, spec: change(cur) }));
 
 function uniqueName(req: FastifyRequest, name: string, except?: Aggregate): void {
   if (req.server.kova.caches.aggregates.list().some((x) => x.spec.name === name && x !== except)) throw conflict(`Aggregate ${name} already exists.`);
