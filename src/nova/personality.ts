@@ -29,7 +29,8 @@ export function checkInjectedFiles(files: readonly InjectedFile[]): void {
  * own cloud-config has (cloud-init replaces lists by default).
  */
 export function writeFilesConfig(files: readonly InjectedFile[]): string {
-  const entries = files.map((f) => `- path: ${JSON.stringify(f.path)}\n  encoding: b64\n  content: ${f.contents}\n`).join('');
+  // Decoded as Nova decodes (leniently: what is not base64 is skipped), written back plain.
+  const entries = files.map((f) => `- path: ${JSON.stringify(f.path)}\n  encoding: b64\n  content: ${Buffer.from(f.contents, 'base64').toString('base64')}\n`).join('');
   return `#cloud-config\nmerge_how:\n- name: list\n  settings: [append]\n- name: dict\n  settings: [no_replace, recurse_list]\nwrite_files:\n${entries}`;
 }
 

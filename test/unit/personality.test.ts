@@ -35,6 +35,10 @@ function parts(userDataB64: string): { type: string; body: string }[] {
 }
 
 describe('delivery through cloud-init', () => {
+  test('contents decoded as Nova decodes them (lines and spaces in the base64 are skipped)', () => {
+    const config = parse(writeFilesConfig([{ path: '/etc/banner', contents: `${b64('hello world').slice(0, 8)} \n${b64('hello world').slice(8)}` }]));
+    assert.equal(Buffer.from(config.write_files[0].content, 'base64').toString(), 'hello world');
+  });
   test('alone: a cloud-config that writes each file (base64, as given)', () => {
     const config = parse(writeFilesConfig([file('/etc/motd', 'hi'), file('/root/a b.txt', 'x')]));
     assert.deepEqual(config.write_files, [{ path: '/etc/motd', encoding: 'b64', content: b64('hi') }, { path: '/root/a b.txt', encoding: 'b64', content: b64('x') }]);

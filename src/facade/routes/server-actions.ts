@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { ServerDefinition, SERVERS, type Server } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
 import { REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
-import { ownerReference, SECRETS } from '../../kube/types.ts';
+import { KubeError } from '../../kube/client.ts';
+import { ownerReference, SECRETS, type Secret } from '../../kube/types.ts';
 import { ACTION_RULES, checkAction, instanceActionOf, ruleOf } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
 import { GONE } from '../../nova/removed.ts';
 import { forcedDown, isReady } from '../../nova/hosts.ts';
 import { requestedHostname } from '../../nova/hostname.ts';
-import { checkInjectedFiles, writeFilesConfig, type InjectedFile } from '../../nova/personality.ts';
+import { checkInjectedFiles, userDataWithFiles, type InjectedFile } from '../../nova/personality.ts';
 import { accessIpAnnotations } from '../../nova/server-columns.ts';
 import { serverState } from '../../nova/server-state.ts';
 import { evacuated, imageCreated, rescued } from '../../nova/views/server-actions.ts';
@@ -155,12 +156,27 @@ async function rebuild(a: ActionRequest): Promise<Answer> {
   const files = b.personality ?? [];
   checkInjectedFiles(files);
   if (files.length) {
-    // The user data to keep is in a Secret the API may not read (members create Secrets, never read them).
-    if (s.spec.userData) throw badRequest('Kova cannot add personality files to a server that has user data when rebuilding it: rebuild at microversion 2.57 or later with user_data that writes the files.');
-    spec.userData = { secretName: await writeUserData(req, s, Buffer.from(writeFilesConfig(files)).toString('base64')) };
+    const kept = s.spec.userData ? await currentUserData(req, s.spec.userData.secretName, s.metadata.namespace ?? '') : undefined;
+    spec.userData = { secretName: await writeUserData(req, s, userDataWithFiles(kept, files, `==kova-${randomUUID()}==`)) };
   }
   const updated = await patch(a, spec, accessIpAnnotations(b));
   return { code: 202, body: serverRebuilt(await viewContext(req), updated, serverViewInputs(c, updated), b.user_data) };
+}
+
+/**
+ * The user data a server keeps at a rebuild with personality files (before 2.57), read by the API
+ * itself: members create their servers' user-data Secrets but may not read them. Without the right
+ * to read it the files cannot be added without losing the user data: Kova's 400.
+ */
+async function currentUserData(req: FastifyRequest, secretName: string, namespace: string): Promise<string | undefined> {
+  try {
+    return (await req.server.kova.client.find<Secret>(SECRETS, secretName, namespace))?.data?.userdata;
+  } catch (e) {
+    if (e instanceof KubeError && e.code === 403) {
+      throw badRequest('Kova cannot add personality files to a server that has user data when rebuilding it: rebuild at microversion 2.57 or later with user_data that writes the files.');
+    }
+    throw e;
+  }
 }
 
 /** The server's user-data Secret (owned by the Server), written as the caller. */

@@ -4,10 +4,10 @@ import { compile, perVersion, S } from '../validate.ts';
 
 const HOSTNAME = { type: 'string', minLength: 2, maxLength: 63, pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$' };
 const HOSTNAME_FQDN = { type: 'string', minLength: 2, maxLength: 255, pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-.]*[a-zA-Z0-9]+$' };
-/** Personality files (create and rebuild, up to 2.56). */
+/** Personality files (create and rebuild, up to 2.56); Nova's base64 check lets any string through (it decodes leniently). */
 export const PERSONALITY = {
   type: 'array',
-  items: { type: 'object', additionalProperties: false, properties: { path: { type: 'string' }, contents: { type: 'string', format: 'byte' } } },
+  items: { type: 'object', additionalProperties: false, properties: { path: { type: 'string' }, contents: { type: 'string' } } },
 };
 
 /** A server tag (2.26+): at create, PUT /tags and PUT /tags/{tag}. */
