@@ -96,7 +96,7 @@ describe('every route, with a JSON content type and an empty body, and with no c
 
   /** What the routes outside the Compute API answer, by their full path. */
   const outside = (): Record<string, Expectation> => ({
-    'GET /healthz': { status: 200 }, 'GET /readyz': { status: 200 },
+    'GET /healthz': { status: 200 }, 'GET /readyz': { status: 200 }, 'GET /metrics': { status: 200 },
     'GET /': { status: 200 }, 'GET /v2.1': { status: 200 }, 'GET /v2.1/': { status: 200 }, 'GET /v2': { status: 200 }, 'GET /v2/': { status: 200 },
     ...anyMethod('/*', { status: 300, params: async () => ({ '*': 'no-such-thing' }) }),
     'GET /novnc/vnc_lite.html': { status: 200 },
