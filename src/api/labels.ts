@@ -27,6 +27,9 @@ export const USER_ANNOTATION = `${GROUP}/user-id`;
 export const RESERVATION_ANNOTATION = `${GROUP}/reservation-id`;
 /** On a Server: its index within a multi-create. */
 export const LAUNCH_INDEX_ANNOTATION = `${GROUP}/launch-index`;
+/** On a Server: Nova's accessIPv4 and accessIPv6, as the user set them (shown and filtered on, never used). */
+export const ACCESS_IPV4_ANNOTATION = `${GROUP}/access-ip-v4`;
+export const ACCESS_IPV6_ANNOTATION = `${GROUP}/access-ip-v6`;
 
 // Flavors and key pairs.
 /** On a namespaced instancetype: the Flavor it was made from. */
@@ -51,6 +54,11 @@ export const BACKUP_TYPE_LABEL = `${GROUP}/backup-type`;
 export const IMAGE_PROPERTY_PREFIX = 'image.kova.io/';
 
 // Aggregates and hosts (Nodes).
+/**
+ * On an Aggregate: when the Compute API last changed it (Nova's updated_at). The apiserver's
+ * managedFields times miss a removal (a host or metadata key taken out).
+ */
+export const UPDATED_AT_ANNOTATION = `${GROUP}/updated-at`;
 /** On an Aggregate: its labels are removed from the Nodes before it goes. */
 export const AGGREGATE_FINALIZER = `${GROUP}/aggregate-labels`;
 /** A Node's membership of an aggregate (long names are shortened with a hash: label names have 63 characters). */

@@ -22,6 +22,7 @@ const COMPUTE_MEDIA = 'application/vnd.openstack.compute+json';
 const OWN_PREFIXES = ['/v2.1', '/v2', '/identity', '/image', '/novnc', '/healthz', '/readyz', '/metrics'];
 
 export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
+  const routeTable: { method: string; url: string }[] = [];
   const app = Fastify({
     logger: false,
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
@@ -40,13 +41,19 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   app.decorate('kova', deps);
   app.decorateRequest('nova', null as unknown as NovaRequestContext);
   app.decorateRequest('requestId', '');
-  app.addContentTypeParser(COMPUTE_MEDIA, { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
-    } catch {
-      done(new NovaError(400, 'Malformed request body'), undefined);
-    }
+  // Nova reads a POST or PUT body as JSON when its content type is JSON's, text/plain or none; an
+  // empty body is no body, and other methods' bodies are ignored (many clients send the header on
+  // every request). Any other content type is refused.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(['application/json', COMPUTE_MEDIA, 'text/plain'], { parseAs: 'string' }, (req, body, done) => done(...jsonBody(req.method, body as string)));
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    if (req.headers['content-type']) return done(unsupportedMediaType(), undefined);
+    done(...jsonBody(req.method, body as string));
   });
+  app.addHook('onRoute', (r) => {
+    for (const method of ([] as string[]).concat(r.method)) routeTable.push({ method, url: r.url });
+  });
+  app.decorate('routeTable', routeTable);
 
   // Request ids on every response; a valid incoming global id is echoed.
   app.addHook('onRequest', async (req, reply) => {
@@ -111,6 +118,24 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   return app;
 }
 
+/** A request body as Nova reads it: JSON for POST and PUT, nothing when empty or for other methods. */
+function jsonBody(method: string, text: string): [Error | null, unknown] {
+  if ((method !== 'POST' && method !== 'PUT') || text === '') return [null, undefined];
+  try {
+    return [null, JSON.parse(text)];
+  } catch {
+    return [new NovaError(400, 'Malformed request body'), undefined];
+  }
+}
+
+const unsupportedMediaType = (): NovaError => new NovaError(415, 'Unsupported Content-Type');
+
+/** Nova refuses any other content type on every request, with or without a body. */
+function checkContentType(req: FastifyRequest): void {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type && !['application/json', COMPUTE_MEDIA, 'text/plain'].includes(type)) throw unsupportedMediaType();
+}
+
 async function computeContext(req: FastifyRequest, reply: FastifyReply, deps: FacadeDeps, base: string): Promise<void> {
   // Version headers go on faults too: negotiate first, with 2.1 as the fallback for the fault itself.
   req.nova = { version: MIN } as NovaRequestContext;
@@ -144,6 +169,7 @@ async function computeContext(req: FastifyRequest, reply: FastifyReply, deps: Fa
     origin,
     isAdmin: () => (admin ??= deps.authz.isAdmin(caller)),
   };
+  checkContentType(req);
   void reply;
 }
 
@@ -171,12 +197,9 @@ export function toNovaError(err: unknown, log: Logger, req: FastifyRequest): Nov
   if (e.validation) return new NovaError(400, e.message ?? 'Invalid input');
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new NovaError(415, 'Unsupported Content-Type');
+      return unsupportedMediaType();
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new NovaError(413, 'Request is too large.');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new NovaError(400, 'Malformed request body');
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new NovaError(e.statusCode, e.message ?? 'Bad request');
   if (e instanceof SyntaxError) return new NovaError(400, 'Malformed request body');

@@ -12,11 +12,11 @@ import { PODS, type Pod } from '../kube/types.ts';
 import { GUEST_CONSOLE_LOG, VMI_SUBRESOURCES } from '../kubevirt/types.ts';
 import { consoleOutput, tailLines } from '../nova/console-output.ts';
 import { consoleRefusal, novncUrl } from '../nova/consoles.ts';
-import { conflict, forbidden, notFound, versionNotFound } from '../nova/faults.ts';
+import { badRequest, conflict, forbidden, notFound, versionNotFound } from '../nova/faults.ts';
 import { consoleOutputView, legacyConsoleView } from '../nova/views/consoles.ts';
 import { WEBSOCKIFY_PATH } from './console-tokens.ts';
 import { callerClient } from './routes/common.ts';
-import { CONSOLE_OUTPUT, GET_VNC_CONSOLE } from './schemas/consoles.ts';
+import { CONSOLE_OUTPUT, GET_VNC_CONSOLE, LEGACY_CONSOLE } from './schemas/consoles.ts';
 import { validate } from './validate.ts';
 
 /**
@@ -26,17 +26,38 @@ import { validate } from './validate.ts';
 export async function consoleUrl(req: FastifyRequest, s: Server, protocol: string, type: string): Promise<string> {
   const deps = req.server.kova;
   const namespace = s.metadata.namespace ?? '';
-  const vmi = s.status?.instanceName ?? s.metadata.name ?? '';
-  const { group, plural } = VMI_SUBRESOURCES;
-  if (!(await deps.authz.can(req.nova.caller, { verb: 'get', group, resource: plural, subresource: 'vnc', namespace, name: vmi }))) {
-    throw forbidden("Policy doesn't allow os_compute_api:os-remote-consoles to be performed.");
-  }
+  const vmi = await checkConsolePolicy(req, s);
   const id = s.metadata.uid ?? '';
-  const refusal = consoleRefusal({ id, host: s.status?.host, taskState: s.status?.taskState ?? null, powerState: s.status?.powerState }, protocol, type);
+  const refusal = consoleRefusal(consoleTarget(s), protocol, type);
   if (refusal) throw refusal;
   const { user, groups } = req.nova.caller;
   const { token } = deps.consoleTokens.issue({ server: { uid: id, namespace, name: s.metadata.name ?? '' }, vmi, user, groups });
   return novncUrl(deps.novncProxyBaseUrl ?? `${req.nova.origin}/novnc/vnc_lite.html`, WEBSOCKIFY_PATH, token);
+}
+
+/** Nova's os_compute_api:os-remote-consoles policy: RBAC on the VMI's VNC subresource, which the proxy opens as the caller. Returns the VMI's name. */
+async function checkConsolePolicy(req: FastifyRequest, s: Server): Promise<string> {
+  const vmi = s.status?.instanceName ?? s.metadata.name ?? '';
+  const { group, plural } = VMI_SUBRESOURCES;
+  if (!(await req.server.kova.authz.can(req.nova.caller, { verb: 'get', group, resource: plural, subresource: 'vnc', namespace: s.metadata.namespace ?? '', name: vmi }))) {
+    throw forbidden("Policy doesn't allow os_compute_api:os-remote-consoles to be performed.");
+  }
+  return vmi;
+}
+
+const consoleTarget = (s: Server) => ({ id: s.metadata.uid ?? '', host: s.status?.host, taskState: s.status?.taskState ?? null, powerState: s.status?.powerState });
+
+/**
+ * The os-getSPICEConsole, os-getSerialConsole and os-getRDPConsole actions (≤ 2.5): SPICE and serial
+ * consoles are unavailable, as in a Nova with them disabled; RDP is removed (webob's bare 400).
+ */
+export async function otherConsoleAction(req: FastifyRequest, server: Server, action: 'os-getSPICEConsole' | 'os-getSerialConsole' | 'os-getRDPConsole', arg: unknown): Promise<never> {
+  if (req.nova.version.atLeast('2.6')) throw versionNotFound();
+  if (action === 'os-getRDPConsole') throw badRequest('The server could not comply with the request since it is either malformed or otherwise incorrect.');
+  const protocol = action === 'os-getSPICEConsole' ? 'spice' : 'serial';
+  const { type } = validate<Record<string, { type: string }>>(LEGACY_CONSOLE[action], { [action]: arg })[action]!;
+  await checkConsolePolicy(req, server);
+  throw consoleRefusal(consoleTarget(server), protocol, type) ?? badRequest(`Unavailable console type ${type}.`);
 }
 
 /** The os-getVNCConsole server action (≤ 2.5): 200 with `{"console": {type, url}}`. */

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type KovaConfig } from '../cache/config.ts';
 import { Caches, observeCaches } from '../cache/caches.ts';
+import type { ServiceLeases } from '../compute/services.ts';
 import { Authorizer, ChainAuthenticator, KovaTokenAuthenticator, PasswordUsers, TokenReviewAuthenticator } from '../identity/auth.ts';
 import { TokenIssuer } from '../identity/tokens.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -23,7 +24,15 @@ export interface FacadeOptions {
   /** How long a console URL may be opened (Nova's [consoleauth] token_ttl). */
   consoleTokenTtlSeconds?: number;
   novncProxyBaseUrl?: string;
+  /** The Leases shown as nova-scheduler and nova-conductor (os-services). */
+  serviceLeases?: ServiceLeases;
 }
+
+/** The kube-scheduler's Lease, and Kova's controller's in Kova's namespace (KOVA_NAMESPACE, as the controller reads it). */
+export const defaultServiceLeases = (): ServiceLeases => ({
+  scheduler: { namespace: 'kube-system', name: 'kube-scheduler' },
+  conductor: { namespace: process.env.KOVA_NAMESPACE || 'kova-system', name: 'kova-controller' },
+});
 
 export class Facade {
   readonly app: FastifyInstance;
@@ -55,6 +64,7 @@ export class Facade {
       glanceUpstream: o.glanceUpstream ?? (process.env.KOVA_GLANCE_UPSTREAM || undefined),
       consoleTokens: issuer.kind<ConsoleClaims>('kovavnc1', o.consoleTokenTtlSeconds ?? CONSOLE_TOKEN_TTL_SECONDS),
       novncProxyBaseUrl: o.novncProxyBaseUrl,
+      serviceLeases: o.serviceLeases ?? defaultServiceLeases(),
     });
     if (o.metrics) observeCaches(o.metrics, caches);
     const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8774 });

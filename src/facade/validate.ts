@@ -60,10 +60,12 @@ export function perVersion(thresholds: readonly string[], build: (v: Version) =>
   };
 }
 
+/** Validates a body (no body is JSON's null, Nova's None) or a query value; Nova's 400 when it fails. */
 export function validate<T>(schema: Schema, value: unknown, what: 'body' | 'query' = 'body'): T {
   const fn = compiledFor(schema);
-  if (fn(value)) return value as T;
-  throw new NovaError(400, message(fn.errors?.[0], value, what));
+  const v = value === undefined ? null : value;
+  if (fn(v)) return v as T;
+  throw new NovaError(400, message(fn.errors?.[0], v, what));
 }
 
 function message(e: ErrorObject | undefined, root: unknown, what: 'body' | 'query'): string {
@@ -78,19 +80,25 @@ function message(e: ErrorObject | undefined, root: unknown, what: 'body' | 'quer
       reason = `'${(e.params as { missingProperty: string }).missingProperty}' is a required property`;
       break;
     case 'type':
-      reason = `${JSON.stringify(valueAt(root, segments))} is not of type '${(e.params as { type: string }).type}'`;
+      reason = `${pyRepr(valueAt(root, segments))} is not of type ${String((e.params as { type: string | string[] }).type).split(',').map((t) => `'${t}'`).join(', ')}`;
       break;
     case 'minimum':
-      reason = `${JSON.stringify(valueAt(root, segments))} is less than the minimum of ${(e.params as { limit: number }).limit}`;
+      // Nova compares numbers given as strings as numbers, and shows them so.
+      reason = `${pyRepr(asNumber(valueAt(root, segments)))} is less than the minimum of ${(e.params as { limit: number }).limit}`;
       break;
     case 'pattern':
-      reason = `'${String(valueAt(root, segments))}' does not match '${(e.params as { pattern: string }).pattern}'`;
+      reason = `${pyRepr(valueAt(root, segments))} does not match '${(e.params as { pattern: string }).pattern}'`;
       break;
+    case 'format': {
+      const format = (e.params as { format: string }).format;
+      reason = `${pyRepr(valueAt(root, segments))} is not a '${format === 'byte' ? 'base64' : format}'`;
+      break;
+    }
     case 'enum':
-      reason = `${JSON.stringify(valueAt(root, segments))} is not one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`;
+      reason = `${pyRepr(valueAt(root, segments))} is not one of ${pyRepr((e.params as { allowedValues: unknown[] }).allowedValues)}`;
       break;
     default:
-      reason = `${JSON.stringify(valueAt(root, segments))} ${e.message ?? 'is invalid'}`;
+      reason = `${pyRepr(valueAt(root, segments))} ${e.message ?? 'is invalid'}`;
   }
   // Nova names the innermost field below the top-level wrapper ("server", "flavor" …).
   const field = segments.filter((s) => !/^\d+$/.test(s)).slice(what === 'body' ? 1 : 0).pop();
@@ -105,7 +113,25 @@ function valueAt(root: unknown, path: string[]): unknown {
   return v;
 }
 
-const display = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+/** Nova's "Value: %s": Python's str() of the value. */
+const display = (v: unknown): string => (typeof v === 'string' ? v : pyRepr(v));
+
+const asNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v);
+
+/** Python's repr() of a JSON value, as jsonschema's messages show it (None, True, 'text', [...], {...}). */
+export function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'string') {
+    const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
+    const escaped = v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+    return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
+  }
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  return String(v);
+}
 
 /** Common schema pieces. */
 export const S = {

@@ -72,6 +72,9 @@ export const ACTION_RULES: Record<string, Rule> = {
   trigger_crash_dump: { vmStates: ['active', 'paused', 'rescued', 'resized', 'error'] },
   'os-migrateLive': { vmStates: ['active', 'paused'], sets: 'migrating', instanceAction: 'live-migration', operation: 'liveMigrate', ends: ['ACTIVE', 'PAUSED'], adminPolicy: 'os_compute_api:os-migrate-server:migrate_live' },
   evacuate: { vmStates: ['active', 'stopped', 'error'], taskStates: 'any', sets: 'rebuilding', operation: 'evacuate', ends: ['ACTIVE', 'SHUTOFF'], adminPolicy: 'os_compute_api:os-evacuate' },
+  // Admins' network info injection: Nova casts it to the compute host, whose virt driver (here,
+  // like libvirt's) does nothing with it; no state or task check.
+  injectNetworkInfo: { taskStates: 'any', mustHaveLaunched: false, adminPolicy: 'os_compute_api:os-admin-actions:inject_network_info' },
   // Admins' state resets: no state, task or lock check.
   'os-resetState': { taskStates: 'any', mustHaveLaunched: false, lockChecked: false, ends: ['ACTIVE', 'ERROR'], adminPolicy: 'os_compute_api:os-admin-actions:reset_state' },
   // No state check, and no lock check: lock/unlock have their own ownership rules.

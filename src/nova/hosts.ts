@@ -15,11 +15,16 @@ export const isReady = (n: Node): boolean => n.status?.conditions?.some((c) => c
 /** An admin forced the compute service down (os-services forced_down): a taint on the Node. */
 export const forcedDown = (n: Node): boolean => !!n.spec?.taints?.some((t) => t.key === FORCED_DOWN_TAINT);
 
-/** A server's host_status (2.16): its Node's state; UNKNOWN when the Node is gone, '' when unplaced. */
-export function hostStatus(node: Node | undefined, placed: boolean): 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '' {
-  if (!node) return placed ? 'UNKNOWN' : '';
+/**
+ * A server's host_status (2.16), as Nova's compute API works it out from its host's compute
+ * service: '' when unplaced or the service is gone, DOWN when forced down, MAINTENANCE when
+ * disabled (cordoned), UP when it reports in, else UNKNOWN.
+ */
+export function hostStatus(node: Node | undefined): 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '' {
+  if (!node) return '';
+  if (forcedDown(node)) return 'DOWN';
   if (node.spec?.unschedulable) return 'MAINTENANCE';
-  return isReady(node) ? 'UP' : 'DOWN';
+  return isReady(node) ? 'UP' : 'UNKNOWN';
 }
 
 /** Nova's integer service and hypervisor ids (before 2.53), from a Node's uid. */

@@ -14,5 +14,9 @@ export const NULLABLE = [
   '$.server["OS-EXT-SRV-ATTR:user_data"]', '$.servers[*]["OS-EXT-SRV-ATTR:user_data"]', '$.server.description', '$.servers[*].description',
   '$.server.locked_reason', '$.servers[*].locked_reason', '$.server.trusted_image_certificates', '$.servers[*].trusted_image_certificates',
   '$.flavor.description', '$.flavors[*].description', '$.aggregate.availability_zone', '$.aggregates[*].availability_zone',
+  // Diagnostics (2.48): Nova's schema allows null for what a driver does not report.
+  '$.cpu_details[*].time', '$.cpu_details[*].utilisation', '$.memory_details.used', '$.hypervisor_os', '$.uptime',
+  ...['errors_count', 'read_bytes', 'read_requests', 'write_bytes', 'write_requests'].map((k) => `$.disk_details[*].${k}`),
+  ...['rx_drop', 'rx_errors', 'rx_octets', 'rx_packets', 'rx_rate', 'tx_drop', 'tx_errors', 'tx_octets', 'tx_packets', 'tx_rate'].map((k) => `$.nic_details[*].${k}`),
 ];
 

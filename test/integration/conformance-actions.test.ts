@@ -200,7 +200,11 @@ describe('conformance with Nova\'s server-action samples', () => {
     await kova.client.mergePatch(SERVERS, name, ns, { metadata: { annotations: { 'sim.kova.io/hold': 'migrating' } } });
     try {
       assert.equal((await api.call('POST', `/v2.1/servers/${id}/action`, { token: admin, version: '2.68', body: { 'os-migrateLive': { host: null, block_migration: 'auto' } } })).status, 202);
-      const running = await eventually('migration running', async () => (await api.call('GET', `/v2.1/servers/${id}/migrations`, { token: admin, version: '2.80' })).body.migrations?.[0]);
+      // Running, not only recorded: force_complete is refused while it is queued or preparing.
+      const running = await eventually('migration running', async () => {
+        const m = (await api.call('GET', `/v2.1/servers/${id}/migrations`, { token: admin, version: '2.80' })).body.migrations?.[0];
+        return m?.status === 'running' ? m : undefined;
+      });
       const check = (area: string, file: string, v: string, actual: unknown) => {
         const t = loadTemplate(area, file, v);
         if (!t) return;

@@ -140,6 +140,32 @@ describe('façade: hosts, aggregates, zones, limits, Kubernetes tokens', () => {
     assert.equal((await api.call('GET', '/v2.1/os-aggregates', { token: member })).status, 403);
   });
 
+  test('os-aggregates: updated_at is null until the aggregate changes, then the time of each change (PUT, hosts, metadata)', async () => {
+    const spare = uniq('ts-hv');
+    await ensureNode(kova.client, { name: spare });
+    await eventually('spare node cached', async () => !!api.facade.caches.nodes.get(spare));
+    const made = (await api.call('POST', '/v2.1/os-aggregates', { token: admin, version: '2.41', body: { aggregate: { name: uniq('ts') } } })).body.aggregate;
+    assert.match(made.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+    assert.equal(made.updated_at, null);
+    const tick = () => new Promise((r) => setTimeout(r, 1100));
+    let last = made.created_at as string;
+    for (const change of [
+      () => api.call('PUT', `/v2.1/os-aggregates/${made.id}`, { token: admin, body: { aggregate: { name: uniq('ts-renamed') } } }),
+      () => api.call('POST', `/v2.1/os-aggregates/${made.id}/action`, { token: admin, body: { add_host: { host: spare } } }),
+      () => api.call('POST', `/v2.1/os-aggregates/${made.id}/action`, { token: admin, body: { set_metadata: { metadata: { ssd: 'true' } } } }),
+      () => api.call('POST', `/v2.1/os-aggregates/${made.id}/action`, { token: admin, body: { remove_host: { host: spare } } }),
+    ]) {
+      await tick();
+      const r = await change();
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.ok(r.body.aggregate.updated_at > last, `${r.body.aggregate.updated_at} after ${last}`);
+      assert.equal(r.body.aggregate.created_at, made.created_at);
+      last = r.body.aggregate.updated_at;
+      assert.equal((await api.call('GET', `/v2.1/os-aggregates/${made.id}`, { token: admin })).body.aggregate.updated_at, last);
+    }
+    await api.call('DELETE', `/v2.1/os-aggregates/${made.id}`, { token: admin });
+  });
+
   test('limits show real usage; quota sets show Nova\'s defaults and refuse changes', async () => {
     const limits = await api.call('GET', '/v2.1/limits', { token: member, version: '2.57' });
     assert.equal(limits.body.limits.absolute.maxTotalInstances, 10);

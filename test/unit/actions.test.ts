@@ -44,6 +44,7 @@ describe('allowed vm_states per action (Nova\'s table)', () => {
     ['delete', ALL_VM_STATES],
     ['lock', ALL_VM_STATES],
     ['os-resetState', ALL_VM_STATES],
+    ['injectNetworkInfo', ALL_VM_STATES],
   ];
   for (const [action, states] of table) {
     test(action, () => assert.deepEqual(allowedIn(action).sort(), [...states].sort()));

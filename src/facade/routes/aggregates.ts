@@ -1,10 +1,11 @@
 // /os-aggregates (admin): backed by the Aggregate resource, whose controller labels the Nodes.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AGGREGATES, type Aggregate } from '../../api/aggregate.ts';
-import { ZONE_LABEL } from '../../api/labels.ts';
+import { UPDATED_AT_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { badRequest, conflict, notFound } from '../../nova/faults.ts';
 import { aggregateCreated, aggregateList, aggregateShown } from '../../nova/views/aggregates.ts';
 import { AGGREGATE_ACTION, CACHE_IMAGES, CREATE_AGGREGATE, UPDATE_AGGREGATE } from '../schemas/aggregates.ts';
+import { knownAction } from '../action-body.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, idParam, patchFresh, requireAdmin } from './common.ts';
 import { dnsLabel } from '../../nova/hostname.ts';
@@ -29,9 +30,12 @@ function find(req: FastifyRequest): Aggregate {
   return a;
 }
 
-/** Patches the aggregate's spec as the caller; `change` may depend on its current state (re-read on conflict). */
+/**
+ * Patches the aggregate's spec as the caller, stamped with the time (Nova's updated_at); `change`
+ * may depend on its current state (re-read on conflict).
+ */
 const update = (req: FastifyRequest, a: Aggregate, change: (current: Aggregate) => Record<string, unknown>): Promise<Aggregate> =>
-  patchFresh(req, req.server.kova.caches.aggregates, a, (cur) => ({ spec: change(cur) }));
+  patchFresh(req, req.server.kova.caches.aggregates, a, (cur) => ({ metadata: { annotations: { [UPDATED_AT_ANNOTATION]: new Date().toISOString() } }, spec: change(cur) }));
 
 function uniqueName(req: FastifyRequest, name: string, except?: Aggregate): void {
   if (req.server.kova.caches.aggregates.list().some((x) => x.spec.name === name && x !== except)) throw conflict(`Aggregate ${name} already exists.`);
@@ -97,6 +101,7 @@ async function aggregateAction(req: FastifyRequest) {
   const nodes = req.server.kova.caches.nodes;
   const v = req.nova.version;
   const a = find(req);
+  knownAction(req.body, ['add_host', 'remove_host', 'set_metadata']);
   const body = validate<{ add_host?: { host: string }; remove_host?: { host: string }; set_metadata?: { metadata: Record<string, string | null> } }>(AGGREGATE_ACTION, req.body);
   const hosts = new Set(a.spec.hosts ?? []);
   if (body.add_host) {

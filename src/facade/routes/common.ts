@@ -125,9 +125,9 @@ export async function writeSeen<T extends KubeObject, R extends KubeObject>(inf:
   }
 }
 
-/** From 2.102 Nova rejects unknown query parameters on every index and show API. */
-export function checkQuery(req: FastifyRequest, allowed: readonly string[]): void {
-  if (!req.nova.version.atLeast('2.102')) return;
+/** From 2.102 Nova rejects unknown query parameters on every index and show API (some from an earlier version). */
+export function checkQuery(req: FastifyRequest, allowed: readonly string[], since = '2.102'): void {
+  if (!req.nova.version.atLeast(since)) return;
   for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
     if (!allowed.includes(k)) throw new NovaError(400, `Invalid input for query parameters ${k}. Value: ${last(v)}. Additional properties are not allowed ('${k}' was unexpected)`);
   }

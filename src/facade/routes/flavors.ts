@@ -6,6 +6,7 @@ import { badRequest, conflict, notFound, versionNotFound } from '../../nova/faul
 import { extraSpecsView, extraSpecView, flavorAccessView, flavorId, flavorList, flavorShown } from '../../nova/views/flavors.ts';
 import { isTrueish, last, type Query } from '../query.ts';
 import { createFlavorSchema, EXTRA_SPEC_ITEM, EXTRA_SPECS, FLAVOR_ACCESS_ACTION, UPDATE_FLAVOR } from '../schemas/flavors.ts';
+import { knownAction } from '../action-body.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, checkQuery, idParam, page, patchFresh, requireAdmin, viewContext, writeSeen } from './common.ts';
 import { canUseFlavor } from '../../compute/references.ts';
@@ -182,6 +183,8 @@ async function listFlavorAccess(req: FastifyRequest) {
 }
 
 async function flavorAccessAction(req: FastifyRequest) {
+  // Nova reads the action's name before its policy.
+  knownAction(req.body, ['addTenantAccess', 'removeTenantAccess']);
   await requireAdmin(req, 'os_compute_api:os-flavor-access');
   const id = idParam(req);
   const body = validate<{ addTenantAccess?: { tenant: string }; removeTenantAccess?: { tenant: string } }>(FLAVOR_ACCESS_ACTION, req.body);

@@ -12,7 +12,9 @@ import { hostIdAt, legacyIntId, zoneOf } from '../../nova/hosts.ts';
 import { availabilityZoneDetail, availabilityZoneList } from '../../nova/views/availability-zones.ts';
 import { hostList, hostShown, hostUpdated } from '../../nova/views/hosts.ts';
 import { hypervisorList, hypervisorSearch, hypervisorShown, hypervisorStatistics, hypervisorUptime } from '../../nova/views/hypervisors.ts';
+import { computeService, serviceIdAt, type Service } from '../../nova/services.ts';
 import { legacyServiceUpdated, serviceList, serviceShown, type LegacyServiceUpdate } from '../../nova/views/services.ts';
+import { servicesOf } from '../../compute/services.ts';
 import { last } from '../query.ts';
 import { requestStamp } from '../request-stamp.ts';
 import { HOST_UPDATE, LEGACY_SERVICE_UPDATE, SERVICE_UPDATE } from '../schemas/hosts.ts';
@@ -59,6 +61,7 @@ const caches = (req: FastifyRequest): Caches => req.server.kova.caches;
 const nodes = (req: FastifyRequest): Node[] => caches(req).nodes.list().sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
 const serversOnOf = (req: FastifyRequest) => (host: string): Server[] => caches(req).servers.list().filter((s) => s.status?.host === host);
 const since253 = (req: FastifyRequest): boolean => req.nova.version.atLeast('2.53');
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
 function findNode(req: FastifyRequest, host: string): Node {
   const n = caches(req).nodes.get(host);
@@ -84,55 +87,69 @@ function patchNode(req: FastifyRequest, n: Node, patch: { unschedulable?: boolea
 
 // ------------------------------------------------------------------------------ os-services
 
+/** Every service at this moment (the Leases are read now). */
+const services = (req: FastifyRequest): Promise<Service[]> => servicesOf(req.server.kova.client, caches(req), req.server.kova.serviceLeases);
+
 async function listServices(req: FastifyRequest) {
   checkQuery(req, ['host', 'binary']);
   const q = req.query as Record<string, string | undefined>;
-  const list = q.binary && q.binary !== 'nova-compute' ? [] : nodes(req).filter((n) => !q.host || n.metadata.name === q.host);
+  const list = (await services(req)).filter((s) => (!q.host || s.host === q.host) && (!q.binary || s.binary === q.binary));
   return serviceList(req.nova.version, list);
 }
+
+/** Nova changes and deletes nova-compute services only. */
+const onlyCompute = (binary: string) => badRequest(`Updating a ${binary} service is not supported. Only nova-compute services can be updated.`);
 
 /** Before 2.53: PUT /os-services/{enable|disable|disable-log-reason|force-down} with {host, binary}. */
 async function updateServiceBefore253(req: FastifyRequest, action: string) {
   if (since253(req)) throw versionNotFound();
   if (action === 'force-down' && !req.nova.version.atLeast('2.11')) throw versionNotFound();
   const body = validate<LegacyServiceUpdate>(LEGACY_SERVICE_UPDATE, req.body);
-  if (body.binary !== 'nova-compute') throw badRequest(`Service ${body.binary} on host ${body.host} is not a compute service: only nova-compute services can be changed`);
-  const n = findNode(req, body.host);
+  if (action === 'disable-log-reason' && !body.disabled_reason) throw badRequest('Missing disabled reason field');
+  if (action === 'force-down' && body.forced_down === undefined) throw badRequest('Missing forced_down field');
+  if (body.binary !== 'nova-compute') throw onlyCompute(body.binary);
+  const n = caches(req).nodes.get(body.host);
+  if (!n) throw notFound(`Host '${body.host}' is not mapped to any cell`);
   if (action === 'enable') await patchNode(req, n, { unschedulable: false, reason: null });
   if (action === 'disable') await patchNode(req, n, { unschedulable: true });
-  if (action === 'disable-log-reason') {
-    if (!body.disabled_reason) throw badRequest('Missing disabled reason field');
-    await patchNode(req, n, { unschedulable: true, reason: body.disabled_reason });
-  }
-  if (action === 'force-down') {
-    if (body.forced_down === undefined) throw badRequest("'forced_down' is a required property");
-    await patchNode(req, n, { forcedDown: body.forced_down });
-  }
+  if (action === 'disable-log-reason') await patchNode(req, n, { unschedulable: true, reason: body.disabled_reason });
+  if (action === 'force-down') await patchNode(req, n, { forcedDown: body.forced_down });
   return legacyServiceUpdated(action, body);
+}
+
+/** A service by the id in the path: a uuid from 2.53 (Nova's 400 otherwise), an integer before. */
+async function findService(req: FastifyRequest, notFoundMessage: (id: string) => string): Promise<Service> {
+  const id = (req.params as { id: string }).id;
+  if (since253(req) && !UUID.test(id)) throw badRequest(`Invalid uuid ${id}`);
+  if (!since253(req) && !/^-?\d+$/.test(id)) throw badRequest('Invalid input received: id must be an integer');
+  const s = (await services(req)).find((x) => String(serviceIdAt(req.nova.version, x)) === id);
+  if (!s) throw notFound(notFoundMessage(id));
+  return s;
 }
 
 async function updateService(req: FastifyRequest) {
   if (!since253(req)) throw versionNotFound();
-  const id = (req.params as { id: string }).id;
-  const n = caches(req).nodes.list().find((x) => x.metadata.uid === id);
-  if (!n) throw notFound(`Service ${id} could not be found.`);
   const body = validate<{ status?: 'enabled' | 'disabled'; disabled_reason?: string; forced_down?: boolean }>(SERVICE_UPDATE, req.body);
-  if (body.disabled_reason && body.status !== 'disabled') throw badRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.");
+  const s = await findService(req, (id) => `Service ${id} could not be found.`);
+  if (s.binary !== 'nova-compute') throw onlyCompute(s.binary);
+  if (body.disabled_reason && body.status === 'enabled') throw badRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.");
+  if (body.status === undefined && body.forced_down === undefined) throw badRequest("No updates were requested. Fields 'status' or 'forced_down' should be specified.");
+  const n = findNode(req, s.host);
   const updated = await patchNode(req, n, {
     ...(body.status ? { unschedulable: body.status === 'disabled', reason: body.status === 'disabled' ? body.disabled_reason ?? null : null } : {}),
     ...(body.forced_down !== undefined ? { forcedDown: body.forced_down } : {}),
   });
-  return serviceShown(req.nova.version, updated);
+  return serviceShown(req.nova.version, computeService(updated));
 }
 
 async function deleteService(req: FastifyRequest, reply: FastifyReply) {
   const c = caches(req);
-  const id = (req.params as { id: string }).id;
-  const n = c.nodes.list().find((x) => x.metadata.uid === id || String(legacyIntId(x.metadata.uid ?? '')) === id);
-  if (!n) throw notFound(`Service ${id} could not be found.`);
-  if (serversOnOf(req)(n.metadata.name ?? '').length) throw conflict('Unable to delete compute service that is hosting instances. Migrate or delete the instances first.');
-  await callerClient(req).delete(NODES, n.metadata.name ?? '');
-  await cacheCatchUp(c.nodes, () => !c.nodes.get(n.metadata.name ?? ''));
+  const s = await findService(req, (id) => `Service ${id} not found.`);
+  // The scheduler's and conductor's records are their leaders' Leases, renewed every few seconds.
+  if (s.binary !== 'nova-compute') throw conflict(`Deleting a ${s.binary} service is not supported: it is its leader's Lease, which the running service renews.`);
+  if (serversOnOf(req)(s.host).length) throw conflict('Unable to delete compute service that is hosting instances. Migrate or delete the instances first.');
+  await callerClient(req).delete(NODES, s.host);
+  await cacheCatchUp(c.nodes, () => !c.nodes.get(s.host));
   return reply.code(204).send();
 }
 
@@ -238,9 +255,9 @@ async function hostPowerAction(req: FastifyRequest): Promise<never> {
 // --------------------------------------------------------------------- os-availability-zone
 
 async function listAvailabilityZones(req: FastifyRequest) {
-  return availabilityZoneList(nodes(req));
+  return availabilityZoneList(await services(req));
 }
 
 async function listAvailabilityZoneDetail(req: FastifyRequest) {
-  return availabilityZoneDetail(nodes(req));
+  return availabilityZoneDetail(await services(req));
 }

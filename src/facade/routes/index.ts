@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { NovaError } from '../../nova/faults.ts';
 import { aggregateRoutes } from './aggregates.ts';
 import { consoleRoutes } from './consoles.ts';
+import { diagnosticsRoutes } from './diagnostics.ts';
+import { extensionRoutes } from './extensions.ts';
 import { flavorRoutes } from './flavors.ts';
 import { hostRoutes } from './hosts.ts';
 import { novaImageRoutes } from './images.ts';
@@ -11,14 +13,16 @@ import { instanceActionRoutes } from './instance-actions.ts';
 import { keyPairRoutes } from './keypairs.ts';
 import { limitRoutes } from './limits.ts';
 import { migrationRoutes } from './migrations.ts';
+import { removedRoutes } from './removed.ts';
 import { serverActionRoutes } from './server-actions.ts';
 import { serverMetadataRoutes } from './server-metadata.ts';
 import { serverRoutes } from './servers.ts';
+import { usageRoutes } from './usage.ts';
 
 export async function computeRoutes(app: FastifyInstance): Promise<void> {
   for (const routes of [
     flavorRoutes, keyPairRoutes, serverRoutes, serverMetadataRoutes, serverActionRoutes, instanceActionRoutes, novaImageRoutes,
-    aggregateRoutes, hostRoutes, limitRoutes, migrationRoutes, consoleRoutes,
+    aggregateRoutes, hostRoutes, limitRoutes, migrationRoutes, consoleRoutes, diagnosticsRoutes, extensionRoutes, removedRoutes, usageRoutes,
   ]) await app.register(routes);
   // Inside the versioned API an unknown path is a 404, not the root's 300.
   app.all('/*', async () => {

@@ -1,7 +1,9 @@
-// /limits with real usage, read-only /os-quota-sets with Nova's default quotas, and /extensions.
+// /limits with real usage, and read-only /os-quota-sets with Nova's default quotas.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { forbidden, NovaError, notFound } from '../../nova/faults.ts';
-import { extensionList, limitsView, quotaSetView, type ProjectUsage } from '../../nova/views/limits.ts';
+import { limitsView, quotaSetView, type ProjectUsage } from '../../nova/views/limits.ts';
+import { QUOTA_SET_UPDATE } from '../schemas/limits.ts';
+import { validate } from '../validate.ts';
 import { checkQuery, requireProject } from './common.ts';
 
 export async function limitRoutes(app: FastifyInstance): Promise<void> {
@@ -9,8 +11,11 @@ export async function limitRoutes(app: FastifyInstance): Promise<void> {
   app.get('/os-quota-sets/:tenant', showQuotaSet);
   app.get('/os-quota-sets/:tenant/detail', showQuotaSetDetail);
   app.get('/os-quota-sets/:tenant/defaults', showDefaultQuotaSet);
-  for (const method of ['PUT', 'DELETE'] as const) app.route({ method, url: '/os-quota-sets/:tenant', handler: refuseQuotaChange });
-  app.get('/extensions', async () => extensionList());
+  app.put('/os-quota-sets/:tenant', async (req) => {
+    validate(QUOTA_SET_UPDATE, req.body);
+    return refuseQuotaChange();
+  });
+  app.delete('/os-quota-sets/:tenant', refuseQuotaChange);
 }
 
 const tenantParam = (req: FastifyRequest): string => (req.params as { tenant: string }).tenant;

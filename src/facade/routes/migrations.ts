@@ -6,6 +6,7 @@ import type { MigrationRecord, Server } from '../../api/server.ts';
 import { VIRTUAL_MACHINE_INSTANCE_MIGRATIONS } from '../../kubevirt/types.ts';
 import { badRequest, notFound, versionNotFound } from '../../nova/faults.ts';
 import { inProgressLive, migrationList, serverMigrationList, serverMigrationShown, type MigrationRow } from '../../nova/views/migrations.ts';
+import { knownAction } from '../action-body.ts';
 import { callerClient, findServer, idParam, page, requireAdmin, viewContext } from './common.ts';
 
 export async function migrationRoutes(app: FastifyInstance): Promise<void> {
@@ -63,9 +64,9 @@ async function showServerMigration(req: FastifyRequest) {
 }
 
 async function serverMigrationAction(req: FastifyRequest, reply: FastifyReply) {
+  // Nova reads the action's name first.
+  knownAction(req.body, ['force_complete']);
   const { m } = await liveOne(req, '2.22');
-  const body = req.body as Record<string, unknown> | undefined;
-  if (!body || Object.keys(body).length !== 1 || !('force_complete' in body)) throw badRequest('Malformed request body');
   if (m.status !== 'running') throw badRequest(`Migration ${m.id} state of instance is ${m.status}. Cannot force_complete while the migration is in this state.`);
   // KubeVirt has no call to force a running migration to complete; it converges on its own (README).
   return reply.code(202).send();

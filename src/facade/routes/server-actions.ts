@@ -8,16 +8,21 @@ import { randomUUID } from 'node:crypto';
 import { ServerDefinition, SERVERS, type Server } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
 import { REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
-import { ownerReference, SECRETS } from '../../kube/types.ts';
+import { KubeError } from '../../kube/client.ts';
+import { ownerReference, SECRETS, type Secret } from '../../kube/types.ts';
 import { ACTION_RULES, checkAction, instanceActionOf, ruleOf } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, NovaError, notFound } from '../../nova/faults.ts';
+import { GONE } from '../../nova/removed.ts';
 import { forcedDown, isReady } from '../../nova/hosts.ts';
 import { requestedHostname } from '../../nova/hostname.ts';
+import { checkInjectedFiles, userDataWithFiles, type InjectedFile } from '../../nova/personality.ts';
+import { accessIpAnnotations } from '../../nova/server-columns.ts';
 import { serverState } from '../../nova/server-state.ts';
 import { evacuated, imageCreated, rescued } from '../../nova/views/server-actions.ts';
 import { serverRebuilt } from '../../nova/views/servers.ts';
 import { findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
-import { consoleOutputAction, vncConsoleAction } from '../console-actions.ts';
+import { actionOf } from '../action-body.ts';
+import { consoleOutputAction, otherConsoleAction, vncConsoleAction } from '../console-actions.ts';
 import { requestStamp } from '../request-stamp.ts';
 import {
   CREATE_BACKUP, CREATE_IMAGE, evacuateSchema, liveMigrateSchema, LOCK, migrateSchema, REBOOT, rebuildSchema, RESCUE, RESET_STATE, RESIZE, unshelveSchema,
@@ -44,12 +49,14 @@ type ActionHandler = (a: ActionRequest) => Promise<Answer>;
 
 async function serverAction(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const body = req.body;
-  if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1) throw badRequest('Malformed request body');
-  const [name = '', arg] = Object.entries(body)[0] ?? [];
+  const { name, arg } = actionOf(body);
+  // Removed with nova-network: gone before the server is even looked up.
+  if (name === 'resetNetwork') throw new NovaError(410, GONE);
   const server = await findServer(req, idParam(req));
   // Consoles answer 200 with a body and have no state rule of their own.
   if (name === 'os-getConsoleOutput') return reply.send(await consoleOutputAction(req, server, body));
   if (name === 'os-getVNCConsole') return reply.send(await vncConsoleAction(req, server, arg));
+  if (name === 'os-getSPICEConsole' || name === 'os-getSerialConsole' || name === 'os-getRDPConsole') return otherConsoleAction(req, server, name, arg);
   if (name === 'reboot') validate(REBOOT, arg, 'body');
   const action = name === 'reboot' ? `reboot:${String((arg as { type?: string }).type).toUpperCase()}` : name;
   const rule = ruleOf(action);
@@ -81,9 +88,9 @@ export function replacing(old: unknown, next: unknown): unknown {
  * (reboot, rebuild, migrate …) replaces the previous one whole: fields it does not have are
  * removed, not merged from the last request.
  */
-function patch({ req, action, server }: ActionRequest, spec: Record<string, unknown>): Promise<Server> {
+function patch({ req, action, server }: ActionRequest, spec: Record<string, unknown>, annotations: Record<string, string | null> = {}): Promise<Server> {
   return patchFresh(req, req.server.kova.caches.servers, server, (current) => ({
-    metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf(action)) } },
+    metadata: { annotations: { ...annotations, [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf(action)) } },
     spec: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, REQUEST_FIELDS.has(k) ? replacing((current.spec as Record<string, unknown>)[k], v) : v])),
   }));
 }
@@ -131,7 +138,7 @@ async function revertResize(a: ActionRequest): Promise<Answer> {
 async function rebuild(a: ActionRequest): Promise<Answer> {
   const { req, server: s } = a;
   const c = req.server.kova.caches;
-  const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean }>(rebuildSchema(req.nova.version), a.arg);
+  const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean; accessIPv4?: string; accessIPv6?: string; personality?: InjectedFile[] }>(rebuildSchema(req.nova.version), a.arg);
   const img = c.image(b.imageRef.split('/').at(-1) ?? '');
   if (!img) throw badRequest('Invalid imageRef provided.');
   // Nova's key pairs are the caller's own, at rebuild as at create.
@@ -145,8 +152,31 @@ async function rebuild(a: ActionRequest): Promise<Answer> {
   if (b.hostname !== undefined) spec.hostname = requestedHostname(b.hostname);
   // 2.57: new user data replaces the old (its own Secret, never inline); null removes it.
   if (b.user_data !== undefined) spec.userData = b.user_data === null ? null : { secretName: await writeUserData(req, s, b.user_data) };
-  const updated = await patch(a, spec);
+  // Before 2.57: personality files, written by cloud-init on the rebuilt disk's first boot.
+  const files = b.personality ?? [];
+  checkInjectedFiles(files);
+  if (files.length) {
+    const kept = s.spec.userData ? await currentUserData(req, s.spec.userData.secretName, s.metadata.namespace ?? '') : undefined;
+    spec.userData = { secretName: await writeUserData(req, s, userDataWithFiles(kept, files, `==kova-${randomUUID()}==`)) };
+  }
+  const updated = await patch(a, spec, accessIpAnnotations(b));
   return { code: 202, body: serverRebuilt(await viewContext(req), updated, serverViewInputs(c, updated), b.user_data) };
+}
+
+/**
+ * The user data a server keeps at a rebuild with personality files (before 2.57), read by the API
+ * itself: members create their servers' user-data Secrets but may not read them. Without the right
+ * to read it the files cannot be added without losing the user data: Kova's 400.
+ */
+async function currentUserData(req: FastifyRequest, secretName: string, namespace: string): Promise<string | undefined> {
+  try {
+    return (await req.server.kova.client.find<Secret>(SECRETS, secretName, namespace))?.data?.userdata;
+  } catch (e) {
+    if (e instanceof KubeError && e.code === 403) {
+      throw badRequest('Kova cannot add personality files to a server that has user data when rebuilding it: rebuild at microversion 2.57 or later with user_data that writes the files.');
+    }
+    throw e;
+  }
 }
 
 /** The server's user-data Secret (owned by the Server), written as the caller. */
@@ -258,6 +288,9 @@ async function changePassword(): Promise<Answer> {
   throw new NovaError(501, 'Unable to set password on instance');
 }
 
+/** Accepted and done: the pod network needs nothing injected (Nova's libvirt driver does nothing either). */
+async function injectNetworkInfo(): Promise<Answer> {}
+
 async function triggerCrashDump({ req }: ActionRequest): Promise<Answer> {
   if (!req.nova.version.atLeast('2.17')) throw badRequest('There is no such action: trigger_crash_dump');
   throw badRequest('Triggering crash dump is not supported');
@@ -296,6 +329,7 @@ const ACTIONS: Record<string, ActionHandler> = {
   forceDelete,
   changePassword,
   trigger_crash_dump: triggerCrashDump,
+  injectNetworkInfo,
   lock,
   unlock,
 };

@@ -8,8 +8,10 @@ import { SERVERS, type Server } from '../../api/server.ts';
 import { LAUNCH_INDEX_ANNOTATION, REQUEST_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
 import { ownerReference, SECRETS } from '../../kube/types.ts';
 import { CREATE_ACTION, checkAction, instanceActionOf } from '../../nova/actions.ts';
-import { badRequest, forbidden, notFound } from '../../nova/faults.ts';
+import { badRequest, conflict, forbidden, notFound } from '../../nova/faults.ts';
 import { dnsLabel, requestedHostname } from '../../nova/hostname.ts';
+import { checkInjectedFiles, userDataWithFiles, type InjectedFile } from '../../nova/personality.ts';
+import { accessIpAnnotations } from '../../nova/server-columns.ts';
 import { serverState } from '../../nova/server-state.ts';
 import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
@@ -17,11 +19,11 @@ import {
 import { canUseFlavor, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
 import { allTenants, checkListQuery, serverFilter, serverOrder } from '../server-filters.ts';
-import { serverImageId, serverViewInputs } from '../server-inputs.ts';
+import { serverFacts, serverViewInputs } from '../server-inputs.ts';
 import { requestStamp } from '../request-stamp.ts';
 import { last, type Query } from '../query.ts';
 import { validate } from '../validate.ts';
-import { cacheCatchUp, callerClient, canListServers, findServer, idParam, page, patchFresh, patchServerSpec, requireProject, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, canListServers, findServer, idParam, page, patchFresh, requireProject, viewContext } from './common.ts';
 
 export async function serverRoutes(app: FastifyInstance): Promise<void> {
   app.get('/servers', (req) => listServers(req, false));
@@ -39,7 +41,7 @@ async function listServers(req: FastifyRequest, detail: boolean): Promise<Record
   const q = req.query as Query;
   const v = req.nova.version;
   const admin = await req.nova.isAdmin();
-  checkListQuery(q, admin, v);
+  checkListQuery(q, v);
   const everyProject = allTenants(q);
   if (everyProject && !admin) throw forbidden(`Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.`);
   let list: Server[];
@@ -52,8 +54,9 @@ async function listServers(req: FastifyRequest, detail: boolean): Promise<Record
     await canListServers(req, ns);
     list = c.servers.list(ns);
   }
-  list = list.filter(serverFilter(q, admin, v, (s) => serverImageId(c, s)));
-  list.sort(serverOrder(q, admin, v));
+  const facts = (s: Server) => serverFacts(c, s);
+  list = list.filter(serverFilter(q, admin, v, facts));
+  list.sort(serverOrder(q, admin, v, facts));
   const vc = await viewContext(req);
   const p = page(list, serverId, { limit: last(q.limit), marker: last(q.marker) });
   return serverList(vc, p, { detail, query: q, inputs: (s) => serverViewInputs(c, s) });
@@ -98,7 +101,6 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
     if (!kp) throw badRequest('Invalid key_name provided.');
     keyObjectName = kp.metadata.name;
   }
-  if (b.personality !== undefined) throw badRequest('Personality files are not supported by Kova: pass files with user_data.');
   if (Array.isArray(b.networks) && b.networks.length) throw badRequest(`Network ${(b.networks[0] as { uuid?: string }).uuid ?? ''} could not be found.`);
   for (const sg of (b.security_groups as { name?: string }[] | undefined) ?? []) if (sg.name !== 'default') throw badRequest(`Security group ${sg.name} not found.`);
   let az = b.availability_zone as string | undefined;
@@ -116,8 +118,12 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const max = Number(b.max_count ?? min);
   if (min > max) throw badRequest('min_count must be <= max_count');
   if (max > 1 && b.hostname !== undefined) throw badRequest('Cannot specify hostname when creating multiple servers.');
-  const userData = b.user_data as string | undefined;
+  // Personality files (≤ 2.56) reach the guest through cloud-init, with the user's data.
+  const files = (b.personality as InjectedFile[] | undefined) ?? [];
+  checkInjectedFiles(files);
+  const userData = files.length ? userDataWithFiles(b.user_data as string | undefined, files, `==kova-${randomBytes(12).toString('hex')}==`) : (b.user_data as string | undefined);
   const reservation = `r-${randomBytes(4).toString('hex')}`;
+  const accessIps = Object.fromEntries(Object.entries(accessIpAnnotations(b)).filter((e): e is [string, string] => !!e[1]));
 
   const client = callerClient(req);
   const created: Server[] = [];
@@ -147,6 +153,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
           annotations: {
             [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i),
             [REQUEST_ANNOTATION]: requestStamp(req, CREATE_ACTION.instanceAction),
+            ...accessIps,
           },
         },
         spec,
@@ -176,14 +183,37 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
 }
 
 async function updateServer(req: FastifyRequest): Promise<Record<string, unknown>> {
+  const c = req.server.kova.caches;
   const s = await findServer(req, idParam(req));
-  const body = validate<{ server: { name?: string; description?: string | null; hostname?: string } }>(updateServerSchema(req.nova.version), req.body).server;
+  const body = validate<{ server: { name?: string; description?: string | null; hostname?: string; accessIPv4?: string; accessIPv6?: string; pinned_availability_zone?: string | null } }>(updateServerSchema(req.nova.version), req.body).server;
   const spec: Record<string, unknown> = {};
   if (body.name !== undefined) spec.name = body.name;
   if (body.description !== undefined) spec.description = body.description;
   if (body.hostname !== undefined) spec.hostname = requestedHostname(body.hostname);
-  const updated = Object.keys(spec).length ? await patchServerSpec(req, s, spec) : s;
-  return serverUpdated(await viewContext(req), updated, serverViewInputs(req.server.kova.caches, updated));
+  if (body.pinned_availability_zone !== undefined) {
+    const pin = pinnedZone(s, body.pinned_availability_zone, serverViewInputs(c, s).zone ?? s.spec.availabilityZone);
+    if (pin !== undefined) spec.availabilityZone = pin;
+  }
+  const annotations = accessIpAnnotations(body);
+  const updated = Object.keys(spec).length || Object.keys(annotations).length
+    ? await patchFresh(req, c.servers, s, () => ({ ...(Object.keys(annotations).length ? { metadata: { annotations } } : {}), spec }))
+    : s;
+  return serverUpdated(await viewContext(req), updated, serverViewInputs(c, updated));
+}
+
+/**
+ * 2.104: the zone to pin (or null to unpin), as Nova allows it: only to the zone the server is in,
+ * and a pinned server is unpinned before it is pinned elsewhere; undefined when nothing changes.
+ */
+function pinnedZone(s: Server, requested: string | null, currentZone: string | undefined): string | null | undefined {
+  const pinned = s.spec.availabilityZone;
+  if (requested === null) return pinned === undefined ? undefined : null;
+  if (pinned !== undefined) {
+    if (requested !== pinned) throw conflict('Cannot change pinned availability zone directly. Unpin first by setting pinned_availability_zone to null.');
+    return undefined;
+  }
+  if (requested !== currentZone) throw conflict(`Server can only be pinned to its current availability zone '${currentZone ?? ''}', but '${requested}' was requested.`);
+  return requested;
 }
 
 async function deleteServer(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

@@ -24,6 +24,18 @@ export const GET_VNC_CONSOLE = compile({
   },
 });
 
+/** os-getSPICEConsole and os-getSerialConsole (≤ 2.5), each with the one type Nova accepts. */
+export const LEGACY_CONSOLE: Record<'os-getSPICEConsole' | 'os-getSerialConsole', Record<string, unknown>> = {
+  'os-getSPICEConsole': compile({
+    type: 'object', required: ['os-getSPICEConsole'], additionalProperties: false,
+    properties: { 'os-getSPICEConsole': { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { type: 'string', enum: ['spice-html5'] } } } },
+  }),
+  'os-getSerialConsole': compile({
+    type: 'object', required: ['os-getSerialConsole'], additionalProperties: false,
+    properties: { 'os-getSerialConsole': { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { type: 'string', enum: ['serial'] } } } },
+  }),
+};
+
 /** A string length must be numeric; -1 and null mean everything. */
 export const CONSOLE_OUTPUT = compile({
   type: 'object',

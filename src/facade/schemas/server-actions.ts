@@ -1,6 +1,7 @@
 // Request schemas of POST /servers/{id}/action, one per action (and per microversion range where
 // Nova's schemas differ), built and compiled once at start.
 import { compile, perVersion, S, type Schema } from '../validate.ts';
+import { PERSONALITY } from './servers.ts';
 
 const obj = (props: Record<string, unknown>, required: string[] = []): Schema => ({ type: 'object', properties: props, required, additionalProperties: false });
 const nullableObj = (props: Record<string, unknown>): Schema => ({ type: ['object', 'null'], properties: props, additionalProperties: false });
@@ -15,8 +16,9 @@ export const RESIZE = compile(obj({ flavorRef: { type: ['string', 'integer'], mi
 export const rebuildSchema = perVersion(['2.19', '2.54', '2.57', '2.63', '2.90'], (v) => {
   const props: Record<string, unknown> = {
     imageRef: { type: 'string', minLength: 1 }, name: S.name, metadata: S.metadata, adminPass: { type: 'string' }, preserve_ephemeral: { type: 'boolean' },
-    'OS-DCF:diskConfig': { enum: ['AUTO', 'MANUAL'] }, accessIPv4: { type: 'string' }, accessIPv6: { type: 'string' }, personality: { type: 'array' },
+    'OS-DCF:diskConfig': { enum: ['AUTO', 'MANUAL'] }, accessIPv4: { type: 'string' }, accessIPv6: { type: 'string' },
   };
+  if (!v.atLeast('2.57')) props.personality = PERSONALITY;
   if (v.atLeast('2.19')) props.description = S.nullableString(255);
   if (v.atLeast('2.54')) props.key_name = { type: ['string', 'null'], minLength: 1, maxLength: 255 };
   if (v.atLeast('2.57')) props.user_data = { type: ['string', 'null'], maxLength: 65535 };

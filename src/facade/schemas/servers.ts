@@ -4,6 +4,12 @@ import { compile, perVersion, S } from '../validate.ts';
 
 const HOSTNAME = { type: 'string', minLength: 2, maxLength: 63, pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$' };
 const HOSTNAME_FQDN = { type: 'string', minLength: 2, maxLength: 255, pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-.]*[a-zA-Z0-9]+$' };
+/** Personality files (create and rebuild, up to 2.56); Nova's base64 check lets any string through (it decodes leniently). */
+export const PERSONALITY = {
+  type: 'array',
+  items: { type: 'object', additionalProperties: false, properties: { path: { type: 'string' }, contents: { type: 'string' } } },
+};
+
 /** A server tag (2.26+): at create, PUT /tags and PUT /tags/{tag}. */
 export const TAG = compile({ type: 'string', minLength: 1, maxLength: 60, pattern: '^[^,/]*$' });
 
@@ -43,7 +49,7 @@ export const createServerSchema = perVersion(['2.19', '2.32', '2.33', '2.37', '2
     block_device_mapping_v2: { type: 'array' },
     block_device_mapping: { type: 'array' },
   };
-  if (!v.atLeast('2.57')) server.personality = { type: 'array' };
+  if (!v.atLeast('2.57')) server.personality = PERSONALITY;
   if (v.atLeast('2.19')) server.description = S.nullableString(255);
   if (v.atLeast('2.52')) server.tags = { type: 'array', items: TAG, maxItems: 50 };
   if (v.atLeast('2.63')) server.trusted_image_certificates = { type: ['array', 'null'] };
@@ -64,8 +70,8 @@ export const createServerSchema = perVersion(['2.19', '2.32', '2.33', '2.37', '2
   };
 });
 
-/** PUT /servers/{id}. */
-export const updateServerSchema = perVersion(['2.19', '2.90', '2.94'], (v) => {
+/** PUT /servers/{id} (2.104: pin or unpin the availability zone). */
+export const updateServerSchema = perVersion(['2.19', '2.90', '2.94', '2.104'], (v) => {
   const props: Record<string, unknown> = {
     name: S.name,
     accessIPv4: { type: 'string', format: 'ipv4' },
@@ -74,5 +80,6 @@ export const updateServerSchema = perVersion(['2.19', '2.90', '2.94'], (v) => {
   };
   if (v.atLeast('2.19')) props.description = S.nullableString(255);
   if (v.atLeast('2.90')) props.hostname = v.atLeast('2.94') ? HOSTNAME_FQDN : HOSTNAME;
+  if (v.atLeast('2.104')) props.pinned_availability_zone = { oneOf: [{ type: 'string', minLength: 1, maxLength: 255 }, { type: 'null' }] };
   return { type: 'object', required: ['server'], additionalProperties: false, properties: { server: { type: 'object', additionalProperties: false, properties: props } } };
 });

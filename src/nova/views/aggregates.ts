@@ -1,6 +1,8 @@
-// Nova's os-aggregates bodies per microversion (2.41 uuid), from the Aggregate resource. Pure.
+// Nova's os-aggregates bodies per microversion (2.41 uuid), from the Aggregate resource: updated_at
+// is the last change of its spec (name, zone, hosts, metadata), through the API or kubectl. Pure.
 import type { Aggregate } from '../../api/aggregate.ts';
 import type { Version } from '../microversion.ts';
+import { specUpdatedAt } from '../timestamps.ts';
 import { naiveTime } from './links.ts';
 
 export function aggregateView(v: Version, a: Aggregate): Record<string, unknown> {
@@ -15,7 +17,7 @@ export function aggregateView(v: Version, a: Aggregate): Record<string, unknown>
     id: a.spec.id ?? 0,
     metadata,
     name: a.spec.name,
-    updated_at: null,
+    updated_at: naiveTime(specUpdatedAt(a) ?? undefined),
     ...(v.atLeast('2.41') ? { uuid: a.metadata.uid } : {}),
   };
 }

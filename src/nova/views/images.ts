@@ -3,6 +3,7 @@
 import type { DataSource } from '../../kubevirt/types.ts';
 import { IMAGE_NAME_ANNOTATION } from '../../api/labels.ts';
 import { imageIdOf, imageProperties } from '../images.ts';
+import { lastWriteAt } from '../timestamps.ts';
 import { selfAndBookmark, type Page, type ViewContext } from './links.ts';
 
 const iso = (t: string | undefined): string => (t ?? new Date(0).toISOString()).replace(/\.\d+Z$/, 'Z');
@@ -35,7 +36,7 @@ export function glanceImage(d: DataSource): Record<string, unknown> {
     disk_format: 'raw',
     container_format: 'bare',
     created_at: iso(d.metadata.creationTimestamp),
-    updated_at: iso(d.metadata.creationTimestamp),
+    updated_at: iso(lastWriteAt(d)),
     tags: [],
     ...imageProperties(a),
     self: `/v2/images/${id}`,
@@ -72,7 +73,7 @@ function novaImage(c: ViewContext, d: DataSource, detail: boolean): Record<strin
   return {
     ...out,
     created: iso(d.metadata.creationTimestamp),
-    updated: iso(d.metadata.creationTimestamp),
+    updated: iso(lastWriteAt(d)),
     status: isReady(d) ? 'ACTIVE' : 'SAVING',
     progress: isReady(d) ? 100 : 25,
     minDisk: num(a['image.kova.io/min_disk']),

@@ -48,6 +48,3 @@ export function quotaSetView(v: Version, id: string, usage?: ProjectUsage): Reco
   }
   return { quota_set: set };
 }
-
-/** GET /extensions: Nova v2.1 has none to list. */
-export const extensionList = () => ({ extensions: [] });

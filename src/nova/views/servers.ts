@@ -3,7 +3,9 @@
 import { withPendingTask } from '../server-state.ts';
 import { hostnameOf } from '../hostname.ts';
 import { type Server } from '../../api/server.ts';
-import { LAUNCH_INDEX_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
+import { LAUNCH_INDEX_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
+import { accessIpOf, keyNameOf, reservationIdOf } from '../server-columns.ts';
+import { lastWriteAt } from '../timestamps.ts';
 import { POWER_STATE_CODES } from '../status.ts';
 import { bookmark, naiveTime, pageBody, selfAndBookmark, type Page, type ViewContext } from './links.ts';
 
@@ -30,12 +32,6 @@ export function serverSummary(c: ViewContext, s: Server): Record<string, unknown
   return { id: serverId(s), links: selfAndBookmark(c, 'servers', serverId(s)), name: s.spec.name };
 }
 
-/** Time of the last change Nova would record as `updated`. */
-export function updatedAt(s: Server): string {
-  const times = [s.metadata.creationTimestamp, ...(s.status?.conditions ?? []).map((c) => c.lastTransitionTime)].filter((t): t is string => !!t);
-  return times.sort().at(-1) ?? new Date(0).toISOString();
-}
-
 /** Keys Nova leaves out of the PUT /servers/{id} answer before 2.75 (it used a reduced view). */
 const NOT_IN_OLD_UPDATE = /^(key_name|config_drive|OS-EXT-|os-extended-volumes|OS-SRV-USG|security_groups|host_status|fault)/;
 
@@ -55,8 +51,8 @@ function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: 
   const flavor = st.flavor;
   const out: Record<string, unknown> = {
     ...serverSummary(c, s),
-    accessIPv4: '',
-    accessIPv6: '',
+    accessIPv4: accessIpOf(s, 4) ?? '',
+    accessIPv6: accessIpOf(s, 6) ?? '',
     addresses: vmState === 'building' ? {} : addresses(st.addresses),
     created: iso(s.metadata.creationTimestamp),
     flavor: v.atLeast('2.47')
@@ -72,7 +68,7 @@ function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: 
       : { id: i.flavorId ?? flavor?.id ?? s.spec.flavor, links: bookmark(c, 'flavors', i.flavorId ?? flavor?.id ?? s.spec.flavor) },
     hostId: st.hostId ?? '',
     image: i.image ? { id: i.image.id, links: bookmark(c, 'images', i.image.id), ...(v.atLeast('2.98') ? { properties: i.image.properties ?? {} } : {}) } : '',
-    key_name: s.spec.keyName ? st.keyName ?? s.spec.keyName : null,
+    key_name: keyNameOf(s),
     metadata: s.spec.metadata ?? {},
     config_drive: 'True',
     'OS-DCF:diskConfig': 'AUTO',
@@ -86,7 +82,7 @@ function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: 
     security_groups: s.spec.networks === 'none' ? undefined : [{ name: 'default' }],
     status,
     tenant_id: i.projectId,
-    updated: iso(updatedAt(s)),
+    updated: iso(lastWriteAt(s)),
     user_id: s.metadata.annotations?.[USER_ANNOTATION] ?? '',
   };
   if (out.security_groups === undefined) delete out.security_groups;
@@ -108,7 +104,7 @@ function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: 
       out['OS-EXT-SRV-ATTR:kernel_id'] = '';
       out['OS-EXT-SRV-ATTR:launch_index'] = Number(s.metadata.annotations?.[LAUNCH_INDEX_ANNOTATION] ?? 0);
       out['OS-EXT-SRV-ATTR:ramdisk_id'] = '';
-      out['OS-EXT-SRV-ATTR:reservation_id'] = s.metadata.annotations?.[RESERVATION_ANNOTATION] ?? '';
+      out['OS-EXT-SRV-ATTR:reservation_id'] = reservationIdOf(s);
       out['OS-EXT-SRV-ATTR:root_device_name'] = '/dev/vda';
       // User data lives in a Secret and is never echoed back.
       out['OS-EXT-SRV-ATTR:user_data'] = null;
@@ -166,7 +162,7 @@ export const reservationView = (reservationId: string) => ({ reservation_id: res
 export function serverRebuilt(c: ViewContext, s: Server, i: ServerViewInputs, userData: string | null | undefined): Record<string, unknown> {
   const v = c.version;
   const view = serverDetail(c, s, i, { update: true });
-  if (v.atLeast('2.54') && !v.atLeast('2.75')) view.key_name = s.spec.keyName ? s.status?.keyName ?? s.spec.keyName : null;
+  if (v.atLeast('2.54') && !v.atLeast('2.75')) view.key_name = keyNameOf(s);
   if (v.atLeast('2.57')) {
     delete view['OS-EXT-SRV-ATTR:user_data']; // shown as user_data instead
     view.user_data = userData ?? null;

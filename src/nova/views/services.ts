@@ -1,34 +1,29 @@
-// Nova's os-services bodies: one nova-compute service per Node (disabled = cordoned, forced_down =
-// a taint), per microversion (2.11 forced_down, 2.53 uuids). Pure.
+// Nova's os-services bodies, per microversion (2.11 forced_down, 2.53 uuids). Pure.
 import type { Node } from '../../kube/types.ts';
-import { DISABLED_REASON } from '../../api/labels.ts';
-import { forcedDown, hostIdAt, isReady, zoneOf } from '../hosts.ts';
 import type { Version } from '../microversion.ts';
+import { computeService, serviceIdAt, type Service } from '../services.ts';
 
-/** The Node's last heartbeat, as Nova's naive updated_at. */
-export const heartbeat = (n: Node): string | null => n.status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime?.replace(/Z$/, '.000000') ?? null;
+/** Why the Node's compute service is disabled, when it is. */
+export const disabledReason = (n: Node): string | null => computeService(n).disabledReason;
 
-/** Why the Node is cordoned, when it is. */
-export const disabledReason = (n: Node): string | null => (n.spec?.unschedulable ? n.metadata.annotations?.[DISABLED_REASON] ?? null : null);
-
-export function serviceView(v: Version, n: Node): Record<string, unknown> {
+export function serviceView(v: Version, s: Service): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    binary: 'nova-compute',
-    disabled_reason: disabledReason(n),
-    host: n.metadata.name,
-    id: hostIdAt(v, n),
-    state: isReady(n) && !forcedDown(n) ? 'up' : 'down',
-    status: n.spec?.unschedulable ? 'disabled' : 'enabled',
-    updated_at: heartbeat(n),
-    zone: zoneOf(n),
+    binary: s.binary,
+    disabled_reason: s.disabledReason,
+    host: s.host,
+    id: serviceIdAt(v, s),
+    state: s.up ? 'up' : 'down',
+    status: s.disabled ? 'disabled' : 'enabled',
+    updated_at: s.updatedAt,
+    zone: s.zone,
   };
-  if (v.atLeast('2.11')) out.forced_down = forcedDown(n);
+  if (v.atLeast('2.11')) out.forced_down = s.forcedDown;
   return out;
 }
 
-export const serviceList = (v: Version, nodes: Node[]) => ({ services: nodes.map((n) => serviceView(v, n)) });
+export const serviceList = (v: Version, services: Service[]) => ({ services: services.map((s) => serviceView(v, s)) });
 
-export const serviceShown = (v: Version, n: Node) => ({ service: serviceView(v, n) });
+export const serviceShown = (v: Version, s: Service) => ({ service: serviceView(v, s) });
 
 /** What the pre-2.53 PUT /os-services/{action} asked, which its answer repeats. */
 export interface LegacyServiceUpdate {

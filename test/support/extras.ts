@@ -1,0 +1,23 @@
+// What the fidelity tests set up beyond the usual fixtures: Leases held as a leader would hold them
+// (os-services' scheduler and conductor), and the RBAC a caller needs to read VMIs (diagnostics).
+import type { KubeClient } from '../../src/kube/client.ts';
+import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, LEASES } from '../../src/kube/types.ts';
+import { clusterRoleBinding } from '../../src/api/rbac.ts';
+import { ensureNamespace } from '../../src/sim/seed.ts';
+
+/** A Lease held by `holder` ("<host>_<id>"), renewed `renewedMsAgo` ago. */
+export async function holdLease(c: KubeClient, ref: { namespace: string; name: string }, o: { holder: string; renewedMsAgo?: number; durationSeconds?: number }): Promise<void> {
+  await ensureNamespace(c, ref.namespace);
+  const renewTime = new Date(Date.now() - (o.renewedMsAgo ?? 0)).toISOString().replace('Z', '000Z');
+  await c.apply(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: ref.name, namespace: ref.namespace }, spec: { holderIdentity: o.holder, leaseDurationSeconds: o.durationSeconds ?? 15, acquireTime: renewTime, renewTime } });
+}
+
+export async function dropLease(c: KubeClient, ref: { namespace: string; name: string }): Promise<void> {
+  await c.delete(LEASES, ref.name, ref.namespace).catch(() => undefined);
+}
+
+/** Lets `user` read VirtualMachineInstances cluster-wide (what diagnostics read as the caller). */
+export async function grantVmiReader(c: KubeClient, user: string): Promise<void> {
+  await c.apply(CLUSTER_ROLE_TYPE, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kova-test-vmi-reader' }, rules: [{ apiGroups: ['kubevirt.io'], resources: ['virtualmachineinstances'], verbs: ['get'] }] });
+  await c.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding(`kova-test-vmi-reader-${user}`, 'kova-test-vmi-reader', { kind: 'User', name: user }));
+}
