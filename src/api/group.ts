@@ -5,6 +5,9 @@ export const GROUP = 'compute.kova.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/** The Lease the controller replicas elect their leader on (in Kova's namespace). */
+export const CONTROLLER_LEASE = 'kova-controller';
+
 export const resourceTypeOf = (d: KindDefinition): ResourceType => ({
   group: d.group,
   version: d.version,

@@ -45,6 +45,8 @@ export const CLUSTER_ROLES: KubeObject[] = [
       rule([''], ['namespaces'], READ),
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
       rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
+      // Server diagnostics read the VMI as the caller.
+      rule(['kubevirt.io'], ['virtualmachineinstances'], ['get']),
       VNC,
     ],
   },
@@ -103,6 +105,10 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], READ),
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
+      // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.
+      rule(['coordination.k8s.io'], ['leases'], ['get']),
+      // personality at rebuild merges into the server's user data, which callers may not read back.
+      rule([''], ['secrets'], ['get']),
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),
     ],

@@ -13,6 +13,7 @@ import { serveHealth } from './health.ts';
 import { LeaderElector } from '../kube/leader.ts';
 import { Metrics } from '../metrics.ts';
 import { Facade } from '../facade/serve.ts';
+import { CONTROLLER_LEASE } from '../api/group.ts';
 
 const USAGE = `usage: kova <command> [options]
 
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
       }
       const elector = values['no-leader-elect'] ? undefined : new LeaderElector(client, log, {
         namespace: process.env.KOVA_NAMESPACE ?? podNamespace() ?? 'kova-system',
-        name: 'kova-controller',
+        name: CONTROLLER_LEASE,
         identity: `${hostname()}_${process.pid}`,
         leaseDurationMs: envMs('KOVA_LEASE_DURATION_MS'),
         renewDeadlineMs: envMs('KOVA_RENEW_DEADLINE_MS'),

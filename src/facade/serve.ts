@@ -12,6 +12,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { buildFacade } from './app.ts';
 import { CONSOLE_TOKEN_TTL_SECONDS, type ConsoleClaims } from './console-tokens.ts';
+import { CONTROLLER_LEASE } from '../api/group.ts';
 
 export interface FacadeOptions {
   host?: string;
@@ -31,7 +32,7 @@ export interface FacadeOptions {
 /** The kube-scheduler's Lease, and Kova's controller's in Kova's namespace (KOVA_NAMESPACE, as the controller reads it). */
 export const defaultServiceLeases = (): ServiceLeases => ({
   scheduler: { namespace: 'kube-system', name: 'kube-scheduler' },
-  conductor: { namespace: process.env.KOVA_NAMESPACE || 'kova-system', name: 'kova-controller' },
+  conductor: { namespace: process.env.KOVA_NAMESPACE || 'kova-system', name: CONTROLLER_LEASE },
 });
 
 export class Facade {

@@ -8,7 +8,6 @@ import { PasswordUsers } from '../../src/identity/auth.ts';
 import { NODES, type Node } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
-import { grantVmiReader } from '../support/extras.ts';
 import { people } from '../support/people.ts';
 import { eventually } from '../support/waiting.ts';
 import { ensureFlavor, project, TEST_PUBLIC_KEY, uniq } from '../support/fixtures.ts';
@@ -52,7 +51,6 @@ describe('every route, with a JSON content type and an empty body, and with no c
     await ensureImage(kova.client, 'kova-images', 'cirros');
     api = await startApi(kova, { passwords: new PasswordUsers() });
     ({ admin } = await people(kova, api, ns, other));
-    await grantVmiReader(kova.client, 'root');
     pid = api.facade.caches.projectIdOf(ns) ?? '';
     imageId = (await eventually('image', async () => api.facade.caches.image('cirros')?.metadata.uid))!;
     node = (await kova.client.list<Node>(NODES)).items.find((n) => n.metadata.labels?.['topology.kubernetes.io/zone'] === zone)!;

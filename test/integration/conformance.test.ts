@@ -16,7 +16,7 @@ import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts'
 import { grant } from '../support/people.ts';
 import { eventually } from '../support/waiting.ts';
 import { ensureFlavor, project, TEST_PUBLIC_KEY as PUBLIC_KEY } from '../support/fixtures.ts';
-import { dropLease, grantVmiReader, holdLease } from '../support/extras.ts';
+import { dropLease, holdLease } from '../support/extras.ts';
 
 /** The Leases os-services shows as the scheduler and the conductor (the test control plane runs without leader election). */
 const SERVICE_LEASES = [{ namespace: 'kube-system', name: 'kube-scheduler', holder: 'scheduler_1' }, { namespace: 'kova-system', name: 'kova-controller', holder: 'conductor_1' }];
@@ -64,7 +64,6 @@ describe('conformance with Nova\'s API samples', () => {
     api = await startApi(kova, { passwords: new PasswordUsers() });
     await grant(kova.client, 'root', 'kova-admin');
     await grant(kova.client, 'alice', 'kova-member', ns);
-    await grantVmiReader(kova.client, 'root');
     for (const l of SERVICE_LEASES) await holdLease(kova.client, l, { holder: l.holder, durationSeconds: 3600 });
     await eventually('project in the façade cache', async () => !!api.facade.caches.projectByIdOrName(ns));
     admin = api.token('root', ns);

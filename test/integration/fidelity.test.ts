@@ -9,7 +9,7 @@ import { PasswordUsers } from '../../src/identity/auth.ts';
 import { SECRETS, type Secret } from '../../src/kube/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
-import { dropLease, grantVmiReader, holdLease } from '../support/extras.ts';
+import { dropLease, holdLease } from '../support/extras.ts';
 import { people } from '../support/people.ts';
 import { eventually } from '../support/waiting.ts';
 import { ensureFlavor, project, uniq } from '../support/fixtures.ts';
@@ -282,7 +282,6 @@ describe('Nova fidelity', () => {
 
   describe('diagnostics and usage', () => {
     test('diagnostics (admins): the VMI as Nova\'s 2.48 form, the driver\'s dictionary before', async () => {
-      await grantVmiReader(kova.client, 'root');
       const d = await eventually('diagnostics', async () => {
         const r = await api.call('GET', `/v2.1/servers/${first}/diagnostics`, { token: admin, version: '2.48' });
         return r.status === 200 ? r.body : undefined;

@@ -1,8 +1,7 @@
 // What the fidelity tests set up beyond the usual fixtures: Leases held as a leader would hold them
-// (os-services' scheduler and conductor), and the RBAC a caller needs to read VMIs (diagnostics).
+// (os-services' scheduler and conductor).
 import type { KubeClient } from '../../src/kube/client.ts';
-import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, LEASES } from '../../src/kube/types.ts';
-import { clusterRoleBinding } from '../../src/api/rbac.ts';
+import { LEASES } from '../../src/kube/types.ts';
 import { ensureNamespace } from '../../src/sim/seed.ts';
 
 /** A Lease held by `holder` ("<host>_<id>"), renewed `renewedMsAgo` ago. */
@@ -16,8 +15,3 @@ export async function dropLease(c: KubeClient, ref: { namespace: string; name: s
   await c.delete(LEASES, ref.name, ref.namespace).catch(() => undefined);
 }
 
-/** Lets `user` read VirtualMachineInstances cluster-wide (what diagnostics read as the caller). */
-export async function grantVmiReader(c: KubeClient, user: string): Promise<void> {
-  await c.apply(CLUSTER_ROLE_TYPE, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kova-test-vmi-reader' }, rules: [{ apiGroups: ['kubevirt.io'], resources: ['virtualmachineinstances'], verbs: ['get'] }] });
-  await c.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding(`kova-test-vmi-reader-${user}`, 'kova-test-vmi-reader', { kind: 'User', name: user }));
-}
