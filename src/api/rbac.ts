@@ -107,8 +107,6 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.
       rule(['coordination.k8s.io'], ['leases'], ['get']),
-      // personality at rebuild merges into the server's user data, which callers may not read back.
-      rule([''], ['secrets'], ['get']),
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),
     ],
