@@ -6,7 +6,7 @@
 import type { Server } from '../api/server.ts';
 import { badRequest, forbidden } from '../nova/faults.ts';
 import type { Version } from '../nova/microversion.ts';
-import { columnText, instanceColumns, type Column, type ServerFacts } from '../nova/server-columns.ts';
+import { columnReader, columnText, hasColumn, type Column, type ServerFacts } from '../nova/server-columns.ts';
 import { all, isTrueish, last, strictBool, type Query } from './query.ts';
 
 /** Filters a non-admin may use, by the version that brought them (Nova's _get_server_search_options). */
@@ -117,7 +117,7 @@ const NOT_COLUMNS = ['status', 'changes-since', 'changes-before', 'deleted', 'so
  */
 export function serverFilter(q: Query, admin: boolean, v: Version, facts: (s: Server) => ServerFacts): (s: Server) => boolean {
   const opts = searchOptions(q, admin, v);
-  const tests: ((s: Server, row: Record<string, Column>) => boolean)[] = [];
+  const tests: ((s: Server, col: (name: string) => Column) => boolean)[] = [];
 
   // Statuses: any of them (2.38: none valid is a 400; before, nothing matches).
   let vmStates: string[] | undefined;
@@ -133,8 +133,8 @@ export function serverFilter(q: Query, admin: boolean, v: Version, facts: (s: Se
   const since = opts.get('changes-since');
   const before = opts.get('changes-before');
   if (since !== undefined && before !== undefined && Date.parse(since) > Date.parse(before)) throw badRequest('The value of changes-since must be less than or equal to changes-before.');
-  if (since !== undefined) tests.push((_s, row) => Date.parse(String(row.updated_at)) >= Date.parse(since));
-  if (before !== undefined) tests.push((_s, row) => Date.parse(String(row.updated_at)) <= Date.parse(before));
+  if (since !== undefined) tests.push((_s, col) => Date.parse(String(col('updated_at'))) >= Date.parse(since));
+  if (before !== undefined) tests.push((_s, col) => Date.parse(String(col('updated_at'))) <= Date.parse(before));
 
   // Deleted servers are gone from Kubernetes; soft-deleted ones are Nova's "soft_deleted" rows,
   // listed only when asked for (deleted=true, soft_deleted=true, or a changes-since/-before window).
@@ -176,22 +176,23 @@ export function serverFilter(q: Query, admin: boolean, v: Version, facts: (s: Se
     const column = RENAMED[key] ?? key;
     if (column === 'locked') {
       const want = strictBool(val);
-      tests.push((_s, row) => row.locked === want);
+      tests.push((_s, col) => col('locked') === want);
     } else if (EXACT.includes(column)) {
-      tests.push((_s, row) => Object.hasOwn(row, column) && row[column] !== null && String(row[column]) === val);
+      tests.push((_s, col) => hasColumn(column) && col(column) !== null && String(col(column)) === val);
     } else {
       // Only Nova's columns filter (a NULL matches nothing); any other key reaches none and is ignored.
       const re = pythonRegex(val);
-      tests.push((_s, row) => {
-        if (!Object.hasOwn(row, column)) return true;
-        const text = columnText(row[column] ?? null);
+      tests.push((_s, col) => {
+        if (!hasColumn(column)) return true;
+        const text = columnText(col(column));
         return text !== null && !!re?.test(text);
       });
     }
   }
+  if (!tests.length) return () => true;
   return (s) => {
-    const row = instanceColumns(s, facts(s));
-    return tests.every((t) => t(s, row));
+    const col = columnReader(s, () => facts(s));
+    return tests.every((t) => t(s, col));
   };
 }
 
@@ -218,16 +219,23 @@ export function serverOrder(q: Query, admin: boolean, v: Version, facts: (s: Ser
   if (dirs.length > keys.length) throw badRequest('Invalid input received: Sort direction size exceeds sort key size');
   const order = keys.map((k, i) => [k, dirs[i] ?? fallback] as const);
   for (const k of ['created_at', 'uuid']) if (!keys.includes(k)) order.push([k, fallback]);
-  const rows = new Map<Server, Record<string, Column>>();
-  const row = (s: Server): Record<string, Column> => {
+  // Each server's sort columns, read once.
+  const rows = new Map<Server, Column[]>();
+  const row = (s: Server): Column[] => {
     let r = rows.get(s);
-    if (!r) rows.set(s, (r = instanceColumns(s, facts(s))));
+    if (!r) {
+      const col = columnReader(s, () => facts(s));
+      rows.set(s, (r = order.map(([k]) => col(k))));
+    }
     return r;
   };
   return (a, b) => {
-    for (const [k, dir] of order) {
-      const x = row(a)[k] ?? null;
-      const y = row(b)[k] ?? null;
+    const ra = row(a);
+    const rb = row(b);
+    for (let i = 0; i < order.length; i++) {
+      const dir = order[i]![1];
+      const x = ra[i] ?? null;
+      const y = rb[i] ?? null;
       if (x === y) continue;
       // As in MySQL, NULL sorts first.
       const c = x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;

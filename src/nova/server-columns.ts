@@ -40,41 +40,51 @@ export const keyNameOf = (s: Server): string | null => (s.spec.keyName ? s.statu
  * config drive from its root disk on virtio (/dev/vda), without a separate kernel or ramdisk, and
  * cloud-init grows its root partition (Nova's auto_disk_config).
  */
-export function instanceColumns(s: Server, f: ServerFacts): Record<string, Column> {
-  const st = s.status ?? {};
-  return {
-    uuid: s.metadata.uid ?? '',
-    display_name: s.spec.name,
-    display_description: s.spec.description ?? null,
-    hostname: hostnameOf(s),
-    user_id: s.metadata.annotations?.[USER_ANNOTATION] ?? '',
-    project_id: f.projectId,
-    image_ref: f.imageId ?? null,
-    instance_type_id: st.flavor?.id ?? s.spec.flavor,
-    key_name: keyNameOf(s),
-    power_state: POWER_STATE_CODES[st.powerState ?? 'NOSTATE'],
-    vm_state: st.vmState ?? 'building',
-    task_state: st.taskState ?? null,
-    progress: st.progress ?? 0,
-    host: st.host ?? null,
-    node: st.hypervisorHostname ?? null,
-    availability_zone: f.zone ?? s.spec.availabilityZone ?? null,
-    reservation_id: reservationIdOf(s),
-    launch_index: Number(s.metadata.annotations?.[LAUNCH_INDEX_ANNOTATION] ?? 0),
-    created_at: s.metadata.creationTimestamp ?? null,
-    updated_at: lastWriteAt(s) ?? null,
-    launched_at: st.launchedAt ?? null,
-    terminated_at: st.terminatedAt ?? null,
-    locked: s.spec.locked === true,
-    locked_by: s.spec.locked ? s.spec.lockedBy ?? 'owner' : null,
-    config_drive: 'True',
-    kernel_id: '',
-    ramdisk_id: '',
-    root_device_name: '/dev/vda',
-    access_ip_v4: accessIpOf(s, 4),
-    access_ip_v6: accessIpOf(s, 6),
-    auto_disk_config: true,
-  };
+const COLUMNS: Record<string, (s: Server, f: () => ServerFacts) => Column> = {
+  uuid: (s) => s.metadata.uid ?? '',
+  display_name: (s) => s.spec.name,
+  display_description: (s) => s.spec.description ?? null,
+  hostname: (s) => hostnameOf(s),
+  user_id: (s) => s.metadata.annotations?.[USER_ANNOTATION] ?? '',
+  project_id: (_s, f) => f().projectId,
+  image_ref: (_s, f) => f().imageId ?? null,
+  instance_type_id: (s) => s.status?.flavor?.id ?? s.spec.flavor,
+  key_name: (s) => keyNameOf(s),
+  power_state: (s) => POWER_STATE_CODES[s.status?.powerState ?? 'NOSTATE'],
+  vm_state: (s) => s.status?.vmState ?? 'building',
+  task_state: (s) => s.status?.taskState ?? null,
+  progress: (s) => s.status?.progress ?? 0,
+  host: (s) => s.status?.host ?? null,
+  node: (s) => s.status?.hypervisorHostname ?? null,
+  availability_zone: (s, f) => f().zone ?? s.spec.availabilityZone ?? null,
+  reservation_id: (s) => reservationIdOf(s),
+  launch_index: (s) => Number(s.metadata.annotations?.[LAUNCH_INDEX_ANNOTATION] ?? 0),
+  created_at: (s) => s.metadata.creationTimestamp ?? null,
+  updated_at: (s) => lastWriteAt(s) ?? null,
+  launched_at: (s) => s.status?.launchedAt ?? null,
+  terminated_at: (s) => s.status?.terminatedAt ?? null,
+  locked: (s) => s.spec.locked === true,
+  locked_by: (s) => s.spec.locked ? s.spec.lockedBy ?? 'owner' : null,
+  config_drive: () => 'True',
+  kernel_id: () => '',
+  ramdisk_id: () => '',
+  root_device_name: () => '/dev/vda',
+  access_ip_v4: (s) => accessIpOf(s, 4),
+  access_ip_v6: (s) => accessIpOf(s, 6),
+  auto_disk_config: () => true,
+};
+
+/** Whether Nova's instances table has this column. */
+export const hasColumn = (name: string): boolean => Object.hasOwn(COLUMNS, name);
+
+/**
+ * Reads a server's columns one at a time (a list filters and sorts thousands of servers on a few
+ * of them); `facts` is asked at most once, and only for a column that needs the caches.
+ */
+export function columnReader(s: Server, facts: () => ServerFacts): (name: string) => Column {
+  let f: ServerFacts | undefined;
+  const once = (): ServerFacts => (f ??= facts());
+  return (name) => (Object.hasOwn(COLUMNS, name) ? COLUMNS[name]!(s, once) : null);
 }
 
 /** A column as the database's text for a regular-expression match (MySQL's REGEXP): null matches nothing. */
