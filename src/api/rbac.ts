@@ -106,7 +106,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.
-      rule(['coordination.k8s.io'], ['leases'], ['get']),
+      rule(['coordination.k8s.io'], ['leases'], READ),
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),
     ],

@@ -6,12 +6,13 @@ import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL, SOURCE_SERVE
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
 import { SERVERS, type Server } from '../api/server.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { NAMESPACES, NODES, type KubeObject, type Namespace, type Node, type ResourceType } from '../kube/types.ts';
+import { LEASES, NAMESPACES, NODES, type KubeObject, type Namespace, type Node, type ResourceType } from '../kube/types.ts';
 import { Informer, type InformerOptions } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
 import { CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type DataVolume, type Instancetype, type VirtualMachineInstanceMigration, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
 import type { Metrics } from '../metrics.ts';
-import type { KovaConfig } from './config.ts';
+import type { KovaConfig, LeaseRef } from './config.ts';
+import type { Lease } from '../nova/services.ts';
 
 export class Caches {
   readonly servers: Informer<Server>;
@@ -29,6 +30,9 @@ export class Caches {
   readonly instancetypes: Informer<Instancetype>;
   readonly nodes: Informer<Node>;
   readonly namespaces: Informer<Namespace>;
+  /** The API's: the scheduler's and the controller's Leases (os-services). */
+  readonly schedulerLease: Informer<Lease> | undefined;
+  readonly conductorLease: Informer<Lease> | undefined;
   readonly imagesNamespace: string;
 
   /** The API needs no KubeVirt objects: it neither starts those informers nor needs RBAC for them. */
@@ -55,6 +59,9 @@ export class Caches {
     this.instancetypes = make<Instancetype>(INSTANCETYPES, { labelSelector: FLAVOR_LABEL });
     this.nodes = make<Node>(NODES);
     this.namespaces = make<Namespace>(NAMESPACES, { labelSelector: PROJECT_LABEL });
+    const lease = (ref: LeaseRef | undefined) => (ref && profile === 'api' ? make<Lease>(LEASES, { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` }) : undefined);
+    this.schedulerLease = lease(cfg.serviceLeases?.scheduler);
+    this.conductorLease = lease(cfg.serviceLeases?.conductor);
   }
 
   /** Every informer, for starting, stopping and metrics. */

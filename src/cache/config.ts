@@ -1,4 +1,5 @@
 // Kova's configuration: what the controllers and the API are told at start (environment, flags, Helm values).
+import { CONTROLLER_LEASE } from '../api/group.ts';
 
 export interface FlavorMappingConfig {
   /** pci_passthrough:alias name → KubeVirt permittedHostDevices resource name. */
@@ -7,7 +8,23 @@ export interface FlavorMappingConfig {
   vgpuDeviceName?: string;
 }
 
+/** Where a leader-elected service keeps its Lease. */
+export interface LeaseRef {
+  namespace: string;
+  name: string;
+}
+
+/** The Leases that stand for Nova's scheduler and conductor (os-services). */
+export interface ServiceLeases {
+  /** The kube-scheduler's (kube-system/kube-scheduler). */
+  scheduler: LeaseRef;
+  /** Kova's controller's (kova-controller in Kova's namespace, KOVA_NAMESPACE as the controller reads it). */
+  conductor: LeaseRef;
+}
+
 export interface KovaConfig extends FlavorMappingConfig {
+  /** The Leases the API shows as nova-scheduler and nova-conductor. */
+  serviceLeases?: ServiceLeases;
   /** Namespace of the CDI DataSources that are Kova's images. */
   imagesNamespace: string;
   /** Network name under which pod-network addresses are shown. */
@@ -28,5 +45,9 @@ export const defaultConfig = (): KovaConfig => ({
   networkName: 'default',
   shelvedOffloadTimeSeconds: envInt('KOVA_SHELVED_OFFLOAD_TIME', 0),
   reclaimInstanceIntervalSeconds: envInt('KOVA_RECLAIM_INSTANCE_INTERVAL', 0),
+  serviceLeases: {
+    scheduler: { namespace: 'kube-system', name: 'kube-scheduler' },
+    conductor: { namespace: process.env.KOVA_NAMESPACE || 'kova-system', name: CONTROLLER_LEASE },
+  },
 });
 

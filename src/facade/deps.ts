@@ -2,7 +2,6 @@
 // (`app.kova`, decorated once in app.ts) and, per request, the Nova context the compute hook works
 // out (`req.nova`). Types only, so routes and helpers name them without importing the app.
 import type { KovaConfig } from '../cache/config.ts';
-import type { ServiceLeases } from '../compute/services.ts';
 import type { Caches } from '../cache/caches.ts';
 import type { Authenticator, Authorizer, Caller, PasswordUsers } from '../identity/auth.ts';
 import type { TokenIssuer } from '../identity/tokens.ts';
@@ -31,8 +30,6 @@ export interface FacadeDeps {
   consoleTokens: ConsoleTokens;
   /** The noVNC page a console URL opens (Nova's [vnc] novncproxy_base_url); the façade's own by default. */
   novncProxyBaseUrl?: string;
-  /** The Leases os-services shows as nova-scheduler and nova-conductor. */
-  serviceLeases: ServiceLeases;
 }
 
 /** What the compute hook works out for each request. */

@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type KovaConfig } from '../cache/config.ts';
 import { Caches, observeCaches } from '../cache/caches.ts';
-import type { ServiceLeases } from '../compute/services.ts';
 import { Authorizer, ChainAuthenticator, KovaTokenAuthenticator, PasswordUsers, TokenReviewAuthenticator } from '../identity/auth.ts';
 import { TokenIssuer } from '../identity/tokens.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -12,7 +11,6 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { buildFacade } from './app.ts';
 import { CONSOLE_TOKEN_TTL_SECONDS, type ConsoleClaims } from './console-tokens.ts';
-import { CONTROLLER_LEASE } from '../api/group.ts';
 
 export interface FacadeOptions {
   host?: string;
@@ -25,15 +23,7 @@ export interface FacadeOptions {
   /** How long a console URL may be opened (Nova's [consoleauth] token_ttl). */
   consoleTokenTtlSeconds?: number;
   novncProxyBaseUrl?: string;
-  /** The Leases shown as nova-scheduler and nova-conductor (os-services). */
-  serviceLeases?: ServiceLeases;
 }
-
-/** The kube-scheduler's Lease, and Kova's controller's in Kova's namespace (KOVA_NAMESPACE, as the controller reads it). */
-export const defaultServiceLeases = (): ServiceLeases => ({
-  scheduler: { namespace: 'kube-system', name: 'kube-scheduler' },
-  conductor: { namespace: process.env.KOVA_NAMESPACE || 'kova-system', name: CONTROLLER_LEASE },
-});
 
 export class Facade {
   readonly app: FastifyInstance;
@@ -65,7 +55,6 @@ export class Facade {
       glanceUpstream: o.glanceUpstream ?? (process.env.KOVA_GLANCE_UPSTREAM || undefined),
       consoleTokens: issuer.kind<ConsoleClaims>('kovavnc1', o.consoleTokenTtlSeconds ?? CONSOLE_TOKEN_TTL_SECONDS),
       novncProxyBaseUrl: o.novncProxyBaseUrl,
-      serviceLeases: o.serviceLeases ?? defaultServiceLeases(),
     });
     if (o.metrics) observeCaches(o.metrics, caches);
     const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8774 });

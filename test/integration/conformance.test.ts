@@ -64,7 +64,7 @@ describe('conformance with Nova\'s API samples', () => {
     api = await startApi(kova, { passwords: new PasswordUsers() });
     await grant(kova.client, 'root', 'kova-admin');
     await grant(kova.client, 'alice', 'kova-member', ns);
-    for (const l of SERVICE_LEASES) await holdLease(kova.client, l, { holder: l.holder, durationSeconds: 3600 });
+    for (const l of SERVICE_LEASES) await holdLease(kova.client, l, { holder: l.holder, durationSeconds: 3600, seenBy: api.facade.caches });
     await eventually('project in the façade cache', async () => !!api.facade.caches.projectByIdOrName(ns));
     admin = api.token('root', ns);
     member = api.token('alice', ns);

@@ -216,8 +216,8 @@ describe('Nova fidelity', () => {
 
   describe('os-services: the scheduler and the conductor', () => {
     test('listed from their Leases (up while renewed), filtered by binary, not changed', async () => {
-      await holdLease(kova.client, SCHEDULER, { holder: 'cp-1_abc' });
-      await holdLease(kova.client, CONDUCTOR, { holder: 'kova-0_123', renewedMsAgo: 60_000, durationSeconds: 15 });
+      await holdLease(kova.client, SCHEDULER, { holder: 'cp-1_abc', seenBy: api.facade.caches });
+      await holdLease(kova.client, CONDUCTOR, { holder: 'kova-0_123', renewedMsAgo: 60_000, durationSeconds: 15, seenBy: api.facade.caches });
       const all = await api.call('GET', '/v2.1/os-services', { token: admin, version: '2.53' });
       const byBinary = Object.fromEntries(all.body.services.map((s: { binary: string }) => [s.binary, s]));
       assert.deepEqual([byBinary['nova-scheduler'].host, byBinary['nova-scheduler'].state, byBinary['nova-scheduler'].zone, byBinary['nova-scheduler'].status], ['cp-1', 'up', 'internal', 'enabled']);

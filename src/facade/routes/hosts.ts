@@ -88,12 +88,12 @@ function patchNode(req: FastifyRequest, n: Node, patch: { unschedulable?: boolea
 // ------------------------------------------------------------------------------ os-services
 
 /** Every service at this moment (the Leases are read now). */
-const services = (req: FastifyRequest): Promise<Service[]> => servicesOf(req.server.kova.client, caches(req), req.server.kova.serviceLeases);
+const services = (req: FastifyRequest): Service[] => servicesOf(caches(req));
 
 async function listServices(req: FastifyRequest) {
   checkQuery(req, ['host', 'binary']);
   const q = req.query as Record<string, string | undefined>;
-  const list = (await services(req)).filter((s) => (!q.host || s.host === q.host) && (!q.binary || s.binary === q.binary));
+  const list = services(req).filter((s) => (!q.host || s.host === q.host) && (!q.binary || s.binary === q.binary));
   return serviceList(req.nova.version, list);
 }
 
@@ -122,7 +122,7 @@ async function findService(req: FastifyRequest, notFoundMessage: (id: string) =>
   const id = (req.params as { id: string }).id;
   if (since253(req) && !UUID.test(id)) throw badRequest(`Invalid uuid ${id}`);
   if (!since253(req) && !/^-?\d+$/.test(id)) throw badRequest('Invalid input received: id must be an integer');
-  const s = (await services(req)).find((x) => String(serviceIdAt(req.nova.version, x)) === id);
+  const s = services(req).find((x) => String(serviceIdAt(req.nova.version, x)) === id);
   if (!s) throw notFound(notFoundMessage(id));
   return s;
 }
@@ -255,9 +255,9 @@ async function hostPowerAction(req: FastifyRequest): Promise<never> {
 // --------------------------------------------------------------------- os-availability-zone
 
 async function listAvailabilityZones(req: FastifyRequest) {
-  return availabilityZoneList(await services(req));
+  return availabilityZoneList(services(req));
 }
 
 async function listAvailabilityZoneDetail(req: FastifyRequest) {
-  return availabilityZoneDetail(await services(req));
+  return availabilityZoneDetail(services(req));
 }
