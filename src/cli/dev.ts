@@ -115,7 +115,7 @@ export async function runDev(o: DevOptions): Promise<void> {
       // Real virt-api (admission webhooks, subresources.kubevirt.io); the simulator plays the Nodes.
       try {
         const build = await kubevirtBuild((line) => say(`          ${line.replace(/^kova: /, '')}`));
-        handler = (await startKubeVirt(cp, build, { controller: false, log: (l) => say(`kova dev: ${l}`) })).handler;
+        handler = (await startKubeVirt(cp, build, { controller: false })).handler;
         say(`kova dev: KubeVirt's virt-api is running (log: ${join(state, 'virt-api.log')})`);
       } catch (e) {
         say(`kova dev: KubeVirt's virt-api could not be started (${String(e).trim().split('\n').at(-1)}); the simulator plays it.`);

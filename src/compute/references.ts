@@ -1,4 +1,4 @@
-// The references a request names — flavor, key pair, image, host, zone — resolved for the project
+// The references a request names — flavor, key pair, host, zone — resolved for the project
 // it acts in, the same way whichever door the request came through (the Compute API's synchronous
 // 400s, the controller's faults). Nova keeps these in compute/api.py; this is Kova's one home for them.
 import type { Flavor } from '../api/flavor.ts';
@@ -6,7 +6,6 @@ import type { KeyPair } from '../api/keypair.ts';
 import { ZONE_LABEL } from '../api/labels.ts';
 import type { Caches } from '../cache/caches.ts';
 import type { Node } from '../kube/types.ts';
-import type { DataSource } from '../kubevirt/types.ts';
 
 /** A project: its namespace and, when known, its Nova id. */
 export interface Project {
@@ -44,9 +43,6 @@ export function findKeyPair(caches: Pick<Caches, 'keyPair' | 'keyPairs'>, namesp
   if (owner === undefined) return caches.keyPair(namespace, ref);
   return caches.keyPairs.list(namespace).find((k) => k.spec.name === ref && ownsKeyPair(k, owner));
 }
-
-/** An image by DataSource name, uid or promised id (a link's last segment is its id). */
-export const findImage = (caches: Caches, ref: string): DataSource | undefined => caches.image(ref.split('/').at(-1) ?? ref);
 
 /** A host (Node) by name. */
 export const findHost = (caches: Caches, name: string): Node | undefined => caches.nodes.get(name);

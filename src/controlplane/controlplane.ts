@@ -284,7 +284,7 @@ export class ControlPlane {
 }
 
 /** True when `url` answers 200 (TLS not verified: this only probes readiness on loopback). */
-function httpOk(url: string, token?: string): Promise<boolean> {
+export function httpOk(url: string, token?: string): Promise<boolean> {
   if (url.startsWith('http:')) return fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
   return new Promise((resolve) => {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};

@@ -8,9 +8,9 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { sleep } from '../kube/informer.ts';
-import type { KubeObject, ResourceType } from '../kube/types.ts';
+import { API_SERVICES, CONFIG_MAPS, NAMESPACES, SERVICES, type KubeObject, type ResourceType } from '../kube/types.ts';
 import { certificateAuthority, signedCert } from './certs.ts';
-import { freePort, runBuildScript, type ControlPlane } from './controlplane.ts';
+import { freePort, httpOk, runBuildScript, type ControlPlane } from './controlplane.ts';
 import { KubeClient } from '../kube/client.ts';
 import { readYamlObjects } from './crds.ts';
 
@@ -25,10 +25,6 @@ export const KUBEVIRT_IDENTITIES = {
 export const KUBEVIRT_SA_GROUPS = ['system:serviceaccounts', 'system:serviceaccounts:kubevirt', 'system:authenticated'];
 
 const KUBEVIRTS: ResourceType = { group: 'kubevirt.io', version: 'v1', plural: 'kubevirts', kind: 'KubeVirt', namespaced: true };
-const CONFIG_MAPS: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
-const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
-const API_SERVICES: ResourceType = { group: 'apiregistration.k8s.io', version: 'v1', plural: 'apiservices', kind: 'APIService', namespaced: false };
 
 /** Install objects generated from virt-operator's code, by file, in the order they are applied. */
 const INSTALL_FILES: [string, ResourceType][] = [
@@ -66,7 +62,6 @@ export interface KubeVirtOptions {
   launch: (name: string, bin: string, args: string[]) => void;
   /** Whether a launched process has exited (start fails fast then). */
   exited: (name: string) => boolean;
-  log: (line: string) => void;
 }
 
 /** What the node side needs to play virt-handler for real virt-api. */
@@ -83,7 +78,6 @@ export interface HandlerEndpoint {
 export class KubeVirtComponents {
   private readonly o: KubeVirtOptions;
   handler: HandlerEndpoint | undefined;
-  apiPort = 0;
 
   constructor(o: KubeVirtOptions) {
     this.o = o;
@@ -107,7 +101,6 @@ export class KubeVirtComponents {
     await this.kubevirtCr(client);
 
     const [apiPort, handlerPort, controllerPort] = [await freePort(), await freePort(), await freePort()];
-    this.apiPort = apiPort;
     o.launch('virt-api', join(o.binDir, 'virt-api'), [
       '--kubeconfig', this.kubeconfig('virt-api', KUBEVIRT_IDENTITIES.api),
       '--listen', '127.0.0.1', '--port', String(apiPort), '--console-server-port', String(handlerPort),
@@ -115,7 +108,7 @@ export class KubeVirtComponents {
       '--handler-cert-file', join(certs, 'virt-api-handler-client.crt'), '--handler-key-file', join(certs, 'virt-api-handler-client.key'),
       '-v', '2',
     ]);
-    await this.waitFor('virt-api', () => httpsOk(`https://127.0.0.1:${apiPort}/apis/subresources.kubevirt.io/v1/healthz`), 90_000);
+    await this.waitFor('virt-api', () => httpOk(`https://127.0.0.1:${apiPort}/apis/subresources.kubevirt.io/v1/healthz`), 90_000);
 
     // Webhooks and the subresource API point at the loopback port (there is no kube-proxy here).
     const caBundle = ca.toString('base64');
@@ -142,7 +135,7 @@ export class KubeVirtComponents {
       '--prom-cert-file', join(certs, 'virt-controller.crt'), '--prom-key-file', join(certs, 'virt-controller.key'),
       '-v', '2',
     ]);
-    await this.waitFor('virt-controller', () => httpsOk(`https://127.0.0.1:${controllerPort}/leader`), 90_000);
+    await this.waitFor('virt-controller', () => httpOk(`https://127.0.0.1:${controllerPort}/leader`), 90_000);
     return this.handlerEndpoint(certs, handlerPort);
   }
 
@@ -218,11 +211,11 @@ export async function kubevirtBuild(onProgress: (line: string) => void = () => {
 }
 
 /** Starts KubeVirt's components beside a started control plane (their processes stop with it). */
-export async function startKubeVirt(cp: ControlPlane, build: { binDir: string; installDir: string }, o: { controller: boolean; log: (line: string) => void }): Promise<KubeVirtComponents> {
+export async function startKubeVirt(cp: ControlPlane, build: { binDir: string; installDir: string }, o: { controller: boolean }): Promise<KubeVirtComponents> {
   const components = new KubeVirtComponents({
     dir: cp.dir, binDir: build.binDir, installDir: build.installDir, controller: o.controller,
     apiServerUrl: cp.apiServerUrl, apiServerCa: cp.servingCa(), adminToken: cp.token,
-    launch: (name, bin, args) => cp.launch(name, bin, args), exited: (name) => cp.hasExited(name), log: o.log,
+    launch: (name, bin, args) => cp.launch(name, bin, args), exited: (name) => cp.hasExited(name),
   });
   const client = await KubeClient.load(cp.kubeconfigPath);
   try {
@@ -240,16 +233,3 @@ export function handlerEndpointOf(ref: string): HandlerEndpoint {
   return { port: Number(ref.slice(0, i)), cert: readFileSync(join(certs, 'virt-handler.crt')), key: readFileSync(join(certs, 'virt-handler.key')), ca: readFileSync(join(certs, 'ca.crt')) };
 }
 
-/** True when the HTTPS URL answers 2xx (any certificate: a readiness probe on loopback). */
-async function httpsOk(url: string): Promise<boolean> {
-  const { request } = await import('node:https');
-  return new Promise((resolve) => {
-    const req = request(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 500) < 300);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}

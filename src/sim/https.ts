@@ -7,10 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from '../kube/client.ts';
-import type { ResourceType } from '../kube/types.ts';
+import { CONFIG_MAPS } from '../kube/types.ts';
 import { servingCert } from '../controlplane/certs.ts';
 
-const CONFIG_MAPS: ResourceType = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 
 export interface Reply {
   status: number;

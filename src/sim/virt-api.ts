@@ -5,7 +5,7 @@
 import type https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from '../kube/client.ts';
-import type { ResourceType } from '../kube/types.ts';
+import { API_SERVICES, NAMESPACES, SERVICES } from '../kube/types.ts';
 import type { Logger } from '../log.ts';
 import { Authorizer } from '../identity/auth.ts';
 import { PLAIN_STREAM_PROTOCOL as PLAIN, VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
@@ -17,9 +17,6 @@ export const PAUSED_ANNOTATION = 'sim.kova.io/paused';
 /** How many soft reboots the simulated guest went through. */
 export const SOFT_REBOOTS_ANNOTATION = 'sim.kova.io/soft-reboots';
 const GROUP = 'subresources.kubevirt.io';
-const SERVICES: ResourceType = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
-const NAMESPACES: ResourceType = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-const API_SERVICES: ResourceType = { group: 'apiregistration.k8s.io', version: 'v1', plural: 'apiservices', kind: 'APIService', namespaced: false };
 
 const SUBRESOURCE = /^\/apis\/subresources\.kubevirt\.io\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/([a-z]+)$/;
 

@@ -32,7 +32,7 @@ export async function globalSetup(): Promise<void> {
   });
   await cp.start();
   // Real virt-api: its webhooks check every VM and VMI, and it serves subresources.kubevirt.io.
-  const components = await startKubeVirt(cp, kv, { controller: false, log: (l) => process.stderr.write(`kubevirt: ${l}\n`) });
+  const components = await startKubeVirt(cp, kv, { controller: false });
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
   process.env.KOVA_TEST_BIN = binDir;

@@ -19,14 +19,8 @@ export async function act(deps: ControllerDeps, server: Server, vmi: VirtualMach
     await deps.client.apply(VIRTUAL_MACHINES, d.apply.vm);
     if (d.apply.created) await deps.events.record(server, 'Normal', 'VirtualMachineCreated', 'Create', `created VirtualMachine ${server.metadata.name}`);
   }
-  for (const e of [...(wrote ? d.onWrite : []), ...d.effects]) {
-    if (e.kind === 'reclaim') {
-      await deps.client.delete(SERVERS, server.metadata.name ?? '', server.metadata.namespace, { uid: server.metadata.uid });
-      continue;
-    }
-    await run(deps, server, vmi, e);
-  }
-  if (d.requeueAfterMs !== undefined && !d.effects.some((e) => e.kind === 'reclaim')) return { requeueAfterMs: d.requeueAfterMs };
+  for (const e of [...(wrote ? d.onWrite : []), ...d.effects]) await run(deps, server, vmi, e);
+  if (d.requeueAfterMs !== undefined) return { requeueAfterMs: d.requeueAfterMs };
 }
 
 async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, e: Effect): Promise<void> {
@@ -67,7 +61,7 @@ async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInst
     case 'deleteVolume':
       return void (await deps.client.delete(DATA_VOLUMES, e.name, namespace, { uid: e.uid }));
     case 'reclaim':
-      return;
+      return void (await deps.client.delete(SERVERS, name, namespace, { uid: server.metadata.uid }));
   }
 }
 
