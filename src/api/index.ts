@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { AggregateDefinition } from './aggregate.ts';
 import { FlavorDefinition } from './flavor.ts';
 import { KeyPairDefinition } from './keypair.ts';
-import { CLUSTER_ROLES, OPERATOR_ROLES } from './rbac.ts';
+import { CLUSTER_ROLES, imageUsersBinding, OPERATOR_ROLES } from './rbac.ts';
 import { crdOf, type KindDefinition } from './schema.ts';
 import { ServerDefinition } from './server.ts';
 
@@ -32,6 +32,9 @@ export function renderGenerated(): Map<string, string> {
   const roles = HEADER + CLUSTER_ROLES.map(yaml).join('---\n');
   out.set('config/rbac/user-roles.yaml', roles);
   out.set('charts/kova/templates/user-roles.yaml', roles);
+  // The images namespace's binding: the chart's namespace is a value.
+  out.set('config/rbac/image-users.yaml', HEADER + yaml(imageUsersBinding('kova-images')));
+  out.set('charts/kova/templates/image-users.yaml', HEADER + yaml(imageUsersBinding('__IMAGES__')).replace('__IMAGES__', '{{ .Values.imagesNamespace }}'));
   const operator = HEADER + OPERATOR_ROLES.map(yaml).join('---\n');
   out.set('config/rbac/operator-roles.yaml', operator);
   out.set('charts/kova/templates/operator-roles.yaml', operator);

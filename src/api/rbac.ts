@@ -10,7 +10,7 @@ const WRITE = ['create', 'update', 'patch', 'delete'];
 /** A server's remote console (Nova's os-remote-consoles, a member's right): KubeVirt's VNC subresource, opened as the caller. */
 const VNC = rule(['subresources.kubevirt.io'], ['virtualmachineinstances/vnc'], ['get']);
 
-export const CLUSTER_ROLES: KubeObject[] = [
+const USER_ROLES: KubeObject[] = [
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
@@ -51,6 +51,26 @@ export const CLUSTER_ROLES: KubeObject[] = [
     ],
   },
 ];
+
+/**
+ * Nova's public images are every project's: a server's root disk is CDI's clone of an image in the
+ * images namespace, and CDI lets a VM's service account clone from another namespace only if it
+ * may create `datavolumes/source` there. Bound (imageUsersBinding) in the images namespace to
+ * every service account.
+ */
+export const IMAGE_USER_ROLE: KubeObject = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'kova-image-user', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+  rules: [rule(['cdi.kubevirt.io'], ['datavolumes/source'], ['create'])],
+};
+
+/** Every ClusterRole users and workloads are bound to: Nova's three roles and the image users'. */
+export const CLUSTER_ROLES: KubeObject[] = [...USER_ROLES, IMAGE_USER_ROLE];
+
+/** The images namespace's binding of IMAGE_USER_ROLE to every service account (the VMs' own). */
+export const imageUsersBinding = (imagesNamespace: string): KubeObject =>
+  roleBinding(imagesNamespace, 'kova-image-users', 'kova-image-user', { kind: 'Group', name: 'system:serviceaccounts' });
 
 export const clusterRoleBinding = (name: string, role: string, subject: { kind: 'User' | 'Group'; name: string }): KubeObject => ({
   apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -33,7 +33,10 @@ export interface DataVolumeTemplate {
   metadata: { name: string; labels?: Record<string, string> };
   spec: {
     sourceRef?: { kind: 'DataSource'; name: string; namespace?: string };
-    storage?: { resources?: { requests?: { storage?: string } } };
+    /** What KubeVirt resolves a sourceRef into when it creates the DataVolume: the image's PVC. */
+    source?: { pvc?: { name: string; namespace?: string } };
+    storage?: { resources?: { requests?: { storage?: string } }; accessModes?: string[] };
+    pvc?: { resources?: { requests?: { storage?: string } }; accessModes?: string[] };
   };
 }
 
@@ -110,10 +113,17 @@ export interface VirtualMachineInstance extends KubeObject {
     conditions?: KubeVirtCondition[];
     interfaces?: VMIInterface[];
     phaseTransitionTimestamps?: { phase: VMIPhase; phaseTransitionTimestamp: string }[];
-    migrationState?: { startTimestamp?: string; endTimestamp?: string; sourceNode?: string; targetNode?: string; targetPod?: string; completed?: boolean; failed?: boolean; migrationUid?: string; mode?: string; abortStatus?: string; failureReason?: string };
+    migrationState?: {
+      startTimestamp?: string; endTimestamp?: string; sourceNode?: string; targetNode?: string; targetPod?: string; completed?: boolean; failed?: boolean; migrationUid?: string; mode?: string;
+      abortStatus?: string; abortRequested?: boolean; failureReason?: string;
+      targetNodeAddress?: string; targetDirectMigrationNodePorts?: Record<string, number>; targetNodeDomainDetected?: boolean; targetNodeDomainReadyTimestamp?: string;
+    };
     guestOSInfo?: Record<string, string>;
     activePods?: Record<string, string>;
     qosClass?: string;
+    /** What virt-handler reports (the migration controller refuses to start without it). */
+    selinuxContext?: string;
+    machine?: { type: string };
     launcherContainerImageVersion?: string;
   };
 }
@@ -150,5 +160,5 @@ export const vmCondition = (o: { status?: { conditions?: KubeVirtCondition[] } }
 /** A VirtualMachineInstanceMigration, as far as Kova reads it. */
 export interface VirtualMachineInstanceMigration extends KubeObject {
   spec: { vmiName: string; addedNodeSelector?: Record<string, string> };
-  status?: { phase?: string; migrationState?: { sourceNode?: string; targetNode?: string; completed?: boolean; failed?: boolean; failureReason?: string } };
+  status?: { phase?: string; migrationState?: { sourceNode?: string; targetNode?: string; completed?: boolean; failed?: boolean; failureReason?: string; abortStatus?: string } };
 }

@@ -3,7 +3,8 @@
 // 50% under the provisioning hold); a DataSource becomes Ready once the DataVolume it points at, if
 // any, has been imported.
 import { isDeepStrictEqual } from 'node:util';
-import { controllerOf, splitKey } from '../kube/types.ts';
+import { isAlreadyExists } from '../kube/client.ts';
+import { controllerOf, ownerReference, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, splitKey, type KubeObject } from '../kube/types.ts';
 import { DATA_SOURCES, DATA_VOLUMES, type DataVolume } from '../kubevirt/types.ts';
 import { now, type SimDeps } from './deps.ts';
 import { held, injected } from './injections.ts';
@@ -20,6 +21,7 @@ export async function reconcileDataVolume(d: SimDeps, key: string): Promise<{ re
   const step = 100 / d.importSteps;
   const progress = Number.parseFloat(dv.status?.progress ?? '0') || 0;
   let status: NonNullable<DataVolume['status']>;
+  if (d.realController && (phase === '' || phase === 'Pending')) await provisionVolume(d, dv);
   if (injected(vm) === 'data-volume-error') {
     status = {
       phase: 'Failed',
@@ -34,6 +36,35 @@ export async function reconcileDataVolume(d: SimDeps, key: string): Promise<{ re
   else status = { phase: 'Succeeded', progress: '100.0%', conditions: [{ type: 'Running', status: 'False', reason: 'Completed' }, { type: 'Ready', status: 'True' }, { type: 'Bound', status: 'True' }] };
   if (!isDeepStrictEqual(JSON.parse(JSON.stringify(dv.status ?? {})), status)) await d.client.mergePatch(DATA_VOLUMES, name, namespace, { status }, 'status');
   return status.phase === 'Succeeded' || status.phase === 'Failed' ? undefined : { requeueAfterMs: d.stepMs };
+}
+
+/**
+ * The volume CDI fills, as a storage provisioner would make it: the DataVolume's PVC (controlled by
+ * it, as CDI's are) and a PersistentVolume bound to it (hostPath on the simulated Nodes, kept when
+ * released: the simulator has no disks to free). kube-controller-manager's binder marks both Bound.
+ */
+async function provisionVolume(d: SimDeps, dv: DataVolume): Promise<void> {
+  const { name, namespace } = dv.metadata;
+  const size = dv.spec.storage?.resources?.requests?.storage ?? dv.spec.pvc?.resources?.requests?.storage ?? '1Gi';
+  const accessModes = dv.spec.storage?.accessModes ?? dv.spec.pvc?.accessModes ?? ['ReadWriteOnce'];
+  let pvc: KubeObject;
+  try {
+    pvc = await d.client.create(PERSISTENT_VOLUME_CLAIMS, {
+      metadata: { name, namespace, labels: { 'app': 'containerized-data-importer' }, ownerReferences: [ownerReference(dv, 'cdi.kubevirt.io/v1beta1', 'DataVolume')] },
+      spec: { accessModes, resources: { requests: { storage: size } }, storageClassName: '', volumeMode: 'Filesystem' },
+    } as KubeObject);
+  } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    return;
+  }
+  await d.client.create(PERSISTENT_VOLUMES, {
+    metadata: { generateName: 'pvc-sim-', labels: { 'sim.kova.io/volume': 'true' } },
+    spec: {
+      capacity: { storage: size }, accessModes, storageClassName: '', volumeMode: 'Filesystem', persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: `/var/lib/kova-sim/${namespace}/${name}`, type: '' },
+      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name, uid: pvc.metadata.uid },
+    },
+  } as KubeObject);
 }
 
 /** A DataSource is Ready once the volume it names, if CDI is filling one, is imported. */

@@ -13,6 +13,11 @@ export interface SimDeps extends MigrationDeps {
   instancetypes: Informer<Instancetype>;
   /** Steps a DataVolume import takes. */
   importSteps: number;
+  /**
+   * Real virt-controller runs (docs/adr/015-real-kubevirt.md): the simulator then plays only the
+   * node side — virt-handler, the kubelet, CDI's importer and the storage it fills.
+   */
+  realController: boolean;
 }
 
 export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');

@@ -2,10 +2,13 @@
 // Node it becomes Running with a pod IP (Pending with ErrImagePull under that injection), and a pod
 // being deleted goes at once, its containers stopped. The kubelet's HTTPS API (container logs) is
 // kubelet-server.ts; the Nodes' status and Lease heartbeats are nodes.ts.
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { isNotFound } from '../kube/client.ts';
 import { controllerOf, keyOf, PODS, splitKey, type Pod } from '../kube/types.ts';
-import { now, type SimDeps } from './deps.ts';
-import { injected } from './injections.ts';
+import type { VirtualMachine } from '../kubevirt/types.ts';
+import { isFinal, now, type SimDeps } from './deps.ts';
+import { held, injected } from './injections.ts';
 
 /** A launcher pod (key namespace/name), or every launcher pod of a VM whose injections changed (key vm:namespace/name). */
 export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promise<void> {
@@ -19,12 +22,15 @@ export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promis
   const { namespace, name } = splitKey(key);
   const pod = d.pods.get(name, namespace);
   if (!pod) return;
-  if (pod.metadata.deletionTimestamp) {
+  const vm = d.vms.get(controllerOf(pod)?.name ?? '', namespace); // the VMI's name is its VM's
+  if (d.realController) {
+    const done = await launcherExit(d, pod, vm);
+    if (done) return;
+  } else if (pod.metadata.deletionTimestamp) {
     await d.client.delete(PODS, name, namespace, { gracePeriodSeconds: 0 });
     return;
   }
   if (!pod.spec.nodeName) return; // the kube-scheduler has not bound it yet
-  const vm = d.vms.get(controllerOf(pod)?.name ?? '', namespace); // the VMI's name is its VM's
   const t = now();
   let status: Pod['status'];
   if (injected(vm) === 'image-pull-error') {
@@ -35,20 +41,81 @@ export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promis
       containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0, image: c.image, imageID: '', state: { waiting: { reason: 'ErrImagePull', message: 'simulated pull error' } } })),
     };
   } else {
-    if (pod.status?.phase === 'Running') return;
-    const ip = ips.next();
+    // Ready when every container is and every readiness gate (KubeVirt's "unpaused" one) is true.
+    const gates = (pod.spec.readinessGates ?? []).every((g) => pod.status?.conditions?.some((c) => c.type === g.conditionType && c.status === 'True'));
+    const readyNow = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    if (pod.status?.phase === 'Running' && readyNow === gates) return;
+    const ip = pod.status?.podIP ?? ips.next();
+    const kept = (pod.status?.conditions ?? []).filter((c) => (pod.spec.readinessGates ?? []).some((g) => g.conditionType === c.type));
     status = {
       phase: 'Running',
       hostIP: '127.0.0.1',
       podIP: ip,
       podIPs: [{ ip }],
-      startTime: t,
-      conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: t })),
-      containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: true, started: true, restartCount: 0, image: c.image, imageID: 'sim://virt-launcher', state: { running: { startedAt: t } } })),
+      startTime: pod.status?.startTime ?? t,
+      conditions: [
+        ...['PodScheduled', 'Initialized', 'ContainersReady'].map((type) => ({ type, status: 'True', lastTransitionTime: t })),
+        { type: 'Ready', status: gates ? 'True' : 'False', ...(gates ? {} : { reason: 'ReadinessGatesNotReady', message: 'the status of pod readiness gate is not "True"' }), lastTransitionTime: t },
+        ...kept,
+      ],
+      // Image digests, as a container runtime reports them (KubeVirt's migration needs them).
+      containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: true, started: true, restartCount: 0, image: c.image, imageID: digestOf(c.image), state: { running: { startedAt: t } } })),
+      ...(pod.spec.initContainers?.length ? { initContainerStatuses: pod.spec.initContainers.map((c) => ({ name: c.name, ready: true, restartCount: 0, image: c.image, imageID: digestOf(c.image), state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: t, finishedAt: t } } })) } : {}),
     };
   }
   if (isDeepStrictEqual(pod.status?.containerStatuses, status.containerStatuses) && pod.status?.phase === status.phase) return;
   await d.client.mergePatch(PODS, name, namespace, { status }, 'status');
+}
+
+/**
+ * A launcher pod's end, with real virt-controller: its containers exit once its domain is gone —
+ * its VMI final, or the pod deleted (the launcher shuts the domain down, and virt-handler then
+ * marks the VMI Succeeded) — and a deleted pod goes once its VMI no longer runs. Whether it acted.
+ */
+async function launcherExit(d: SimDeps, pod: Pod, vm: VirtualMachine | undefined): Promise<boolean> {
+  const { name, namespace } = pod.metadata;
+  const owner = controllerOf(pod);
+  const vmi = owner?.kind === 'VirtualMachineInstance' ? d.vmis.get(owner.name, namespace) : undefined;
+  const vmiHere = vmi?.metadata.uid === owner?.uid && vmi?.status?.nodeName === pod.spec.nodeName ? vmi : undefined;
+  const domainRuns = !!vmiHere && !isFinal(vmiHere.status?.phase) && ['Scheduled', 'Running', 'Unknown'].includes(vmiHere.status?.phase ?? '');
+  const exited = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  if (pod.metadata.deletionTimestamp) {
+    if (held(vm) === 'stopping' && domainRuns) return true;
+    if (domainRuns && !exited) await exit(d, pod, 0);
+    else if (!domainRuns) await d.client.delete(PODS, name ?? '', namespace, { gracePeriodSeconds: 0 }).catch(ignoreNotFound);
+    return true;
+  }
+  if (vmiHere && isFinal(vmiHere.status?.phase)) {
+    if (!exited) await exit(d, pod, vmiHere.status?.phase === 'Failed' ? 1 : 0);
+    return true;
+  }
+  // A live migration's source once the domain runs on the target: its launcher exits.
+  const ms = vmi?.metadata.uid === owner?.uid ? vmi?.status?.migrationState : undefined;
+  if (ms?.completed && ms.sourceNode === pod.spec.nodeName && vmi?.status?.nodeName !== pod.spec.nodeName) {
+    if (!exited) await exit(d, pod, 0);
+    return true;
+  }
+  return exited;
+}
+
+async function exit(d: SimDeps, pod: Pod, code: number): Promise<void> {
+  const t = now();
+  await d.client.mergePatch(PODS, pod.metadata.name ?? '', pod.metadata.namespace, {
+    status: {
+      phase: code === 0 ? 'Succeeded' : 'Failed',
+      conditions: ['Ready', 'ContainersReady'].map((type) => ({ type, status: 'False', reason: code === 0 ? 'PodCompleted' : 'PodFailed', lastTransitionTime: t })),
+      containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, started: false, restartCount: 0, image: c.image, imageID: digestOf(c.image), state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', finishedAt: t } } })),
+    },
+  }, 'status');
+}
+
+const ignoreNotFound = (e: unknown): void => {
+  if (!isNotFound(e)) throw e;
+};
+
+/** The digest a registry would give an image (stable per image name). */
+function digestOf(image: string): string {
+  return `${image.replace(/[:@].*$/, '')}@sha256:${createHash('sha256').update(image).digest('hex')}`;
 }
 
 /** The pod network's addresses, handed out in order. */

@@ -20,7 +20,7 @@ const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 function nodeStatus(spec: NodeSpec, transition: string): NonNullable<Node['status']> {
   // KubeVirt's device plugins (on virt-handler) advertise these; a launcher pod asks for them.
   const devices = { 'devices.kubevirt.io/kvm': '1k', 'devices.kubevirt.io/tun': '1k', 'devices.kubevirt.io/vhost-net': '1k' };
-  const resources = { cpu: spec.cpu ?? '16', memory: spec.memory ?? '64Gi', pods: spec.pods ?? '110', ...devices };
+  const resources = { cpu: spec.cpu ?? '16', memory: spec.memory ?? '64Gi', pods: spec.pods ?? '110', 'ephemeral-storage': '200Gi', ...devices };
   const t = now();
   return {
     capacity: resources,

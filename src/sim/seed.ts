@@ -4,7 +4,8 @@ import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { IMAGE_NAME_ANNOTATION, PROJECT_LABEL } from '../api/labels.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
 import { DATA_SOURCES } from '../kubevirt/types.ts';
-import { NAMESPACES } from '../kube/types.ts';
+import { CLUSTER_ROLE_TYPE, NAMESPACES, ROLE_BINDING_TYPE } from '../kube/types.ts';
+import { IMAGE_USER_ROLE, imageUsersBinding } from '../api/rbac.ts';
 import { ensureNode, waitSchedulable, type NodeSpec } from './nodes.ts';
 
 /** Nova's classic flavors (devstack's defaults). */
@@ -38,6 +39,9 @@ export const ensureProject = (client: KubeClient, name: string): Promise<void> =
 /** An image: a CDI DataSource in the images namespace (the simulator makes it Ready). */
 export async function ensureImage(client: KubeClient, imagesNamespace: string, name: string, displayName = name): Promise<void> {
   await ensureNamespace(client, imagesNamespace);
+  // Every project's VMs may clone the images (CDI checks their service accounts).
+  await client.apply(CLUSTER_ROLE_TYPE, IMAGE_USER_ROLE, { fieldManager: 'kova-dev' });
+  await client.apply(ROLE_BINDING_TYPE, imageUsersBinding(imagesNamespace), { fieldManager: 'kova-dev' });
   await client.apply(DATA_SOURCES, {
     metadata: { name, namespace: imagesNamespace, annotations: { [IMAGE_NAME_ANNOTATION]: displayName } },
     spec: { source: { pvc: { name, namespace: imagesNamespace } } },

@@ -49,6 +49,13 @@ export interface SimulatorOptions {
    * account (virt-api's webhook reverts VMI status anyone else writes).
    */
   realVirtApi?: HandlerEndpoint;
+  /**
+   * Real virt-controller runs too (needs realVirtApi): the simulator plays only what runs on a
+   * Node — virt-handler (writing VMIs as KubeVirt's handler service account), the kubelet, CDI's
+   * importer with the volume it fills — and leaves VM → VMI → launcher pod, printableStatus and
+   * the migration controller to KubeVirt.
+   */
+  realController?: boolean;
 }
 
 export class KubeVirtSimulator {
@@ -69,7 +76,8 @@ export class KubeVirtSimulator {
     const inf = <T extends KubeObject>(t: ResourceType, labelSelector?: string) => new Informer<T>(client, t, { labelSelector, onError });
     const d: SimDeps = this.deps = {
       client,
-      vmiClient: o.realVirtApi ? client.as(KUBEVIRT_IDENTITIES.controller, KUBEVIRT_SA_GROUPS) : client,
+      vmiClient: o.realVirtApi ? client.as(o.realController ? KUBEVIRT_IDENTITIES.handler : KUBEVIRT_IDENTITIES.controller, KUBEVIRT_SA_GROUPS) : client,
+      realController: !!(o.realVirtApi && o.realController),
       stepMs: this.stepMs,
       importSteps: o.importSteps ?? 4,
       hold: held,
@@ -94,7 +102,7 @@ export class KubeVirtSimulator {
     const dvCtl = new Controller('sim-cdi', (k) => reconcileDataVolume(d, k), this.log, { concurrency: 4 });
     const dsCtl = new Controller('sim-cdi-datasource', (k) => reconcileDataSource(d, k), this.log, { concurrency: 1 });
     const migCtl = new Controller('sim-migration', (k) => reconcileMigration(d, k), this.log, { concurrency: 2 });
-    this.controllers = [vmCtl, vmiCtl, podCtl, dvCtl, dsCtl, migCtl];
+    this.controllers = d.realController ? [vmiCtl, podCtl, dvCtl, dsCtl] : [vmCtl, vmiCtl, podCtl, dvCtl, dsCtl, migCtl];
 
     const both = <T extends KubeObject>(fn: (o: T) => void) => (_t: string, o: T, old?: T) => {
       fn(o);

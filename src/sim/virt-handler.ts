@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { PODS, splitKey, type Pod } from '../kube/types.ts';
-import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance, type VMIPhase } from '../kubevirt/types.ts';
+import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachine, type VirtualMachineInstance, type VMIPhase } from '../kubevirt/types.ts';
 import { isFinal, now, withCondition, type SimDeps } from './deps.ts';
 import { held, injected } from './injections.ts';
 import { abortOrphanedMigration } from './migrations.ts';
@@ -25,6 +25,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
   const pods = d.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace);
   const pod = pods.find((p) => p.spec.nodeName === vmi.status?.nodeName) ?? pods[0];
   const inject = injected(vm);
+  if (d.realController) return reconcileNodeVMI(d, vmi, pod, vm);
 
   if (vmi.metadata.deletionTimestamp) {
     if (pod && !pod.metadata.deletionTimestamp) await d.client.delete(PODS, pod.metadata.name ?? '', namespace);
@@ -96,14 +97,87 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
   return requeue ? { requeueAfterMs: requeue } : undefined;
 }
 
-/** What virt-handler reports from the running domain: interfaces, guest info, Paused, migration. */
-function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | undefined): void {
+/**
+ * virt-handler's share alone, with real virt-controller: a VMI virt-controller handed over
+ * (Scheduled, its launcher pod running on this Node) becomes Running with what the domain reports;
+ * its domain stops when the VMI or its pod goes (Succeeded), or crashes as injected (Failed).
+ * virt-controller does the rest: the pod, Pending → Scheduling → Scheduled, Ready from the pod,
+ * the finalizers once the pod is gone.
+ */
+async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Pod | undefined, vm: VirtualMachine | undefined): Promise<{ requeueAfterMs?: number } | void> {
+  const phase = vmi.status?.phase ?? '';
+  if (!['Scheduled', 'Running', 'Unknown'].includes(phase)) return;
+  const next = structuredClone(vmi);
+  const st = (next.status ??= {});
+  const setPhase = (p: VMIPhase): void => {
+    if (st.phase === p) return;
+    st.phase = p;
+    st.phaseTransitionTimestamps = [...(st.phaseTransitionTimestamps ?? []), { phase: p, phaseTransitionTimestamp: now() }];
+  };
+  const inject = injected(vm);
+  const podDown = !pod || !!pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  if (vmi.metadata.deletionTimestamp || podDown) {
+    if (held(vm) === 'stopping') return;
+    // The domain shut down (the VMI or its pod was deleted) or the launcher went away under it.
+    setPhase(pod?.status?.phase === 'Failed' ? 'Failed' : 'Succeeded');
+    st.conditions = withCondition(st.conditions, { type: 'AgentConnected', remove: true });
+  } else if (pod.status?.phase !== 'Running') {
+    return;
+  } else if (inject === 'crash-loop') {
+    st.reason = 'GuestCrashed';
+    setPhase('Failed');
+  } else {
+    handlerView(next, pod, inject, false);
+    st.selinuxContext = 'none';
+    st.machine = { type: 'q35' };
+    setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
+    if (migrationStep(next, held(vm) === 'migrating')) {
+      if (!isDeepStrictEqual(next, vmi)) await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
+      return { requeueAfterMs: d.stepMs };
+    }
+  }
+  if (isDeepStrictEqual(next, vmi)) return;
+  await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
+}
+
+/**
+ * One step of the two virt-handlers' side of a live migration virt-controller has handed over
+ * (migrationState names the migration and the target node): the target prepares (its address),
+ * the source starts, then — unless held — the source reports it completed and the target takes the
+ * VMI over (its node). An abort virt-controller asks for ends it failed. Whether it is still going.
+ */
+function migrationStep(vmi: VirtualMachineInstance, hold: boolean): boolean {
+  const st = vmi.status ??= {};
+  const ms = st.migrationState;
+  if (!ms?.migrationUid || !ms.targetNode || ms.endTimestamp) return false;
+  if (ms.abortRequested) {
+    st.migrationState = { ...ms, abortStatus: 'Succeeded', failed: true, endTimestamp: now() };
+    return false;
+  }
+  if (!ms.targetNodeAddress) {
+    st.migrationState = { ...ms, targetNodeAddress: '127.0.0.1', targetDirectMigrationNodePorts: { '49152': 0 } };
+  } else if (!ms.startTimestamp) {
+    st.migrationState = { ...ms, startTimestamp: now(), mode: 'PreCopy' };
+  } else if (!hold) {
+    const t = now();
+    st.migrationState = { ...ms, targetNodeDomainDetected: true, targetNodeDomainReadyTimestamp: t, completed: true, endTimestamp: t };
+    st.nodeName = ms.targetNode;
+    const labels: Record<string, string> = { ...vmi.metadata.labels, 'kubevirt.io/nodeName': ms.targetNode };
+    delete labels['kubevirt.io/migrationTargetNodeName'];
+    vmi.metadata.labels = labels;
+    return false;
+  }
+  return true;
+}
+
+/** What virt-handler reports from the running domain: interfaces, guest info, Paused, migration (and Ready, where no virt-controller derives it from the pod). */
+function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | undefined, ready = true): void {
   const st = (vmi.status ??= {});
   const ip = pod.status?.podIP;
   const hasPodNetwork = (vmi.spec.networks ?? []).some((n) => n.pod);
   st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac: macOf(vmi.metadata.uid ?? ''), interfaceName: 'eth0', infoSource: 'domain, guest-agent' }] : [];
   st.guestOSInfo = { id: 'cirros', name: 'CirrOS', prettyName: 'CirrOS (simulated)', version: '0.6' };
-  st.conditions = withCondition(st.conditions, { type: 'Ready', status: 'True' });
+  if (ready) st.conditions = withCondition(st.conditions, { type: 'Ready', status: 'True' });
   st.conditions = withCondition(st.conditions, { type: 'AgentConnected', status: 'True' });
   st.conditions = withCondition(st.conditions, { type: 'LiveMigratable', status: 'True' });
   // Paused through the pause subresource (by a user), or injected as KubeVirt's own I/O-error pause.

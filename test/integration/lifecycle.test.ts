@@ -178,7 +178,8 @@ describe('server lifecycle', () => {
       return l.length === 1 ? l : undefined;
     });
     assert.notEqual(dvs[0]!.metadata.name, `${name}-root`);
-    assert.equal(dvs[0]!.spec.sourceRef?.name, 'fedora');
+    // KubeVirt creates the DataVolume with the DataSource resolved into the image's PVC.
+    assert.equal(dvs[0]!.spec.source?.pvc?.name ?? dvs[0]!.spec.sourceRef?.name, 'fedora');
   });
 
   test('shelve → SHELVED_OFFLOADED (no host) → unshelve → ACTIVE', async () => {

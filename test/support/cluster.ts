@@ -35,7 +35,7 @@ export async function startKova(o: { controller?: boolean; stepMs?: number; imag
   const cfg = { ...defaultConfig(), imagesNamespace: o.imagesNamespace ?? 'kova-images' };
   const c = await client();
   const handler = process.env.KOVA_TEST_KUBEVIRT_HANDLER;
-  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3, realVirtApi: handler ? handlerEndpointOf(handler) : undefined });
+  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3, realVirtApi: handler ? handlerEndpointOf(handler) : undefined, realController: !!handler });
   await sim.start();
   const manager = async () => new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, quietLog());
   let mgr = o.controller === false ? undefined : await manager();

@@ -31,8 +31,9 @@ export async function globalSetup(): Promise<void> {
     },
   });
   await cp.start();
-  // Real virt-api: its webhooks check every VM and VMI, and it serves subresources.kubevirt.io.
-  const components = await startKubeVirt(cp, kv, { controller: false });
+  // Real virt-api (its webhooks check every VM and VMI; it serves subresources.kubevirt.io) and real
+  // virt-controller (VM → VMI → launcher pod, printableStatus, migrations); the simulator plays the Nodes.
+  const components = await startKubeVirt(cp, kv, { controller: true });
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
   process.env.KOVA_TEST_BIN = binDir;

@@ -75,7 +75,11 @@ export function advance(op: Operation, o: Observed): Step {
       const m = o.migration;
       if (!m) return op.phase === 'migrating' ? { outcome: 'cancelled', message: 'the migration was aborted' } : { op };
       if (m.status?.phase === 'Succeeded') return { outcome: 'done' };
-      if (m.status?.phase === 'Failed') return { outcome: 'failed', message: m.status.migrationState?.failureReason ?? 'the live migration failed' };
+      if (m.status?.phase === 'Failed') {
+        // An abort (the migration deleted while it ran) ends it Failed too, with the abort's status.
+        if (m.metadata.deletionTimestamp || m.status.migrationState?.abortStatus === 'Succeeded') return { outcome: 'cancelled', message: 'the migration was aborted' };
+        return { outcome: 'failed', message: m.status.migrationState?.failureReason ?? 'the live migration failed' };
+      }
       return { op: { ...op, phase: 'migrating' } };
     }
     case 'createImage':
