@@ -112,11 +112,12 @@ export async function runDev(o: DevOptions): Promise<void> {
       kubeconfig = join(home, 'kubeconfig');
       copyFileSync(cp.kubeconfigPath, kubeconfig);
       say(`kova dev: kube-apiserver is at ${cp.apiServerUrl}`);
-      // Real virt-api (admission webhooks, subresources.kubevirt.io); the simulator plays the Nodes.
+      // Real virt-api (admission webhooks, subresources.kubevirt.io) and virt-controller (VM → VMI →
+      // launcher pod, printableStatus, migrations); the simulator plays the Nodes.
       try {
         const build = await kubevirtBuild((line) => say(`          ${line.replace(/^kova: /, '')}`));
-        handler = (await startKubeVirt(cp, build, { controller: false })).handler;
-        say(`kova dev: KubeVirt's virt-api is running (log: ${join(state, 'virt-api.log')})`);
+        handler = (await startKubeVirt(cp, build, { controller: true })).handler;
+        say(`kova dev: KubeVirt's virt-api and virt-controller are running (logs: ${join(state, 'virt-api.log')}, ${join(state, 'virt-controller.log')})`);
       } catch (e) {
         say(`kova dev: KubeVirt's virt-api could not be started (${String(e).trim().split('\n').at(-1)}); the simulator plays it.`);
       }
@@ -126,7 +127,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     const cfg = defaultConfig();
     if (o.kubeconfig) await installCrds(client, await crdsFor(runSim));
     if (runSim) {
-      const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs, realVirtApi: handler });
+      const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs, realVirtApi: handler, realController: !!handler });
       await sim.start();
       stops.push(() => sim.stop());
     }

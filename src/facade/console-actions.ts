@@ -80,7 +80,8 @@ export async function consoleOutputAction(req: FastifyRequest, server: Server, b
   const notReady = () => conflict(`Instance ${server.metadata.uid} is not ready`);
   const pod = await launcherPod(req, server);
   if (!pod) throw notReady();
-  if (!pod.spec.containers.some((c) => c.name === GUEST_CONSOLE_LOG)) throw notFound('Guest does not have a console available.');
+  // virt-controller runs the console logger as a native sidecar (an init container that keeps running).
+  if (![...pod.spec.containers, ...pod.spec.initContainers ?? []].some((c) => c.name === GUEST_CONSOLE_LOG)) throw notFound('Guest does not have a console available.');
   try {
     const log = await callerClient(req).requestText('GET', resourcePath(PODS, namespace, pod.metadata.name, 'log'), { query: { container: GUEST_CONSOLE_LOG, tailLines: lines } });
     return consoleOutputView(consoleOutput(log));

@@ -74,6 +74,11 @@ function relay(from: WebSocket, to: WebSocket): void {
 /** A failed connection as the client sees it: the apiserver's (or virt-api's) answer, or a 502. */
 function refusal(err: unknown): NovaError {
   if (err instanceof NovaError) return err;
-  if (err instanceof KubeError) return new NovaError(err.code, err.status?.message ?? err.message);
+  if (err instanceof KubeError) {
+    // virt-api answers 400 "VMI is not running" for a guest that stopped or is stopping: to Nova
+    // that is a console that is not ready.
+    if (err.code === 400) return new NovaError(409, err.status?.message ?? err.message);
+    return new NovaError(err.code, err.status?.message ?? err.message);
+  }
   return new NovaError(502, 'The console could not be reached.');
 }

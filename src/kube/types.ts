@@ -116,7 +116,8 @@ export interface Pod extends KubeObject {
     tolerations?: unknown[];
     schedulerName?: string;
     containers: { name: string; image: string; command?: string[]; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
-    initContainers?: { name: string; image: string }[];
+    /** A native sidecar has restartPolicy Always (KubeVirt's guest-console-log is one). */
+    initContainers?: { name: string; image: string; restartPolicy?: string; command?: string[]; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
     readinessGates?: { conditionType: string }[];
   };
   status?: {

@@ -21,7 +21,7 @@ export async function reconcileDataVolume(d: SimDeps, key: string): Promise<{ re
   const step = 100 / d.importSteps;
   const progress = Number.parseFloat(dv.status?.progress ?? '0') || 0;
   let status: NonNullable<DataVolume['status']>;
-  if (d.realController && (phase === '' || phase === 'Pending')) await provisionVolume(d, dv);
+  if (d.realController && (phase === '' || phase === 'Pending') && injected(vm) !== 'pvc-not-found') await provisionVolume(d, dv);
   if (injected(vm) === 'data-volume-error') {
     status = {
       phase: 'Failed',

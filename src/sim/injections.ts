@@ -2,20 +2,25 @@
 // Server's sim.kova.io/* annotations there, and virt-controller.ts onward to its VMI) that make the
 // simulated hypervisor fail the way a real one can, or stop at a step so that a test can observe
 // it. Each component reads them where its real counterpart would fail or dwell:
-//   inject  image-pull-error (kubelet, virt-handler), crash-loop (virt-controller, virt-handler),
-//           pvc-not-found, paused, migrating, unknown (virt-handler), data-volume-error (CDI)
-//   hold    provisioning (CDI), starting, stopping (virt-handler), terminating (virt-controller),
-//           migrating (migrations.ts)
+//   inject  image-pull-error, image-pull-backoff (kubelet, virt-handler), crash-loop (virt-controller,
+//           virt-handler), pvc-not-found (virt-handler; with real virt-controller: CDI leaves the
+//           PVC out), paused, migrating, unknown (virt-handler), data-volume-error (CDI)
+//   hold    provisioning (CDI), starting (virt-handler; with real virt-controller: the kubelet),
+//           stopping (virt-handler, the kubelet), terminating (virt-controller; with real
+//           virt-controller: virt-handler, the kubelet), migrating (migrations.ts; with real
+//           virt-controller: virt-handler)
 import type { VirtualMachine } from '../kubevirt/types.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
 export const INJECT = 'sim.kova.io/inject';
-export const INJECTIONS = ['image-pull-error', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown'] as const;
+export const INJECTIONS = ['image-pull-error', 'image-pull-backoff', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown'] as const;
 /** `sim.kova.io/hold`: stop the simulation at this step, so a test can observe it. */
 export const HOLD = 'sim.kova.io/hold';
 export const HOLDS = ['provisioning', 'starting', 'stopping', 'terminating', 'migrating'] as const;
 
 /** The VM's sim.kova.io/inject value. */
 export const injected = (vm: VirtualMachine | undefined): string | undefined => vm?.metadata.annotations?.[INJECT];
+/** Whether a hold keeps a running domain from stopping (the VMI's or the VM's deletion waits). */
+export const holdsDomain = (vm: VirtualMachine | undefined): boolean => held(vm) === 'stopping' || held(vm) === 'terminating';
 /** The VM's sim.kova.io/hold value. */
 export const held = (vm: VirtualMachine | undefined): string | undefined => vm?.metadata.annotations?.[HOLD];

@@ -25,13 +25,18 @@ export class KubeletServer {
   private readonly client: KubeClient;
   private readonly log: Logger;
   private readonly pod: (namespace: string, name: string) => Pod | undefined;
+  private readonly hostname: (pod: Pod) => string | undefined;
   private readonly nodes: Informer<Node>;
 
-  /** `pod` finds a pod the simulated kubelets run (the simulator's cache of launcher pods). */
-  constructor(client: KubeClient, log: Logger, pod: (namespace: string, name: string) => Pod | undefined) {
+  /**
+   * `pod` finds a pod the simulated kubelets run (the simulator's cache of launcher pods);
+   * `hostname` is the hostname its guest sets (its VMI's).
+   */
+  constructor(client: KubeClient, log: Logger, pod: (namespace: string, name: string) => Pod | undefined, hostname: (pod: Pod) => string | undefined) {
     this.client = client;
     this.log = log.child({ component: 'sim-kubelet' });
     this.pod = pod;
+    this.hostname = hostname;
     this.nodes = new Informer<Node>(client, NODES, { labelSelector: SIM_NODE_LABEL, onError: (err) => this.log.warn('watch failed; restarting', { err }) });
     // Each Node is pointed here once, when first seen: a new Node, or one a previous simulator
     // pointed elsewhere. Never on updates, so two simulators on one cluster cannot ping-pong.
@@ -79,8 +84,8 @@ export class KubeletServer {
     const [, namespace = '', name = '', container = ''] = m.map(decodeURIComponent);
     const pod = this.pod(namespace, name);
     if (!pod?.spec.nodeName) return text(404, `pod "${name}" in namespace "${namespace}" not found\n`);
-    if (!pod.spec.containers.some((c) => c.name === container)) return text(404, `container "${container}" in pod "${name}" not found\n`);
-    const log = container === GUEST_CONSOLE_LOG ? guestConsoleLog(pod) : launcherLog(pod);
+    if (![...pod.spec.containers, ...pod.spec.initContainers ?? []].some((c) => c.name === container)) return text(404, `container "${container}" in pod "${name}" not found\n`);
+    const log = container === GUEST_CONSOLE_LOG ? guestConsoleLog(pod, this.hostname(pod)) : launcherLog(pod);
     const tailLines = url.searchParams.get('tailLines');
     const limitBytes = url.searchParams.get('limitBytes');
     return text(200, limit(log, tailLines === null ? undefined : Number(tailLines), limitBytes === null ? undefined : Number(limitBytes)));
@@ -99,8 +104,8 @@ export function limit(log: string, tailLines?: number, limitBytes?: number): str
  * What a CirrOS guest prints on its serial console while it boots, with the hostname and address
  * it got, so a reader can tell servers apart. It ends at the login prompt, without a newline.
  */
-export function guestConsoleLog(pod: Pod): string {
-  const hostname = pod.metadata.labels?.[HOSTNAME_POD_LABEL] ?? pod.metadata.name ?? 'cirros';
+export function guestConsoleLog(pod: Pod, guestHostname?: string): string {
+  const hostname = guestHostname ?? pod.metadata.labels?.[HOSTNAME_POD_LABEL] ?? pod.metadata.name ?? 'cirros';
   const ip = pod.status?.podIP ?? '10.0.2.2';
   const lines = [
     'SeaBIOS (version 1.16.3-kubevirt)',

@@ -8,7 +8,7 @@ import { isNotFound } from '../kube/client.ts';
 import { controllerOf, keyOf, PODS, splitKey, type Pod } from '../kube/types.ts';
 import type { VirtualMachine } from '../kubevirt/types.ts';
 import { isFinal, now, type SimDeps } from './deps.ts';
-import { held, injected } from './injections.ts';
+import { held, holdsDomain, injected } from './injections.ts';
 
 /** A launcher pod (key namespace/name), or every launcher pod of a VM whose injections changed (key vm:namespace/name). */
 export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promise<void> {
@@ -33,12 +33,21 @@ export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promis
   if (!pod.spec.nodeName) return; // the kube-scheduler has not bound it yet
   const t = now();
   let status: Pod['status'];
-  if (injected(vm) === 'image-pull-error') {
+  const pull = injected(vm) === 'image-pull-error' ? 'ErrImagePull' : injected(vm) === 'image-pull-backoff' ? 'ImagePullBackOff' : undefined;
+  if (d.realController && held(vm) === 'starting' && pod.status?.phase !== 'Running') {
+    // Held before the containers start, as a kubelet still pulling the image.
     status = {
       phase: 'Pending',
       hostIP: '127.0.0.1',
       conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-      containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0, image: c.image, imageID: '', state: { waiting: { reason: 'ErrImagePull', message: 'simulated pull error' } } })),
+      containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0, image: c.image, imageID: '', state: { waiting: { reason: 'ContainerCreating' } } })),
+    };
+  } else if (pull) {
+    status = {
+      phase: 'Pending',
+      hostIP: '127.0.0.1',
+      conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
+      containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, restartCount: 0, image: c.image, imageID: '', state: { waiting: { reason: pull, message: pull === 'ErrImagePull' ? 'simulated pull error' : `Back-off pulling image "${c.image}"` } } })),
     };
   } else {
     // Ready when every container is and every readiness gate (KubeVirt's "unpaused" one) is true.
@@ -60,7 +69,13 @@ export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promis
       ],
       // Image digests, as a container runtime reports them (KubeVirt's migration needs them).
       containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: true, started: true, restartCount: 0, image: c.image, imageID: digestOf(c.image), state: { running: { startedAt: t } } })),
-      ...(pod.spec.initContainers?.length ? { initContainerStatuses: pod.spec.initContainers.map((c) => ({ name: c.name, ready: true, restartCount: 0, image: c.image, imageID: digestOf(c.image), state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: t, finishedAt: t } } })) } : {}),
+      // Init containers ran to completion; native sidecars (restartPolicy Always) keep running.
+      ...(pod.spec.initContainers?.length ? {
+        initContainerStatuses: pod.spec.initContainers.map((c) => ({
+          name: c.name, ready: true, started: true, restartCount: 0, image: c.image, imageID: digestOf(c.image),
+          state: c.restartPolicy === 'Always' ? { running: { startedAt: t } } : { terminated: { exitCode: 0, reason: 'Completed', startedAt: t, finishedAt: t } },
+        })),
+      } : {}),
     };
   }
   if (isDeepStrictEqual(pod.status?.containerStatuses, status.containerStatuses) && pod.status?.phase === status.phase) return;
@@ -80,7 +95,7 @@ async function launcherExit(d: SimDeps, pod: Pod, vm: VirtualMachine | undefined
   const domainRuns = !!vmiHere && !isFinal(vmiHere.status?.phase) && ['Scheduled', 'Running', 'Unknown'].includes(vmiHere.status?.phase ?? '');
   const exited = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
   if (pod.metadata.deletionTimestamp) {
-    if (held(vm) === 'stopping' && domainRuns) return true;
+    if (holdsDomain(vm) && domainRuns) return true;
     if (domainRuns && !exited) await exit(d, pod, 0);
     else if (!domainRuns) await d.client.delete(PODS, name ?? '', namespace, { gracePeriodSeconds: 0 }).catch(ignoreNotFound);
     return true;

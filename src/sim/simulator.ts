@@ -93,7 +93,11 @@ export class KubeVirtSimulator {
     this.heartbeat = o.heartbeats === false ? undefined : new NodeHeartbeat(client);
     this.virtApi = o.virtApi === false || o.realVirtApi ? undefined : new VirtApi(client, this.log);
     this.handlerServer = o.realVirtApi ? new VirtHandlerServer(client, this.log, o.realVirtApi) : undefined;
-    this.kubelet = o.kubelet === false ? undefined : new KubeletServer(client, this.log, (ns, name) => d.pods.get(name, ns));
+    this.kubelet = o.kubelet === false ? undefined : new KubeletServer(client, this.log, (ns, name) => d.pods.get(name, ns), (pod) => {
+      // The guest names itself as KubeVirt tells it: the VMI's hostname, else its name.
+      const vmi = d.vmis.get(controllerOf(pod)?.name ?? '', pod.metadata.namespace);
+      return vmi ? vmi.spec.hostname ?? vmi.metadata.name : undefined;
+    });
 
     const ips = new PodIPs();
     const vmCtl = new Controller('sim-virt-controller-vm', (k) => reconcileVM(d, k), this.log, { concurrency: 4 });
@@ -117,6 +121,8 @@ export class KubeVirtSimulator {
     d.vmis.on(both((vmi) => {
       vmiCtl.enqueue(keyOf(vmi));
       vmCtl.enqueue(keyOf(vmi));
+      // A launcher exits with its domain: the kubelet revisits the VMI's pods.
+      for (const p of d.pods.byIndex('vmi', vmi.metadata.uid ?? '')) podCtl.enqueue(keyOf(p));
     }));
     d.pods.on(both((pod) => {
       podCtl.enqueue(keyOf(pod));

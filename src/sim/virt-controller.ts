@@ -152,9 +152,11 @@ export async function createLauncherPod(d: SimDeps, vmi: VirtualMachineInstance)
   const guest = vmi.spec.domain.memory?.guest ?? vmi.spec.domain.resources?.requests?.memory ?? '512Mi';
   const vcpus = (vmi.spec.domain.cpu?.sockets ?? 1) * (vmi.spec.domain.cpu?.cores ?? 1) * (vmi.spec.domain.cpu?.threads ?? 1);
   const containers: Pod['spec']['containers'] = [{ name: 'compute', image: LAUNCHER_IMAGE, resources: { requests: { cpu: `${vcpus * 100}m`, memory: `${toMiB(guest) + OVERHEAD_MIB}Mi` } } }];
+  const initContainers: NonNullable<Pod['spec']['initContainers']> = [];
   if (vmi.spec.domain.devices.logSerialConsole) {
-    // virt-controller's console logger: it tails the serial console's log file to its stdout.
-    containers.push({
+    // virt-controller's console logger, a native sidecar: it tails the serial console's log file to its stdout.
+    initContainers.push({
+      restartPolicy: 'Always',
       name: GUEST_CONSOLE_LOG,
       image: LAUNCHER_IMAGE,
       command: ['/usr/bin/virt-tail'],
@@ -177,6 +179,7 @@ export async function createLauncherPod(d: SimDeps, vmi: VirtualMachineInstance)
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: 30,
       containers,
+      ...(initContainers.length ? { initContainers } : {}),
     },
   });
 }

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { PODS, splitKey, type Pod } from '../kube/types.ts';
 import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachine, type VirtualMachineInstance, type VMIPhase } from '../kubevirt/types.ts';
 import { isFinal, now, withCondition, type SimDeps } from './deps.ts';
-import { held, injected } from './injections.ts';
+import { held, holdsDomain, injected } from './injections.ts';
 import { abortOrphanedMigration } from './migrations.ts';
 import { PAUSED_ANNOTATION } from './virt-api.ts';
 import { createLauncherPod } from './virt-controller.ts';
@@ -66,8 +66,9 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
     st.conditions = scheduled
       ? withCondition(st.conditions, { type: 'PodScheduled', status: scheduled.status as 'True' | 'False', reason: scheduled.reason, message: scheduled.message })
       : st.conditions;
-    if (inject === 'image-pull-error') {
-      st.conditions = withCondition(st.conditions, { type: 'Synchronized', status: 'False', reason: 'ErrImagePull', message: 'failed to pull image "quay.io/kubevirt/virt-launcher:sim": simulated pull error' });
+    if (inject === 'image-pull-error' || inject === 'image-pull-backoff') {
+      const reason = inject === 'image-pull-error' ? 'ErrImagePull' : 'ImagePullBackOff';
+      st.conditions = withCondition(st.conditions, { type: 'Synchronized', status: 'False', reason, message: `failed to pull image "quay.io/kubevirt/virt-launcher:sim": simulated ${reason}` });
     } else if (inject === 'pvc-not-found') {
       st.conditions = withCondition(st.conditions, { type: 'Synchronized', status: 'False', reason: 'FailedPvcNotFound', message: `PVC ${namespace}/${name}-root does not exist, waiting for it to appear` });
     } else {
@@ -77,7 +78,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
     if (podRunning && inject === 'crash-loop') {
       st.reason = 'GuestCrashed';
       setPhase('Failed');
-    } else if (podRunning && inject !== 'image-pull-error' && inject !== 'pvc-not-found') {
+    } else if (podRunning && inject !== 'image-pull-error' && inject !== 'image-pull-backoff' && inject !== 'pvc-not-found') {
       if (phase === 'Scheduling' || phase === 'Pending' || phase === '') {
         setPhase('Scheduled');
         st.nodeName = pod.spec.nodeName;
@@ -117,7 +118,7 @@ async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Po
   const inject = injected(vm);
   const podDown = !pod || !!pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
   if (vmi.metadata.deletionTimestamp || podDown) {
-    if (held(vm) === 'stopping') return;
+    if (holdsDomain(vm)) return;
     // The domain shut down (the VMI or its pod was deleted) or the launcher went away under it.
     setPhase(pod?.status?.phase === 'Failed' ? 'Failed' : 'Succeeded');
     st.conditions = withCondition(st.conditions, { type: 'AgentConnected', remove: true });

@@ -1,5 +1,6 @@
-// Every row of the KubeVirt → Nova status mapping, reached through the simulated hypervisor
-// (its state, holds and failure injection) and asserted on Server.status.
+// Every row of the KubeVirt → Nova status mapping, reached by real virt-controller (it computes
+// printableStatus) from what the simulated node side does (its holds and failure injection: the
+// kubelet, virt-handler, CDI's importer), and asserted on Server.status.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SERVERS } from '../../src/api/server.ts';
@@ -95,6 +96,7 @@ describe('KubeVirt state → Nova status', () => {
   const errorCases: [string, string, RegExp][] = [
     ['crash-loop', 'CrashLoopBackOff', /CrashLoopBackOff/],
     ['image-pull-error', 'ErrImagePull', /could not be pulled \(ErrImagePull\)/],
+    ['image-pull-backoff', 'ImagePullBackOff', /could not be pulled \(ImagePullBackOff\)/],
     ['pvc-not-found', 'ErrorPvcNotFound', /ErrorPvcNotFound/],
     ['data-volume-error', 'DataVolumeError', /DataVolumeError/],
   ];
@@ -113,11 +115,21 @@ describe('KubeVirt state → Nova status', () => {
     });
   }
 
+  test('ErrorUnschedulable (no Node can take the launcher pod) → ERROR "No valid host was found"', async () => {
+    await ensureFlavor(kova.client, { id: 'huge', name: 'huge', vcpus: 512, ramMiB: 512, diskGiB: 1 });
+    const name = await server(undefined, { flavor: 'huge' });
+    await printable(name, 'ErrorUnschedulable');
+    const s = await serverStatusIs(kova.client, ns, name, 'ERROR');
+    assert.match(s.status?.fault?.message ?? '', /No valid host was found/);
+    assert.match(s.status?.fault?.details ?? '', /Insufficient cpu/);
+  });
+
   test('a crash loop that stops crashing recovers to ACTIVE', async () => {
     const name = await server({ [INJECT]: 'crash-loop' });
     await serverStatusIs(kova.client, ns, name, 'ERROR');
     await annotate(name, { [INJECT]: null });
-    const s = await serverStatusIs(kova.client, ns, name, 'ACTIVE');
+    // KubeVirt retries a VM that failed to start after a back-off (10 s and more after the first failure).
+    const s = await serverStatusIs(kova.client, ns, name, 'ACTIVE', undefined, 120_000);
     assert.equal(s.status?.fault, undefined);
   });
 

@@ -34,8 +34,8 @@ export async function serverWhere(c: KubeClient, namespace: string, name: string
   }
 }
 
-export const serverStatusIs = (c: KubeClient, ns: string, name: string, status: string, taskState?: string): Promise<Server> =>
-  serverWhere(c, ns, name, `is ${status}${taskState ? `/${taskState}` : ''}`, (s) => s.status?.status === status && (s.status?.taskState ?? undefined) === taskState);
+export const serverStatusIs = (c: KubeClient, ns: string, name: string, status: string, taskState?: string, timeoutMs?: number): Promise<Server> =>
+  serverWhere(c, ns, name, `is ${status}${taskState ? `/${taskState}` : ''}`, (s) => s.status?.status === status && (s.status?.taskState ?? undefined) === taskState, timeoutMs);
 
 /**
  * Waits until the Server's Events show it went through a status (the controller records every

@@ -28,14 +28,15 @@ describe('guestConsoleLog', () => {
   const pod = (labels: Record<string, string>, podIP?: string): Pod => ({ metadata: { name: 'virt-launcher-web-1-abcde', labels }, spec: { containers: [] }, status: { podIP } });
 
   test('a CirrOS boot with the hostname and address, ending at the login prompt', () => {
-    const out = guestConsoleLog(pod({ [HOSTNAME_POD_LABEL]: 'web-1' }, '10.244.0.7'));
+    const out = guestConsoleLog(pod({ [HOSTNAME_POD_LABEL]: 'vm-1' }, '10.244.0.7'), 'web-1');
     assert.match(out, /^SeaBIOS/);
     assert.match(out, /lease of 10\.244\.0\.7 obtained from 10\.244\.0\.1/);
     assert.match(out, /\nSetting hostname web-1: OK\n/);
     assert.ok(out.endsWith('\nweb-1 login: '));
   });
 
-  test('without the hostname label the pod name stands in', () => {
+  test("without a VMI, the pod's hostname label stands in, then the pod name", () => {
+    assert.ok(guestConsoleLog(pod({ [HOSTNAME_POD_LABEL]: 'vm-1' })).endsWith('\nvm-1 login: '));
     assert.ok(guestConsoleLog(pod({})).endsWith('\nvirt-launcher-web-1-abcde login: '));
   });
 });
