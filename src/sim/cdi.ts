@@ -21,13 +21,20 @@ export async function reconcileDataVolume(d: SimDeps, key: string): Promise<{ re
   const step = 100 / d.importSteps;
   const progress = Number.parseFloat(dv.status?.progress ?? '0') || 0;
   let status: NonNullable<DataVolume['status']>;
-  if (d.realController && (phase === '' || phase === 'Pending') && injected(vm) !== 'pvc-not-found') await provisionVolume(d, dv);
+  const waitBinding = held(vm) === 'volume-binding';
+  if (d.realController && (phase === '' || phase === 'Pending') && injected(vm) !== 'pvc-not-found') await provisionVolume(d, dv, !waitBinding);
   if (injected(vm) === 'data-volume-error') {
     status = {
       phase: 'Failed',
       progress: dv.status?.progress ?? 'N/A',
       conditions: [{ type: 'Running', status: 'False', reason: 'Error', message: 'Unable to process data: simulated import failure' }, { type: 'Ready', status: 'False', reason: 'Error' }],
     };
+  } else if (d.realController && waitBinding && (phase === '' || phase === 'WaitForFirstConsumer')) {
+    // Held: the volume waits for its first consumer, and the provisioner does not bind it yet.
+    status = { phase: 'WaitForFirstConsumer', progress: 'N/A', conditions: [{ type: 'Bound', status: 'False', reason: 'Pending', message: 'PVC waiting for first consumer' }] };
+  } else if (phase === 'WaitForFirstConsumer') {
+    await bindVolume(d, dv);
+    status = { phase: 'ImportScheduled', progress: 'N/A' };
   } else if (phase === '') status = { phase: 'Pending', progress: 'N/A' };
   else if (phase === 'Pending') status = { phase: 'ImportScheduled', progress: 'N/A' };
   else if (phase === 'ImportScheduled') status = { phase: 'ImportInProgress', progress: '0.00%', conditions: [{ type: 'Running', status: 'True', reason: 'Pod is running' }] };
@@ -38,12 +45,20 @@ export async function reconcileDataVolume(d: SimDeps, key: string): Promise<{ re
   return status.phase === 'Succeeded' || status.phase === 'Failed' ? undefined : { requeueAfterMs: d.stepMs };
 }
 
+/** The StorageClass of volumes that wait for their first consumer (the volume-binding hold). */
+export const WAIT_FOR_CONSUMER_CLASS: KubeObject = {
+  apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+  metadata: { name: 'kova-sim-wait-for-consumer' },
+  provisioner: 'sim.kova.io/hostpath', volumeBindingMode: 'WaitForFirstConsumer', reclaimPolicy: 'Retain',
+} as KubeObject;
+
 /**
  * The volume CDI fills, as a storage provisioner would make it: the DataVolume's PVC (controlled by
- * it, as CDI's are) and a PersistentVolume bound to it (hostPath on the simulated Nodes, kept when
- * released: the simulator has no disks to free). kube-controller-manager's binder marks both Bound.
+ * it, as CDI's are) and, unless it is to wait for its first consumer, a PersistentVolume bound to it
+ * (hostPath on the simulated Nodes, kept when released: the simulator has no disks to free).
+ * kube-controller-manager's binder marks both Bound.
  */
-async function provisionVolume(d: SimDeps, dv: DataVolume): Promise<void> {
+async function provisionVolume(d: SimDeps, dv: DataVolume, bindNow: boolean): Promise<void> {
   const { name, namespace } = dv.metadata;
   const size = dv.spec.storage?.resources?.requests?.storage ?? dv.spec.pvc?.resources?.requests?.storage ?? '1Gi';
   const accessModes = dv.spec.storage?.accessModes ?? dv.spec.pvc?.accessModes ?? ['ReadWriteOnce'];
@@ -51,16 +66,28 @@ async function provisionVolume(d: SimDeps, dv: DataVolume): Promise<void> {
   try {
     pvc = await d.client.create(PERSISTENT_VOLUME_CLAIMS, {
       metadata: { name, namespace, labels: { 'app': 'containerized-data-importer' }, ownerReferences: [ownerReference(dv, 'cdi.kubevirt.io/v1beta1', 'DataVolume')] },
-      spec: { accessModes, resources: { requests: { storage: size } }, storageClassName: '', volumeMode: 'Filesystem' },
+      spec: { accessModes, resources: { requests: { storage: size } }, storageClassName: bindNow ? '' : WAIT_FOR_CONSUMER_CLASS.metadata.name, volumeMode: 'Filesystem' },
     } as KubeObject);
   } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
+    if (!isAlreadyExists(e)) throw e;
     return;
   }
+  if (bindNow) await createBoundVolume(d, pvc as KubeObject & { spec: { storageClassName: string } }, size, accessModes);
+}
+
+/** The provisioner's part for a volume that waited for its first consumer. */
+async function bindVolume(d: SimDeps, dv: DataVolume): Promise<void> {
+  const pvc = await d.client.find<KubeObject & { spec: { storageClassName: string; volumeName?: string; resources: { requests: { storage: string } }; accessModes: string[] } }>(PERSISTENT_VOLUME_CLAIMS, dv.metadata.name ?? '', dv.metadata.namespace);
+  if (!pvc || pvc.spec.volumeName) return;
+  await createBoundVolume(d, pvc, pvc.spec.resources.requests.storage, pvc.spec.accessModes);
+}
+
+async function createBoundVolume(d: SimDeps, pvc: KubeObject & { spec: { storageClassName: string } }, size: string, accessModes: string[]): Promise<void> {
+  const { name, namespace } = pvc.metadata;
   await d.client.create(PERSISTENT_VOLUMES, {
     metadata: { generateName: 'pvc-sim-', labels: { 'sim.kova.io/volume': 'true' } },
     spec: {
-      capacity: { storage: size }, accessModes, storageClassName: '', volumeMode: 'Filesystem', persistentVolumeReclaimPolicy: 'Retain',
+      capacity: { storage: size }, accessModes, storageClassName: pvc.spec.storageClassName, volumeMode: 'Filesystem', persistentVolumeReclaimPolicy: 'Retain',
       hostPath: { path: `/var/lib/kova-sim/${namespace}/${name}`, type: '' },
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name, uid: pvc.metadata.uid },
     },

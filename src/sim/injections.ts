@@ -5,7 +5,8 @@
 //   inject  image-pull-error, image-pull-backoff (kubelet, virt-handler), crash-loop (virt-controller,
 //           virt-handler), pvc-not-found (virt-handler; with real virt-controller: CDI leaves the
 //           PVC out), paused, migrating, unknown (virt-handler), data-volume-error (CDI)
-//   hold    provisioning (CDI), starting (virt-handler; with real virt-controller: the kubelet),
+//   hold    provisioning, volume-binding (CDI: the volume waits for its first consumer, unbound),
+//           starting (virt-handler; with real virt-controller: the kubelet),
 //           stopping (virt-handler, the kubelet), terminating (virt-controller; with real
 //           virt-controller: virt-handler, the kubelet), migrating (migrations.ts; with real
 //           virt-controller: virt-handler)
@@ -16,7 +17,7 @@ export const INJECT = 'sim.kova.io/inject';
 export const INJECTIONS = ['image-pull-error', 'image-pull-backoff', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown'] as const;
 /** `sim.kova.io/hold`: stop the simulation at this step, so a test can observe it. */
 export const HOLD = 'sim.kova.io/hold';
-export const HOLDS = ['provisioning', 'starting', 'stopping', 'terminating', 'migrating'] as const;
+export const HOLDS = ['provisioning', 'volume-binding', 'starting', 'stopping', 'terminating', 'migrating'] as const;
 
 /** The VM's sim.kova.io/inject value. */
 export const injected = (vm: VirtualMachine | undefined): string | undefined => vm?.metadata.annotations?.[INJECT];

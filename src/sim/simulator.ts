@@ -14,7 +14,7 @@
 // are copied there): see injections.ts. This file wires the informers to the components' work
 // queues and keeps the Simulator's public face.
 import type { KubeClient } from '../kube/client.ts';
-import { controllerOf, keyOf, PODS, type KubeObject, type Pod, type ResourceType } from '../kube/types.ts';
+import { controllerOf, keyOf, PODS, STORAGE_CLASSES, type KubeObject, type Pod, type ResourceType } from '../kube/types.ts';
 import { Controller } from '../kube/controller.ts';
 import { Informer, type Runnable } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
@@ -30,7 +30,7 @@ import { held } from './injections.ts';
 import { CREATED_BY, reconcileVM } from './virt-controller.ts';
 import { reconcileVMI } from './virt-handler.ts';
 import { PodIPs, reconcilePod } from './kubelet.ts';
-import { reconcileDataSource, reconcileDataVolume } from './cdi.ts';
+import { reconcileDataSource, reconcileDataVolume, WAIT_FOR_CONSUMER_CLASS } from './cdi.ts';
 
 export interface SimulatorOptions {
   /** Time between simulated steps (ms). */
@@ -150,6 +150,7 @@ export class KubeVirtSimulator {
   }
 
   async start(): Promise<void> {
+    if (this.deps.realController) await this.deps.client.apply(STORAGE_CLASSES, WAIT_FOR_CONSUMER_CLASS, { fieldManager: 'kova-sim' });
     for (const i of this.informers()) i.start();
     await Promise.all(this.informers().map((i) => i.synced));
     for (const c of this.controllers) c.start();

@@ -42,6 +42,15 @@ describe('KubeVirt state → Nova status', () => {
     await serverStatusIs(kova.client, ns, name, 'ACTIVE');
   });
 
+  test('WaitingForVolumeBinding (the root disk waits for its first consumer) → BUILD / block_device_mapping / NOSTATE', async () => {
+    const name = await server({ [HOLD]: 'volume-binding' });
+    await printable(name, 'WaitingForVolumeBinding');
+    const s = await serverStatusIs(kova.client, ns, name, 'BUILD', 'block_device_mapping');
+    assert.equal(s.status?.powerState, 'NOSTATE');
+    await annotate(name, { [HOLD]: null });
+    await serverStatusIs(kova.client, ns, name, 'ACTIVE', undefined, 60_000);
+  });
+
   test('Starting before the first boot → BUILD / spawning / NOSTATE', async () => {
     const name = await server({ [HOLD]: 'starting' });
     await printable(name, 'Starting');
