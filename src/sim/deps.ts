@@ -3,6 +3,8 @@
 // and the step timing; and the few status helpers they share. Components never call each other's
 // reconciles; they read each other's objects from the caches.
 import type { Informer } from '../kube/informer.ts';
+import type { Secret } from '../kube/types.ts';
+import type { GuestPasswords } from './guest-agent.ts';
 import type { DataSource, DataVolume, Instancetype, KubeVirtCondition, VMIPhase } from '../kubevirt/types.ts';
 import type { MigrationDeps } from './migrations.ts';
 
@@ -13,6 +15,10 @@ export interface SimDeps extends MigrationDeps {
   instancetypes: Informer<Instancetype>;
   /** Steps a DataVolume import takes. */
   importSteps: number;
+  /** Secrets, as the kubelet mounts them into launcher pods (access credentials). */
+  secrets: Informer<Secret>;
+  /** The simulated guests' own passwords (set through their guest agent). */
+  guests: GuestPasswords;
 }
 
 export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');

@@ -3,14 +3,14 @@
 // simulated hypervisor fail the way a real one can, or stop at a step so that a test can observe
 // it. Each component reads them where its real counterpart would fail or dwell:
 //   inject  image-pull-error (kubelet, virt-handler), crash-loop (virt-controller, virt-handler),
-//           pvc-not-found, paused, migrating, unknown (virt-handler), data-volume-error (CDI)
+//           pvc-not-found, paused, migrating, unknown, no-guest-agent (virt-handler), data-volume-error (CDI)
 //   hold    provisioning (CDI), starting, stopping (virt-handler), terminating (virt-controller),
 //           migrating (migrations.ts)
 import type { VirtualMachine } from '../kubevirt/types.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
 export const INJECT = 'sim.kova.io/inject';
-export const INJECTIONS = ['image-pull-error', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown'] as const;
+export const INJECTIONS = ['image-pull-error', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown', 'no-guest-agent'] as const;
 /** `sim.kova.io/hold`: stop the simulation at this step, so a test can observe it. */
 export const HOLD = 'sim.kova.io/hold';
 export const HOLDS = ['provisioning', 'starting', 'stopping', 'terminating', 'migrating'] as const;

@@ -24,6 +24,8 @@ const quietLog = () => createLogger({}, (process.env.KOVA_TEST_LOG as 'debug') ?
 export interface Kova {
   client: KubeClient;
   cfg: KovaConfig;
+  /** The in-process KubeVirt simulator (tests read what its guests were told through it). */
+  sim: KubeVirtSimulator;
   stop(): Promise<void>;
   /** Stops the in-process controllers (to run a spawned controller instead) and starts them again. */
   stopController(): Promise<void>;
@@ -43,6 +45,7 @@ export async function startKova(o: { controller?: boolean; stepMs?: number; imag
   return {
     client: c,
     cfg,
+    sim,
     async stopController() {
       await mgr?.stop();
       mgr = undefined;
