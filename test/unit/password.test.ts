@@ -2,28 +2,16 @@
 // os-server-password shows, the controller's plan (which request to copy, what to publish, what is
 // superseded, rescue and back) and the condition mirrored from KubeVirt; the simulated guest agent.
 import assert from 'node:assert/strict';
-import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
+import { constants, privateDecrypt } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { KeyPair } from '../../src/api/keypair.ts';
 import type { Server, ServerSpec, ServerStatus } from '../../src/api/server.ts';
-import { COPIED, passwordCondition, planPassword, PUBLISHED } from '../../src/controllers/server/password.ts';
+import { COPIED, guestKind, passwordCondition, planPassword, PUBLISHED } from '../../src/controllers/server/password.ts';
 import type { Lookups } from '../../src/controllers/server/references.ts';
 import type { DataSource, VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { encryptedPassword, generatePassword, guestAdminUser, guestAgentOffline, PASSWORD_LENGTH } from '../../src/nova/password.ts';
 import { GuestPasswords, syncPasswords } from '../../src/sim/guest-agent.ts';
-
-/** An RSA key pair and its public key as an OpenSSH line (what Nova's key pairs hold). */
-function rsaKey(): { line: string; privateKey: ReturnType<typeof generateKeyPairSync>['privateKey'] } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = publicKey.export({ format: 'jwk' });
-  const mpint = (b64url: string): Buffer => {
-    const b = Buffer.from(b64url, 'base64url');
-    return b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
-  };
-  const field = (b: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0].map((_, i) => (b.length >>> (24 - 8 * i)) & 0xff)), b]);
-  const blob = Buffer.concat([field(Buffer.from('ssh-rsa')), field(mpint(jwk.e!)), field(mpint(jwk.n!))]);
-  return { line: `ssh-rsa ${blob.toString('base64')} test@kova`, privateKey };
-}
+import { rsaKeyPair } from '../support/fixtures.ts';
 
 describe('Nova\'s admin password rules', () => {
   test('a generated password: 12 characters from Nova\'s symbols, at least one digit, upper and lower case, different each time', () => {
@@ -49,7 +37,7 @@ describe('Nova\'s admin password rules', () => {
   });
 
   test('os-server-password: RSA PKCS#1 v1.5 with the key pair\'s ssh-rsa key, base64 (what nova get-password decrypts); none for other keys', () => {
-    const { line, privateKey } = rsaKey();
+    const { line, privateKey } = rsaKeyPair();
     const enc = encryptedPassword('s3cret Pass', line);
     assert.ok(enc);
     assert.match(enc, /^[A-Za-z0-9+/]+=*$/);
@@ -86,40 +74,51 @@ describe('the controller\'s password plan', () => {
   });
 
   test('no password asked: nothing to do', () => {
-    assert.equal(planPassword(refs(), server({}), false), undefined);
+    assert.equal(planPassword(refs(), server({}), 'own'), undefined);
   });
 
   test('a new request is copied for root, published (no key: a stale copy removed), recorded', () => {
-    assert.deepEqual(planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }), false), {
+    assert.deepEqual(planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }), 'own'), {
       from: 'p1', user: 'root', publishWith: null, superseded: [], handled: { [COPIED]: 'p1', [PUBLISHED]: 'p1' },
     });
   });
 
   test('once copied, nothing more; a new request supersedes the last', () => {
-    assert.equal(planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }, { [COPIED]: 'p1', [PUBLISHED]: 'p1' }), false), undefined);
-    const p = planPassword(refs(), server({ adminPassword: { secretName: 'p2' } }, { [COPIED]: 'p1', [PUBLISHED]: 'p1' }), false);
+    assert.equal(planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }, { [COPIED]: 'p1', [PUBLISHED]: 'p1' }), 'own'), undefined);
+    const p = planPassword(refs(), server({ adminPassword: { secretName: 'p2' } }, { [COPIED]: 'p1', [PUBLISHED]: 'p1' }), 'own');
     assert.deepEqual(p?.superseded, ['p1']);
     assert.equal(p?.from, 'p2');
   });
 
   test('published with the key pair\'s public key (an ssh key: os-server-password encrypts it if RSA; x509: none)', () => {
-    assert.equal(planPassword(refs(keys('ssh-rsa AAAA')), server({ keyName: 'k', adminPassword: { secretName: 'p1' } }), false)?.publishWith, 'ssh-rsa AAAA');
-    assert.equal(planPassword(refs(keys('-----BEGIN CERTIFICATE-----', 'x509')), server({ keyName: 'k', adminPassword: { secretName: 'p1' } }), false)?.publishWith, null);
+    assert.equal(planPassword(refs(keys('ssh-rsa AAAA')), server({ keyName: 'k', adminPassword: { secretName: 'p1' } }), 'own')?.publishWith, 'ssh-rsa AAAA');
+    assert.equal(planPassword(refs(keys('-----BEGIN CERTIFICATE-----', 'x509')), server({ keyName: 'k', adminPassword: { secretName: 'p1' } }), 'own')?.publishWith, null);
   });
 
   test('the guest user follows the image (Windows: Administrator)', () => {
-    assert.equal(planPassword(refs(), server({ image: 'windows', adminPassword: { secretName: 'p1' } }), false)?.user, 'Administrator');
-    assert.equal(planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }, {}, { image: { name: 'windows' } }), false)?.user, 'Administrator', 'the image the server was built from');
+    assert.equal(planPassword(refs(), server({ image: 'windows', adminPassword: { secretName: 'p1' } }), 'own')?.user, 'Administrator');
+    assert.equal(planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }, {}, { image: { name: 'windows' } }), 'own')?.user, 'Administrator', 'the image the server was built from');
   });
 
   test('rescued: the rescue password for the rescue image\'s user, not published, the server\'s own kept; unrescued: the server\'s own back, the rescue one superseded', () => {
     const rescue = { requestId: 'r', image: 'rescue', adminPassword: { secretName: 'rp' } };
     const copiedOwn = { [COPIED]: 'p1', [PUBLISHED]: 'p1' };
-    const inRescue = planPassword(refs(), server({ adminPassword: { secretName: 'p1' }, rescue }, copiedOwn), true);
+    const inRescue = planPassword(refs(), server({ adminPassword: { secretName: 'p1' }, rescue }, copiedOwn), 'rescue');
     assert.deepEqual(inRescue, { from: 'rp', user: 'rescuer', superseded: [], handled: { [COPIED]: 'rp' } });
-    assert.equal(planPassword(refs(), server({ adminPassword: { secretName: 'p1' }, rescue }, copiedOwn), false), undefined, 'a rescue not yet under way changes nothing');
-    const back = planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }, { [COPIED]: 'rp', [PUBLISHED]: 'p1' }), false);
+    assert.equal(planPassword(refs(), server({ adminPassword: { secretName: 'p1' }, rescue }, copiedOwn), 'own'), undefined, 'a rescue not yet under way changes nothing');
+    assert.equal(planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }, { [COPIED]: 'rp', [PUBLISHED]: 'p1' }), 'wait'), undefined, 'nothing while the guest being replaced runs');
+    const back = planPassword(refs(), server({ adminPassword: { secretName: 'p1' } }, { [COPIED]: 'rp', [PUBLISHED]: 'p1' }), 'own');
     assert.deepEqual(back, { from: 'p1', user: 'root', superseded: ['rp'], handled: { [COPIED]: 'p1' } }, 'restored, not published again');
+  });
+
+  test('whose guest it is: the one an unfinished rescue or unrescue replaces keeps its password', () => {
+    const rescuing = server({ rescue: { requestId: 'r' } });
+    assert.equal(guestKind(rescuing, { kind: 'rescue', fromVMI: 'old' }, 'old', 'web-rescue-r'), 'wait');
+    assert.equal(guestKind(rescuing, { kind: 'rescue', fromVMI: 'old' }, 'new', 'web-rescue-r'), 'rescue');
+    assert.equal(guestKind(rescuing, { kind: 'rescue', fromVMI: 'old' }, undefined, 'web-rescue-r'), 'rescue');
+    assert.equal(guestKind(server({}), { kind: 'unrescue', fromVMI: 'resc' }, 'resc', 'web-rescue-r'), 'wait');
+    assert.equal(guestKind(server({}), { kind: 'unrescue', fromVMI: 'resc' }, 'back', 'web-rescue-r'), 'own');
+    assert.equal(guestKind(server({}), { kind: 'rebuild', fromVMI: 'old' }, 'old', undefined), 'own', 'a rebuild\'s password is set at once');
   });
 
   test('the condition mirrors KubeVirt\'s AccessCredentialsSynchronized', () => {

@@ -16,7 +16,7 @@ import { advance, operationState, replacedAndRunning, updateMigrations, vmOverri
 import { planRequests, unstampedRequest } from './requests.ts';
 import { resolveReferences, type Lookups, type Resolved } from './references.ts';
 import { desiredVirtualMachine, HALTED_STATES } from './vm.ts';
-import { passwordCondition, planPassword, type PasswordStep } from './password.ts';
+import { guestKind, passwordCondition, planPassword, type PasswordStep } from './password.ts';
 
 /** What the caches show about one Server. */
 export interface ServerObservation {
@@ -79,7 +79,7 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
   const ov = vmOverrides(planned);
   const resolved = resolveReferences(refs, cfg.imagesNamespace, server, !!vm, ov);
 
-  const password = deleting ? undefined : planPassword(refs, server, !!(plan?.rescueVolume ?? prev?.rescueVolume) && !!server.spec.rescue);
+  const password = deleting ? undefined : planPassword(refs, server, guestKind(server, plan?.op, vmi?.metadata.uid, plan?.rescueVolume ?? prev?.rescueVolume));
 
   let apply: Decision['apply'];
   if (!deleting && resolved.inputs) {

@@ -32,7 +32,21 @@ export interface PasswordStep {
   handled: Record<string, string>;
 }
 
-export function planPassword(refs: Lookups, server: Server, rescued: boolean): PasswordStep | undefined {
+/**
+ * Whose password the guest should have: the server's own, the rescue guest's, or — while a rescue
+ * or an unrescue still runs the guest it replaces — no change yet (Nova sets a rescue password on
+ * the rescue guest only, and never touches the rescue guest's at unrescue).
+ */
+export type GuestKind = 'own' | 'rescue' | 'wait';
+
+export function guestKind(server: Server, op: { kind: string; fromVMI?: string } | undefined, vmiUid: string | undefined, rescueVolume: string | undefined): GuestKind {
+  if ((op?.kind === 'rescue' || op?.kind === 'unrescue') && op.fromVMI && op.fromVMI === vmiUid) return 'wait';
+  return server.spec.rescue && rescueVolume ? 'rescue' : 'own';
+}
+
+export function planPassword(refs: Lookups, server: Server, guest: GuestKind): PasswordStep | undefined {
+  if (guest === 'wait') return undefined;
+  const rescued = guest === 'rescue';
   const spec = server.spec;
   const handled = server.status?.handledRequests ?? {};
   const own = spec.adminPassword?.secretName;

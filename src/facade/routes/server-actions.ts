@@ -60,6 +60,7 @@ async function serverAction(req: FastifyRequest, reply: FastifyReply): Promise<F
   if (name === 'os-getVNCConsole') return reply.send(await vncConsoleAction(req, server, arg));
   if (name === 'os-getSPICEConsole' || name === 'os-getSerialConsole' || name === 'os-getRDPConsole') return otherConsoleAction(req, server, name, arg);
   if (name === 'reboot') validate(REBOOT, arg, 'body');
+  if (name === 'changePassword') validate(CHANGE_PASSWORD, arg, 'body');
   const action = name === 'reboot' ? `reboot:${String((arg as { type?: string }).type).toUpperCase()}` : name;
   const rule = ruleOf(action);
   if (!rule) throw badRequest(`There is no such action: ${name}`);
