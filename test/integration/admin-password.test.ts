@@ -213,6 +213,29 @@ describe('admin passwords through the guest agent', () => {
     }
   });
 
+  test('the spec door (kubectl): a password Secret owned by the Server is set; another Secret of the namespace is refused, so it cannot be read back through the guest or os-server-password', async () => {
+    const { id, name, adminPass } = await create(uniq('pw'), { key_name: 'rsa-key' });
+    await guestHas(name, 'root', adminPass);
+    const alice = kova.client.as('alice', []);
+    const s = server(id);
+    const owner = [{ apiVersion: 'compute.kova.io/v1alpha1', kind: 'Server', name, uid: id }];
+    const mine = `Kubectl-${uniq('pass')}`;
+    passwords.push(mine);
+    await alice.create(SECRETS, { metadata: { name: `${name}-mine`, namespace: ns, ownerReferences: owner }, data: { password: Buffer.from(mine).toString('base64') } });
+    await alice.mergePatch(SERVERS, name, ns, { spec: { adminPassword: { secretName: `${name}-mine` } } });
+    await guestHas(name, 'root', mine);
+    // An application's Secret the member cannot read.
+    const foreign = `Foreign-${uniq('pass')}`;
+    passwords.push(foreign);
+    await kova.client.create(SECRETS, { metadata: { name: `${name}-app`, namespace: ns }, data: { password: Buffer.from(foreign).toString('base64') } });
+    await alice.mergePatch(SERVERS, name, ns, { spec: { adminPassword: { secretName: `${name}-app` } } });
+    await eventually('a PasswordRefused Event', async () => (await kova.client.list<KubeEvent>(EVENTS, { namespace: ns })).items.some((e) => e.reason === 'PasswordRefused' && e.regarding?.name === name));
+    assert.equal(kova.sim.guestPassword(ns, name, 'root'), mine, 'the guest keeps its password');
+    const enc = (await api.call('GET', `/v2.1/servers/${s.metadata.uid}/os-server-password`, { token: member })).body.password as string;
+    assert.equal(privateDecrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(enc, 'base64')).toString(), mine);
+    assert.ok(await kova.client.find(SECRETS, `${name}-app`, ns), 'a foreign Secret is never deleted');
+  });
+
   test('no password in any Server, VM or VMI, Event or log line', async () => {
     assert.ok(passwords.length >= 8, `${passwords.length} passwords`);
     const servers = (await kova.client.list<Server>(SERVERS, { namespace: ns })).items;

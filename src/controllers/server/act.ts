@@ -115,6 +115,12 @@ function credentialsSecret(server: Server, data: Record<string, string>): Secret
 async function setPassword(deps: ControllerDeps, server: Server, p: PasswordStep): Promise<Server | undefined> {
   const ns = server.metadata.namespace ?? '';
   const request = await deps.client.find<Secret>(SECRETS, p.from, ns);
+  // Only a Secret made for this server: one who may edit the spec but not read Secrets must not
+  // get another Secret's value into a guest, or its encrypted copy into os-server-password.
+  if (request && !request.metadata.ownerReferences?.some((o) => o.uid === server.metadata.uid)) {
+    await deps.events.record(server, 'Warning', 'PasswordRefused', 'SetPassword', `Secret ${p.from} is not owned by this Server: a password request must be (docs/adr/016)`);
+    return undefined;
+  }
   const encoded = request?.data?.[PASSWORD_KEY];
   if (encoded === undefined) {
     // Reported once the API's own create race (Server first, then its Secret) is long over.
