@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { KubeError } from '../../src/kube/client.ts';
-import { SECRETS, type Secret } from '../../src/kube/types.ts';
+import { CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE, SECRETS, type Secret } from '../../src/kube/types.ts';
+import { roleBinding } from '../../src/api/rbac.ts';
 import { DATA_SOURCES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type VirtualMachine, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { createLogger } from '../../src/log.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
@@ -234,6 +235,29 @@ describe('admin passwords through the guest agent', () => {
     const enc = (await api.call('GET', `/v2.1/servers/${s.metadata.uid}/os-server-password`, { token: member })).body.password as string;
     assert.equal(privateDecrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(enc, 'base64')).toString(), mine);
     assert.ok(await kova.client.find(SECRETS, `${name}-app`, ns), 'a foreign Secret is never deleted');
+  });
+
+  test('a create whose password Secret cannot be written leaves nothing behind', async () => {
+    // A caller who may create Servers but not Secrets: the Server made first is removed again.
+    await kova.client.apply(CLUSTER_ROLE_TYPE, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kova-test-no-secrets' }, rules: [{ apiGroups: ['compute.kova.io'], resources: ['servers', 'keypairs', 'flavors'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] }] });
+    await kova.client.apply(ROLE_BINDING_TYPE, roleBinding(ns, 'kova-test-no-secrets-carol', 'kova-test-no-secrets', { kind: 'User', name: 'carol' }));
+    const carol = api.token('carol', ns);
+    const name = uniq('half');
+    const r = await eventually('RBAC to take effect', async () => {
+      const res = await api.call('POST', '/v2.1/servers', { token: carol, version: '2.37', body: { server: { name, flavorRef: '1', imageRef: imageId, networks: 'auto' } } });
+      return res.status === 403 ? res : undefined;
+    });
+    assert.equal(r.status, 403);
+    // The same request without a password to write is accepted: the 403 was the Secret's.
+    kova.cfg.enableInstancePassword = false;
+    try {
+      const ok = await api.call('POST', '/v2.1/servers', { token: carol, version: '2.37', body: { server: { name: `${name}-ok`, flavorRef: '1', imageRef: imageId, networks: 'auto' } } });
+      assert.equal(ok.status, 202, JSON.stringify(ok.body));
+      assert.equal((await api.call('DELETE', `/v2.1/servers/${ok.body.server.id}`, { token: carol })).status, 204);
+    } finally {
+      kova.cfg.enableInstancePassword = true;
+    }
+    await eventually('the Server made first is gone', async () => !(await kova.client.list<Server>(SERVERS, { namespace: ns })).items.some((x) => x.spec.name === name && !x.metadata.deletionTimestamp));
   });
 
   test('no password in any Server, VM or VMI, Event or log line', async () => {
