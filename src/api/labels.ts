@@ -30,6 +30,12 @@ export const LAUNCH_INDEX_ANNOTATION = `${GROUP}/launch-index`;
 /** On a Server: Nova's accessIPv4 and accessIPv6, as the user set them (shown and filtered on, never used). */
 export const ACCESS_IPV4_ANNOTATION = `${GROUP}/access-ip-v4`;
 export const ACCESS_IPV6_ANNOTATION = `${GROUP}/access-ip-v6`;
+/**
+ * On a Server: its admin password encrypted with its key pair's RSA key, base64 (Nova's
+ * os-server-password; not a secret: Nova shows it to every reader). Written by the controller when
+ * it sets a password, removed by DELETE os-server-password.
+ */
+export const SERVER_PASSWORD_ANNOTATION = `${GROUP}/server-password`;
 
 // Flavors and key pairs.
 /** On a namespaced instancetype: the Flavor it was made from. */

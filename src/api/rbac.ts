@@ -89,7 +89,8 @@ export const roleBinding = (namespace: string, name: string, role: string, subje
 });
 
 /**
- * What Kova's own processes may do. The controller writes Secrets (key pairs) without reading any;
+ * What Kova's own processes may do. The controller writes Secrets (key pairs, server credentials)
+ * and reads only those it is pointed at (a server's password request), by name;
  * only the API may impersonate, and it writes nothing as itself.
  */
 export const OPERATOR_ROLES: KubeObject[] = [
@@ -107,7 +108,9 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule(['subresources.kubevirt.io'], ['virtualmachineinstances/pause', 'virtualmachineinstances/unpause', 'virtualmachineinstances/softreboot'], ['update']),
       rule(['instancetype.kubevirt.io'], ['virtualmachineclusterinstancetypes', 'virtualmachineinstancetypes'], [...READ, ...WRITE]),
       rule(['cdi.kubevirt.io'], ['datavolumes', 'datasources'], [...READ, 'create', 'delete']),
-      rule([''], ['secrets'], ['create', 'patch']),
+      // Key pairs' Secrets; servers' credentials Secrets, into which it copies the password a
+      // request Secret holds (get), deleting superseded requests (docs/adr/016). No list or watch.
+      rule([''], ['secrets'], ['get', 'create', 'patch', 'delete']),
       rule([''], ['nodes'], [...READ, 'patch']),
       rule([''], ['namespaces'], READ),
       rule(['events.k8s.io'], ['events'], ['create', 'patch']),

@@ -16,6 +16,13 @@ export const POWER_REQUESTS = ['Running', 'Shutoff', 'Paused', 'Suspended', 'She
 
 const request = (description: string) => obj({ requestId: str({ minLength: 1, maxLength: 255 }) }, ['requestId'], { description: `An imperative request: ${description}` });
 
+/** A password by reference, never inline: a Secret in the server's namespace. */
+const passwordRef = (description: string) => obj(
+  { secretName: str({ description: 'A Secret in this namespace whose key "password" holds the password.', minLength: 1, maxLength: 253 }) },
+  ['secretName'],
+  { description },
+);
+
 const serverSpec = cel(
   obj(
     {
@@ -30,6 +37,7 @@ const serverSpec = cel(
         ['secretName'],
         { description: 'User data for cloud-init, by reference: never inline.' },
       ),
+      adminPassword: passwordRef('The admin password to set in the guest (for the user the image names: os_admin_user, else Administrator for os_type windows, else root), through KubeVirt\'s guest agent. A new Secret per change (changePassword, rebuild, evacuate); the controller copies it into the Secret <server>-credentials that the VM reads (docs/adr/016).'),
       metadata: map(str({ maxLength: 255 }), { description: 'Nova server metadata.', maxProperties: 128 }),
       tags: arr(str({ minLength: 1, maxLength: 60, pattern: '^[^/,]+$' }), { description: 'Nova server tags (2.26).', maxItems: 50, 'x-kubernetes-list-type': 'set' }),
       availabilityZone: str({ description: 'Availability zone (Node label topology.kubernetes.io/zone).', minLength: 1, maxLength: 255 }),
@@ -79,7 +87,11 @@ const serverSpec = cel(
         { description: 'An imperative request (admins): force vm_state to active (clearing any task) or error.' },
       ),
       rescue: obj(
-        { requestId: str({ minLength: 1, maxLength: 255 }), image: str({ description: 'Rescue image (DataSource); default: the server\'s image.', minLength: 1, maxLength: 253 }) },
+        {
+          requestId: str({ minLength: 1, maxLength: 255 }),
+          image: str({ description: 'Rescue image (DataSource); default: the server\'s image.', minLength: 1, maxLength: 253 }),
+          adminPassword: passwordRef('The password of the rescue guest while rescued; at unrescue the guest gets spec.adminPassword again.'),
+        },
         ['requestId'],
         { description: 'Present: the server runs in rescue mode (booted from the rescue image, its root disk attached second). Removing it unrescues.' },
       ),

@@ -33,6 +33,12 @@ export interface KovaConfig extends FlavorMappingConfig {
   shelvedOffloadTimeSeconds?: number;
   /** Seconds a soft-deleted server is kept before it is reclaimed (Nova's reclaim_instance_interval; 0 = no soft delete). */
   reclaimInstanceIntervalSeconds?: number;
+  /**
+   * Nova's [api] enable_instance_password (default true): create, rebuild, evacuate and rescue set a
+   * generated admin password in the guest and return it as adminPass. Off, they return none and set
+   * one only when the request gives adminPass (docs/adr/016).
+   */
+  enableInstancePassword?: boolean;
 }
 
 const envInt = (name: string, dflt: number): number => {
@@ -45,6 +51,7 @@ export const defaultConfig = (): KovaConfig => ({
   networkName: 'default',
   shelvedOffloadTimeSeconds: envInt('KOVA_SHELVED_OFFLOAD_TIME', 0),
   reclaimInstanceIntervalSeconds: envInt('KOVA_RECLAIM_INSTANCE_INTERVAL', 0),
+  enableInstancePassword: !['false', '0', 'no', 'off'].includes((process.env.KOVA_ENABLE_INSTANCE_PASSWORD ?? '').toLowerCase()),
   serviceLeases: {
     scheduler: { namespace: 'kube-system', name: 'kube-scheduler' },
     conductor: { namespace: process.env.KOVA_NAMESPACE || 'kova-system', name: CONTROLLER_LEASE },

@@ -78,7 +78,11 @@ export interface VirtualMachineInstanceSpec {
     containerDisk?: { image: string };
     emptyDisk?: { capacity: string };
   }[];
-  accessCredentials?: { sshPublicKey: { source: { secret: { secretName: string } }; propagationMethod: { configDrive?: Record<string, never>; noCloud?: Record<string, never> } } }[];
+  /** One of sshPublicKey or userPassword per entry (virt-api's webhook refuses both or neither). */
+  accessCredentials?: {
+    sshPublicKey?: { source: { secret: { secretName: string } }; propagationMethod: { configDrive?: Record<string, never>; noCloud?: Record<string, never> } };
+    userPassword?: { source: { secret: { secretName: string } }; propagationMethod: { qemuGuestAgent: Record<string, never> } };
+  }[];
 }
 
 export interface VirtualMachine extends KubeObject {

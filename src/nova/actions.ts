@@ -68,7 +68,7 @@ export const ACTION_RULES: Record<string, Rule> = {
   shelve: { vmStates: ['active', 'stopped', 'paused', 'suspended'], sets: 'shelving', powerState: 'Shelved', ends: ['SHELVED', 'SHELVED_OFFLOADED'] },
   shelveOffload: { vmStates: ['shelved'], sets: 'shelving_offloading', powerState: 'ShelvedOffloaded', ends: ['SHELVED_OFFLOADED'], adminPolicy: 'os_compute_api:os-shelve:shelve_offload' },
   unshelve: { vmStates: ['shelved', 'shelved_offloaded'], sets: 'unshelving', ends: ['ACTIVE'] },
-  changePassword: { vmStates: ['active'], sets: 'updating_password' },
+  changePassword: { vmStates: ['active'], sets: 'updating_password', ends: ['ACTIVE'] },
   trigger_crash_dump: { vmStates: ['active', 'paused', 'rescued', 'resized', 'error'] },
   'os-migrateLive': { vmStates: ['active', 'paused'], sets: 'migrating', instanceAction: 'live-migration', operation: 'liveMigrate', ends: ['ACTIVE', 'PAUSED'], adminPolicy: 'os_compute_api:os-migrate-server:migrate_live' },
   evacuate: { vmStates: ['active', 'stopped', 'error'], taskStates: 'any', sets: 'rebuilding', operation: 'evacuate', ends: ['ACTIVE', 'SHUTOFF'], adminPolicy: 'os_compute_api:os-evacuate' },

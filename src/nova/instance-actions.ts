@@ -21,6 +21,7 @@ const COMPUTE_EVENTS: Record<string, string> = {
   unpause: 'compute_unpause_instance',
   suspend: 'compute_suspend_instance',
   resume: 'compute_resume_instance',
+  changePassword: 'compute_set_admin_password',
 };
 
 export const MAX_INSTANCE_ACTIONS = 50;

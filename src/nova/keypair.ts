@@ -1,6 +1,6 @@
 // Key pair checks and Nova's fingerprints. Pure: no I/O.
 // ssh: MD5 of the decoded key blob, as colon-separated hex; x509: SHA-1 of the DER certificate.
-import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 
 export class InvalidKeyError extends Error {
   constructor(message: string) {
@@ -84,6 +84,19 @@ export function x509Fingerprint(pem: string): string {
     throw new InvalidKeyError(`the certificate cannot be read (${(e as Error).message})`);
   }
   return colonHex(createHash('sha1').update(cert.raw).digest());
+}
+
+/** The RSA public key of an `ssh-rsa` line, or undefined for any other key (or a malformed one). */
+export function rsaPublicKeyOf(line: string): KeyObject | undefined {
+  const [type, data] = line.trim().split(/\s+/);
+  if (type !== 'ssh-rsa' || !data) return undefined;
+  try {
+    const [, e, n] = sshFields(Buffer.from(data, 'base64'));
+    if (!e?.length || !n?.length) return undefined;
+    return createPublicKey({ key: { kty: 'RSA', e: b64url(e), n: b64url(n) }, format: 'jwk' });
+  } catch {
+    return undefined;
+  }
 }
 
 export const fingerprintOf = (type: 'ssh' | 'x509', publicKey: string): string => (type === 'x509' ? x509Fingerprint(publicKey) : sshFingerprint(publicKey));

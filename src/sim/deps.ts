@@ -3,6 +3,8 @@
 // and the step timing; and the few status helpers they share. Components never call each other's
 // reconciles; they read each other's objects from the caches.
 import type { Informer } from '../kube/informer.ts';
+import type { Secret } from '../kube/types.ts';
+import type { GuestPasswords } from './guest-agent.ts';
 import type { DataSource, DataVolume, Instancetype, KubeVirtCondition, VMIPhase } from '../kubevirt/types.ts';
 import type { MigrationDeps } from './migrations.ts';
 
@@ -18,6 +20,10 @@ export interface SimDeps extends MigrationDeps {
    * node side — virt-handler, the kubelet, CDI's importer and the storage it fills.
    */
   realController: boolean;
+  /** Secrets, as the kubelet mounts them into launcher pods (access credentials). */
+  secrets: Informer<Secret>;
+  /** The simulated guests' own passwords (set through their guest agent). */
+  guests: GuestPasswords;
 }
 
 export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');

@@ -4,7 +4,7 @@
 // it. Each component reads them where its real counterpart would fail or dwell:
 //   inject  image-pull-error, image-pull-backoff (kubelet, virt-handler), crash-loop (virt-controller,
 //           virt-handler), pvc-not-found (virt-handler; with real virt-controller: CDI leaves the
-//           PVC out), paused, migrating, unknown (virt-handler), data-volume-error (CDI)
+//           PVC out), paused, migrating, unknown, no-guest-agent (virt-handler), data-volume-error (CDI)
 //   hold    provisioning, volume-binding (CDI: the volume waits for its first consumer, unbound),
 //           starting (virt-handler; with real virt-controller: the kubelet),
 //           stopping (virt-handler, the kubelet), terminating (virt-controller; with real
@@ -14,7 +14,7 @@ import type { VirtualMachine } from '../kubevirt/types.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */
 export const INJECT = 'sim.kova.io/inject';
-export const INJECTIONS = ['image-pull-error', 'image-pull-backoff', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown'] as const;
+export const INJECTIONS = ['image-pull-error', 'image-pull-backoff', 'crash-loop', 'pvc-not-found', 'data-volume-error', 'paused', 'migrating', 'unknown', 'no-guest-agent'] as const;
 /** `sim.kova.io/hold`: stop the simulation at this step, so a test can observe it. */
 export const HOLD = 'sim.kova.io/hold';
 export const HOLDS = ['provisioning', 'volume-binding', 'starting', 'stopping', 'terminating', 'migrating'] as const;

@@ -4,7 +4,8 @@
 //   virt-controller.ts: VM → DataVolumes and a VMI per runStrategy; VMI → launcher pod (with the
 //                       guest-console-log container when asked); VM status (printableStatus in
 //                       KubeVirt's order, conditions, startFailure)
-//   virt-handler.ts:    VMI Scheduled → Running with interfaces; Paused; migration state
+//   virt-handler.ts:    VMI Scheduled → Running with interfaces; Paused; migration state; the
+//                       guest agent's access credentials (guest-agent.ts: passwords from Secrets)
 //   kubelet.ts:         a launcher pod the real kube-scheduler bound to a Node becomes Running with
 //                       an IP; container logs for the apiserver (kubelet-server.ts); Node
 //                       heartbeats (nodes.ts)
@@ -14,7 +15,8 @@
 // are copied there): see injections.ts. This file wires the informers to the components' work
 // queues and keeps the Simulator's public face.
 import type { KubeClient } from '../kube/client.ts';
-import { controllerOf, keyOf, PODS, STORAGE_CLASSES, type KubeObject, type Pod, type ResourceType } from '../kube/types.ts';
+import { controllerOf, keyOf, PODS, SECRETS, STORAGE_CLASSES, type KubeObject, type Pod, type ResourceType, type Secret } from '../kube/types.ts';
+import { bootDisk, GuestPasswords, passwordSecrets } from './guest-agent.ts';
 import { Controller } from '../kube/controller.ts';
 import { Informer, type Runnable } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
@@ -68,6 +70,7 @@ export class KubeVirtSimulator {
   private readonly virtApi: VirtApi | undefined;
   private readonly handlerServer: VirtHandlerServer | undefined;
   private readonly kubelet: KubeletServer | undefined;
+  private readonly guests = new GuestPasswords();
 
   constructor(client: KubeClient, log: Logger, o: SimulatorOptions = {}) {
     this.log = log.child({ component: 'sim' });
@@ -89,6 +92,8 @@ export class KubeVirtSimulator {
       clusterInstancetypes: inf(CLUSTER_INSTANCETYPES),
       instancetypes: inf(INSTANCETYPES),
       migrations: inf(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS),
+      secrets: inf<Secret>(SECRETS),
+      guests: this.guests,
     };
     this.heartbeat = o.heartbeats === false ? undefined : new NodeHeartbeat(client);
     this.virtApi = o.virtApi === false || o.realVirtApi ? undefined : new VirtApi(client, this.log);
@@ -138,6 +143,11 @@ export class KubeVirtSimulator {
       if (owner?.kind === 'VirtualMachine') vmCtl.enqueue(`${dv.metadata.namespace}/${owner.name}`);
     }));
     d.dataSources.on(both((ds) => dsCtl.enqueue(keyOf(ds))));
+    // A changed Secret reaches the running guests whose access credentials name it (the kubelet
+    // updates the mounted files; virt-launcher's watcher applies them).
+    d.secrets.on(both((secret) => {
+      for (const vmi of d.vmis.list(secret.metadata.namespace)) if (passwordSecrets(vmi).includes(secret.metadata.name ?? '')) vmiCtl.enqueue(keyOf(vmi));
+    }));
     d.migrations.on(both((m) => {
       migCtl.enqueue(keyOf(m));
       vmiCtl.enqueue(`${m.metadata.namespace}/${m.spec.vmiName}`);
@@ -146,7 +156,16 @@ export class KubeVirtSimulator {
 
   private informers(): Runnable[] {
     const d = this.deps;
-    return [d.vms, d.vmis, d.pods, d.dvs, d.dataSources, d.clusterInstancetypes, d.instancetypes, d.migrations];
+    return [d.vms, d.vmis, d.pods, d.dvs, d.dataSources, d.clusterInstancetypes, d.instancetypes, d.migrations, d.secrets];
+  }
+
+  /**
+   * The password the simulated guest of a VMI has for `user` (what its guest agent was last told),
+   * for tests to check what reached the guest; it is on no object.
+   */
+  guestPassword(namespace: string, vmi: string, user: string): string | undefined {
+    const v = this.deps.vmis.get(vmi, namespace);
+    return v ? this.guests.get(bootDisk(v), user) : undefined;
   }
 
   async start(): Promise<void> {

@@ -14,6 +14,7 @@ import { held, holdsDomain, injected } from './injections.ts';
 import { abortOrphanedMigration } from './migrations.ts';
 import { PAUSED_ANNOTATION } from './virt-api.ts';
 import { createLauncherPod } from './virt-controller.ts';
+import { syncPasswords } from './guest-agent.ts';
 
 /** The VMI: its launcher pod, its phase and what the simulated domain reports. */
 export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
@@ -88,6 +89,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
         requeue = d.stepMs;
       } else if (phase === 'Scheduled' || phase === 'Running' || phase === 'Unknown') {
         handlerView(next, pod, inject);
+        syncCredentials(d, next, inject);
         setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
       }
     }
@@ -129,6 +131,7 @@ async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Po
     setPhase('Failed');
   } else {
     handlerView(next, pod, inject, false);
+    syncCredentials(d, next, inject);
     st.selinuxContext = 'none';
     st.machine = { type: 'q35' };
     setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
@@ -179,7 +182,8 @@ function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | und
   st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac: macOf(vmi.metadata.uid ?? ''), interfaceName: 'eth0', infoSource: 'domain, guest-agent' }] : [];
   st.guestOSInfo = { id: 'cirros', name: 'CirrOS', prettyName: 'CirrOS (simulated)', version: '0.6' };
   if (ready) st.conditions = withCondition(st.conditions, { type: 'Ready', status: 'True' });
-  st.conditions = withCondition(st.conditions, { type: 'AgentConnected', status: 'True' });
+  // KubeVirt drops AgentConnected while the guest agent does not answer.
+  st.conditions = withCondition(st.conditions, inject === 'no-guest-agent' ? { type: 'AgentConnected', remove: true } : { type: 'AgentConnected', status: 'True' });
   st.conditions = withCondition(st.conditions, { type: 'LiveMigratable', status: 'True' });
   // Paused through the pause subresource (by a user), or injected as KubeVirt's own I/O-error pause.
   st.conditions = vmi.metadata.annotations?.[PAUSED_ANNOTATION] === 'true'
@@ -194,6 +198,21 @@ function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | und
   } else if (st.migrationState && !st.migrationState.endTimestamp) {
     st.migrationState = { ...st.migrationState, endTimestamp: now(), completed: true };
   }
+}
+
+/** virt-launcher's access credentials (guest-agent.ts) and the condition virt-handler sets from them. */
+function syncCredentials(d: SimDeps, vmi: VirtualMachineInstance, inject: string | undefined): void {
+  const st = (vmi.status ??= {});
+  const condition = syncPasswords(vmi, {
+    agentConnected: inject !== 'no-guest-agent',
+    secret: (name) => d.secrets.get(name, vmi.metadata.namespace),
+    guests: d.guests,
+  });
+  if (!condition) return;
+  // virt-handler replaces the condition only when its status or message changes.
+  const prev = st.conditions?.find((c) => c.type === condition.type);
+  if (prev?.status === condition.status && (prev.message ?? '') === condition.message) return;
+  st.conditions = withCondition(st.conditions, condition);
 }
 
 function macOf(uid: string): string {

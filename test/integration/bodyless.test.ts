@@ -155,6 +155,8 @@ describe('every route, with a JSON content type and an empty body, and with no c
         return { id: serverId, key: 'k2' };
       },
     },
+    'GET /servers/:id/os-server-password': { status: 200, params: server },
+    'DELETE /servers/:id/os-server-password': { status: 204, params: server },
     'GET /servers/:id/tags': { status: 200, params: server },
     'PUT /servers/:id/tags': { status: 400, message: NO_BODY, params: server },
     'DELETE /servers/:id/tags': { status: 204, params: server },

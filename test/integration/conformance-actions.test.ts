@@ -15,10 +15,7 @@ import { eventually } from '../support/waiting.ts';
 import { ensureFlavor, project, TEST_PUBLIC_KEY, uniq } from '../support/fixtures.ts';
 
 /** What Kova answers differently, on purpose (README, "Differences from Nova"). */
-const DIFFERENCES: { endpoint: RegExp; path: string; why: string }[] = [
-  { endpoint: /^os-rescue\/server-rescue$/, path: '$.adminPass', why: 'no adminPass: KubeVirt cannot set a guest password' },
-  { endpoint: /^servers\/server-action-rebuild-resp$/, path: '$.server.adminPass', why: 'no adminPass' },
-];
+const DIFFERENCES: { endpoint: RegExp; path: string; why: string }[] = [];
 const OPTIONS: CompareOptions = { freeKeys: FREE_KEYS, nullable: [...NULLABLE, '$.server.OS-EXT-SRV-ATTR:host', '$.server.OS-EXT-SRV-ATTR:hypervisor_hostname', '$.server.OS-EXT-AZ:availability_zone', '$.server.description', '$.server.key_name', '$.server.locked_reason', '$.server.OS-EXT-SRV-ATTR:hostname', '$.server.trusted_image_certificates', '$.migrations[*].dest_compute', '$.migrations[*].dest_host', '$.migrations[*].dest_node', '$.migration.dest_compute', '$.migration.dest_host', '$.migration.dest_node', '$.server.user_data'], arrayElements: 'any' };
 
 describe('conformance with Nova\'s server-action samples', () => {
@@ -71,7 +68,7 @@ describe('conformance with Nova\'s server-action samples', () => {
     const here = (await show())['OS-EXT-SRV-ATTR:host'];
     const there = nodes.find((n) => n !== here)!;
     return {
-      uuid: imageId, id: server().status?.flavor?.id === '1' ? '2' : '1', name: 'conformance', pass: 'x', adminPass: 'x', password: 'x',
+      uuid: imageId, id: server().status?.flavor?.id === '1' ? '2' : '1', name: 'conformance', pass: 'x', adminPass: 'x', password: 'x', preserve_ephemeral: false,
       hostname: there, host: there, availability_zone: zone, access_ip_v4: '1.2.3.4', access_ip_v6: '80fe::', onSharedStorage: 'False', int: 1, type: 'HARD', disk_config: 'AUTO', key_name: 'conf-key', force: 'False',
     };
   };
@@ -132,10 +129,12 @@ describe('conformance with Nova\'s server-action samples', () => {
     // Nova's rebuild samples were made by the server's owner (no admin-only fields).
     const roleFor = (area: string, file: string) => (v: string) => (JSON.stringify(loadTemplate(area, file, v)?.value ?? {}).includes('OS-EXT-SRV-ATTR:host"') ? admin : member);
     await each('servers', 'server-action-rebuild.json.tpl', { token: roleFor('servers', 'server-action-rebuild-resp.json.tpl'), resp: ['servers', 'server-action-rebuild-resp.json.tpl'], after: () => settled('ACTIVE').then(() => undefined) });
+    await each('os-preserve-ephemeral-rebuild', 'server-action-rebuild-preserve-ephemeral.json.tpl', { token: roleFor('os-preserve-ephemeral-rebuild', 'server-action-rebuild-preserve-ephemeral-resp.json.tpl'), resp: ['os-preserve-ephemeral-rebuild', 'server-action-rebuild-preserve-ephemeral-resp.json.tpl'], after: () => settled('ACTIVE').then(() => undefined) });
+    await each('os-admin-password', 'admin-password-change-password.json.tpl', { token: () => member, after: () => settled('ACTIVE').then(() => undefined) });
     await each('servers', 'server-action-create-image.json.tpl', { resp: ['servers', 'server-action-create-image-resp.json.tpl'], after: () => settled('ACTIVE').then(() => undefined) });
     await each('os-create-backup', 'create-backup-req.json.tpl', { resp: ['os-create-backup', 'create-backup-resp.json.tpl'], after: () => settled('ACTIVE').then(() => undefined) });
     await each('os-rescue', 'server-rescue-req.json.tpl', { status: 200, resp: ['os-rescue', 'server-rescue.json.tpl'], after: () => settled('RESCUE').then(() => to({ unrescue: null }, 'ACTIVE')) });
-    await each('os-rescue', 'server-rescue-req-with-image-ref.json.tpl', { status: 200, after: () => settled('RESCUE').then(() => to({ unrescue: null }, 'ACTIVE')) });
+    await each('os-rescue', 'server-rescue-req-with-image-ref.json.tpl', { status: 200, resp: ['os-rescue', 'server-rescue.json.tpl'], after: () => settled('RESCUE').then(() => to({ unrescue: null }, 'ACTIVE')) });
     await each('os-rescue', 'server-unrescue-req.json.tpl', { prepare: () => to({ rescue: null }, 'RESCUE'), after: () => settled('ACTIVE').then(() => undefined) });
     await each('os-migrate-server', 'migrate-server.json.tpl', { after: () => settled('VERIFY_RESIZE').then(() => to({ confirmResize: null }, 'ACTIVE')) });
     await each('os-migrate-server', 'migrate-server-null.json.tpl', { after: () => settled('VERIFY_RESIZE').then(() => to({ confirmResize: null }, 'ACTIVE')) });

@@ -15,7 +15,7 @@ import { FREE_KEYS, NULLABLE } from '../conformance/differences.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { grant } from '../support/people.ts';
 import { eventually } from '../support/waiting.ts';
-import { ensureFlavor, project, TEST_PUBLIC_KEY as PUBLIC_KEY } from '../support/fixtures.ts';
+import { ensureFlavor, project, rsaKeyPair, TEST_PUBLIC_KEY as PUBLIC_KEY } from '../support/fixtures.ts';
 import { dropLease, holdLease } from '../support/extras.ts';
 
 /** The Leases os-services shows as the scheduler and the conductor (the test control plane runs without leader election). */
@@ -23,7 +23,6 @@ const SERVICE_LEASES = [{ namespace: 'kube-system', name: 'kube-scheduler', hold
 
 /** Documented differences from Nova: a path prefix that may be missing, and why. */
 const DIFFERENCES: { endpoint: RegExp; path: string; why: string }[] = [
-  { endpoint: /^servers\/server-create-resp/, path: '$.server.adminPass', why: 'Kova cannot set a guest password through KubeVirt: it answers as Nova does with enable_instance_password=False' },
   ...['$.cpu0_time', '$.vda_', '$.vnet1_'].map((path) => ({ endpoint: /^os-server-diagnostics\/server-diagnostics-get-resp$/, path, why: "before 2.48 diagnostics are the virt driver's own counters; KubeVirt keeps them as virt-handler metrics, not in the VMI: Kova shows the memory only" })),
   { endpoint: /^(servers\/server|os-services)/, path: 'v2.69', why: "2.69's sample shows a resource in a down cell; Kova has no cells, so it never answers that minimal form" },
   { endpoint: /^os-console-auth-tokens\//, path: 'v2.99', why: "2.99's sample is a spice-direct token (tls_port); Kova's consoles are VNC only (docs/adr/011)" },
@@ -45,6 +44,7 @@ describe('conformance with Nova\'s API samples', () => {
   let admin: string;
   let member: string;
   let serverId: string;
+  let passwordServerId: string;
   let stopRequest = '';
   let imageId: string;
   let node: string;
@@ -71,6 +71,11 @@ describe('conformance with Nova\'s API samples', () => {
     imageId = (await eventually('image', async () => api.facade.caches.image('cirros')?.metadata.uid))!;
     const made = await api.call('POST', '/v2.1/servers', { token: admin, version: '2.37', body: { server: { name: 'conformance', flavorRef: '1', imageRef: imageId, networks: 'auto', availability_zone: p.zone, metadata: { 'My Server Name': 'Apache1' } } } });
     serverId = made.body.server.id;
+    // A server with an RSA key pair: os-server-password shows its password encrypted.
+    await api.call('POST', '/v2.1/os-keypairs', { token: member, version: '2.2', body: { keypair: { name: 'rsa-conformance', public_key: rsaKeyPair().line } } });
+    const withKey = await api.call('POST', '/v2.1/servers', { token: member, version: '2.37', body: { server: { name: 'conformance-rsa', flavorRef: '1', imageRef: imageId, networks: 'auto', availability_zone: p.zone, key_name: 'rsa-conformance' } } });
+    passwordServerId = withKey.body.server.id;
+    await eventually('the encrypted password', async () => !!api.facade.caches.servers.byIndex('uid', passwordServerId)[0]?.metadata.annotations?.['compute.kova.io/server-password']);
     await eventually('server ACTIVE', async () => (await api.call('GET', `/v2.1/servers/${serverId}`, { token: admin })).body.server.status === 'ACTIVE');
     await api.call('POST', '/v2.1/os-keypairs', { token: member, version: '2.2', body: { keypair: { name: 'keypair-conformance', public_key: PUBLIC_KEY } } });
     await api.call('PUT', `/v2.1/servers/${serverId}/tags/tag1`, { token: member, version: '2.26' });
@@ -120,6 +125,14 @@ describe('conformance with Nova\'s API samples', () => {
         return (await api.call('POST', '/v2.1/servers', { token: member, version: v, body: { server: body } })).body;
       },
     },
+    {
+      area: 'os-multiple-create', file: 'multiple-create-no-resv-post-resp.json.tpl', run: async (v) => {
+        const body: Record<string, unknown> = { name: uniq(), flavorRef: '1', imageRef: imageId, min_count: 2, max_count: 2 };
+        if (v !== '2.1' && Number(v.split('.')[1]) >= 37) body.networks = 'auto';
+        return (await api.call('POST', '/v2.1/servers', { token: member, version: v, body: { server: body } })).body;
+      },
+    },
+    { area: 'os-server-password', file: 'get-password-resp.json.tpl', run: get(`/v2.1/servers/${passwordServerId}/os-server-password`, () => member) },
     { area: 'servers', file: 'server-update-resp.json.tpl', run: async (v) => (await api.call('PUT', `/v2.1/servers/${serverId}`, { token: roleFor(loadTemplate('servers', 'server-update-resp.json.tpl', v)?.value), version: v, body: { server: { name: 'conformance' } } })).body },
     { area: 'server-ips', file: 'server-ips-resp.json.tpl', run: get(`/v2.1/servers/${serverId}/ips`) },
     { area: 'server-metadata', file: 'server-metadata-all-resp.json.tpl', run: async (v) => (await api.call('PUT', `/v2.1/servers/${serverId}/metadata`, { token: member, version: v, body: { metadata: { foo: 'Foo Value' } } })).body },

@@ -1,5 +1,6 @@
 // Real virt-api's admission webhooks accept every VirtualMachine Kova generates — each flavor extra
-// spec Kova maps, rescue, ephemeral and swap disks, the config drive, a key, a zone and a host, a
+// spec Kova maps, rescue, ephemeral and swap disks, the config drive, a key, the admin password
+// through the guest agent, a zone and a host, a
 // migration's placement, no network — and refuse a wrong one, so they are provably on. The VMs are
 // created with dryRun=All: admission runs in full, nothing is stored. The instancetypes they name
 // are the ones Kova's flavor controller would apply (instancetypeFor), created for real.
@@ -100,6 +101,18 @@ describe('real virt-api admits the VirtualMachines Kova generates', () => {
       if (v) refused.push(`${what}: ${v}`);
     }
     assert.deepEqual(refused, []);
+  });
+
+  test('the admin password (docs/adr/016): a userPassword credential from the server\'s credentials Secret through the guest agent, beside a key, is admitted; one without a propagation method is refused', async () => {
+    const it = await instancetype();
+    const vm = vmOf(it, { keySecretName: 'key-secret' });
+    const creds = vm.spec.template.spec.accessCredentials ?? [];
+    assert.deepEqual(creds.map((c) => Object.keys(c)[0]), ['sshPublicKey', 'userPassword']);
+    assert.deepEqual(creds[1]?.userPassword?.propagationMethod, { qemuGuestAgent: {} });
+    assert.equal(await verdict(vm), undefined);
+    const wrong = vmOf(it);
+    wrong.spec.template.spec.accessCredentials = [{ userPassword: { source: { secret: { secretName: 'x' } }, propagationMethod: {} as never } }];
+    assert.match(await verdict(wrong) ?? 'accepted', /must have exactly one propagationMethod set/);
   });
 
   test('a wrong VirtualMachine is refused, with virt-api\'s reason', async () => {

@@ -113,9 +113,11 @@ describe('Server → VirtualMachine', () => {
   test('deleting the Server deletes its VM, root DataVolume and key Secret (garbage collection)', async () => {
     const c = kova.client;
     const vm = await c.get<VirtualMachine>(VIRTUAL_MACHINES, 'web', ns);
-    const secretName = vm.spec.template.spec.accessCredentials?.[0]?.sshPublicKey.source.secret.secretName ?? '';
+    const secretName = vm.spec.template.spec.accessCredentials?.[0]?.sshPublicKey?.source.secret.secretName ?? '';
+    assert.ok(await c.find(SECRETS, 'web-credentials', ns), 'the credentials Secret the VM names exists');
     await c.delete(SERVERS, 'web', ns);
     await eventually('the key Secret to be garbage-collected', async () => !(await c.find(SECRETS, secretName, ns)), 60_000);
+    await eventually('the credentials Secret to be garbage-collected', async () => !(await c.find(SECRETS, 'web-credentials', ns)), 60_000);
     await eventually('the VM to be garbage-collected', async () => !(await c.find(VIRTUAL_MACHINES, 'web', ns)), 60_000);
     await eventually('the DataVolume to be garbage-collected', async () => !(await c.find(DATA_VOLUMES, 'web-root', ns)), 60_000);
     assert.equal(await c.find<Server>(SERVERS, 'web', ns), undefined);

@@ -147,7 +147,7 @@ describe('shipping', () => {
     assert.match(gitops, /server\.compute\.kova\.io\/web-b serverside-applied \(server dry run\)/);
   });
 
-  test('the chart\'s service accounts: only the API impersonates; the controller writes Secrets but reads none', async () => {
+  test('the chart\'s service accounts: only the API impersonates and reads no Secret; the controller reads Secrets by name only (a server\'s password request), never lists or watches them', async () => {
     const rendered = await helm('template', 'kova', 'charts/kova', '--namespace', 'kova-system');
     const rbac = rendered.split(/^---$/m).filter((d) => /^kind: (ClusterRole|ClusterRoleBinding|ServiceAccount)$/m.test(d)).join('---\n');
     await applyServerSide(rbac, true);
@@ -165,8 +165,11 @@ describe('shipping', () => {
     assert.equal(await can('kova-api', 'get', 'secrets', '-n', 'demo'), false);
     assert.equal(await can('kova-controller', 'impersonate', 'users'), false);
     assert.equal(await can('kova-controller', 'create', 'secrets', '-n', 'demo'), true);
-    assert.equal(await can('kova-controller', 'get', 'secrets', '-n', 'demo'), false);
+    assert.equal(await can('kova-controller', 'get', 'secrets', '-n', 'demo'), true, 'the password of a request Secret, copied into the server\'s credentials (docs/adr/016)');
+    assert.equal(await can('kova-controller', 'delete', 'secrets', '-n', 'demo'), true, 'superseded password requests');
     assert.equal(await can('kova-controller', 'list', 'secrets', '-A'), false);
+    assert.equal(await can('kova-controller', 'watch', 'secrets', '-A'), false);
+    assert.equal(await can('kova-controller', 'update', 'secrets', '-n', 'demo'), false);
     assert.equal(await can('kova-controller', 'patch', 'servers.compute.kova.io', '--subresource=status', '-n', 'demo'), true);
     assert.equal(await can('kova-controller', 'create', 'virtualmachines.kubevirt.io', '-n', 'demo'), true);
     assert.equal(await can('kova-controller', 'update', 'leases.coordination.k8s.io', '-n', 'kova-system'), true);

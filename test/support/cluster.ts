@@ -4,7 +4,7 @@
 import { ControllerManager } from '../../src/controllers/manager.ts';
 import { defaultConfig, type KovaConfig } from '../../src/cache/config.ts';
 import { KubeClient } from '../../src/kube/client.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { handlerEndpointOf } from '../../src/controlplane/kubevirt.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { CLUSTER_ROLES } from '../../src/api/rbac.ts';
@@ -24,6 +24,8 @@ const quietLog = () => createLogger({}, (process.env.KOVA_TEST_LOG as 'debug') ?
 export interface Kova {
   client: KubeClient;
   cfg: KovaConfig;
+  /** The in-process KubeVirt simulator (tests read what its guests were told through it). */
+  sim: KubeVirtSimulator;
   stop(): Promise<void>;
   /** Stops the in-process controllers (to run a spawned controller instead) and starts them again. */
   stopController(): Promise<void>;
@@ -31,18 +33,19 @@ export interface Kova {
 }
 
 /** Starts the KubeVirt simulator and (unless `controller: false`) Kova's controllers in-process. */
-export async function startKova(o: { controller?: boolean; stepMs?: number; imagesNamespace?: string } = {}): Promise<Kova> {
+export async function startKova(o: { controller?: boolean; stepMs?: number; imagesNamespace?: string; log?: Logger } = {}): Promise<Kova> {
   const cfg = { ...defaultConfig(), imagesNamespace: o.imagesNamespace ?? 'kova-images' };
   const c = await client();
   const handler = process.env.KOVA_TEST_KUBEVIRT_HANDLER;
-  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3, realVirtApi: handler ? handlerEndpointOf(handler) : undefined, realController: !!handler });
+  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), o.log ?? quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3, realVirtApi: handler ? handlerEndpointOf(handler) : undefined, realController: !!handler });
   await sim.start();
-  const manager = async () => new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, quietLog());
+  const manager = async () => new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, o.log ?? quietLog());
   let mgr = o.controller === false ? undefined : await manager();
   await mgr?.start();
   return {
     client: c,
     cfg,
+    sim,
     async stopController() {
       await mgr?.stop();
       mgr = undefined;
@@ -70,9 +73,10 @@ export interface Api {
 }
 
 /** Starts the Compute API façade on a free port, with Kova's ClusterRoles installed. */
-export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds'> = {}): Promise<Api> {
+export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds'> & { log?: Logger } = {}): Promise<Api> {
   await Promise.all(CLUSTER_ROLES.map((r) => kova.client.apply(CLUSTER_ROLE_TYPE, r)));
-  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, quietLog(), { port: 0, ...o });
+  const { log, ...options } = o;
+  const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, log ?? quietLog(), { port: 0, ...options });
   const url = facade.url;
   const token = (user: string, namespace?: string): string => {
     const project = namespace ? facade.caches.projectByIdOrName(namespace) : undefined;

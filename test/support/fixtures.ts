@@ -1,6 +1,6 @@
 // What tests create: unique names, a valid public key, Server objects, flavors, and a project
 // namespace with the sample image and simulated Nodes in a zone of its own.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
@@ -9,6 +9,23 @@ import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.
 
 /** A valid ssh-ed25519 public key (also in config/samples); its Nova fingerprint is 27:4b:35:…:5e. */
 export const TEST_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7YPSVrFLzimUTJXD8p1zJKThvDAKdD6l/JreXodUH6 demo@kova';
+
+/** A new RSA key pair: its public key as an OpenSSH line (what a Nova key pair holds) and its private key. */
+export function rsaKeyPair(): { line: string; privateKey: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const mpint = (b64url: string): Buffer => {
+    const b = Buffer.from(b64url, 'base64url');
+    return b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b;
+  };
+  const field = (b: Buffer): Buffer => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  const blob = Buffer.concat([field(Buffer.from('ssh-rsa')), field(mpint(jwk.e ?? '')), field(mpint(jwk.n ?? ''))]);
+  return { line: `ssh-rsa ${blob.toString('base64')} test@kova`, privateKey };
+}
 
 /** A short random suffix for names that must not collide between test files. */
 export const uniq = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;

@@ -153,6 +153,25 @@ describe('decide: requests in spec', () => {
   /** The server with a new request, its VM as applied before the request. */
   const withVm = (s: Server, o: Partial<ServerObservation> = {}) => run({ server: s, vm: applied(up(), o), vmi: vmi('vmi-1'), ...o });
 
+  test('a new admin password: copied before the status records it, the VM unchanged (the guest agent applies it live); a deleted server\'s is not', () => {
+    const s = up({ adminPassword: { secretName: 'web-password-1' } });
+    const d = withVm(s);
+    assert.deepEqual(d.password, { from: 'web-password-1', user: 'root', publishWith: null, superseded: [], handled: { 'adminPassword:copied': 'web-password-1', adminPassword: 'web-password-1' } });
+    assert.equal(d.status.handledRequests?.['adminPassword:copied'], 'web-password-1');
+    assert.equal(d.status.handledRequests?.powerState, 'Running', 'the other requests stay recorded');
+    assert.equal(d.apply, undefined, 'no change of the VM: no restart');
+    assert.equal(d.status.status, 'ACTIVE');
+    const again = withVm(up({ adminPassword: { secretName: 'web-password-1' } }, { handledRequests: d.status.handledRequests }));
+    assert.equal(again.password, undefined, 'once');
+    assert.equal(run({ server: server({ adminPassword: { secretName: 'p' } }, activeStatus(), { deletionTimestamp: NOW }), vm: vm('Running'), vmi: vmi('vmi-1') }).password, undefined);
+  });
+
+  test('the password condition mirrors the VMI\'s AccessCredentialsSynchronized', () => {
+    const d = withVm(up(), { vmi: vmi('vmi-1', 'Running', { conditions: [{ type: 'AccessCredentialsSynchronized', status: 'False', message: 'Guest agent is offline' }] }) });
+    const c = d.status.conditions?.find((x) => x.type === 'PasswordSynchronized');
+    assert.deepEqual([c?.status, c?.reason, c?.message], ['False', 'GuestAgentOffline', 'Guest agent is offline']);
+  });
+
   test('a HARD reboot: recorded, the running VMI deleted (by uid); over when a new VMI runs', () => {
     const s = up({ reboot: { type: 'HARD', requestId: 'r1' } });
     const d = withVm(s);

@@ -110,11 +110,14 @@ describe('desiredVirtualMachine', () => {
     assert.deepEqual(vm.metadata.ownerReferences, [{ apiVersion: 'compute.kova.io/v1alpha1', kind: 'Server', name: 'web-1', uid: '5f0c-uid', controller: true, blockOwnerDeletion: true }]);
   });
 
-  test('accessCredentials only when keySecretName is given', () => {
-    assert.equal(tpl(desiredVirtualMachine(inputs())).accessCredentials, undefined);
-    assert.equal('accessCredentials' in tpl(desiredVirtualMachine(inputs())), false);
+  test('accessCredentials: the key when keySecretName is given; always the password from the server\'s credentials Secret through the guest agent', () => {
+    const password = { userPassword: { source: { secret: { secretName: 'web-1-credentials' } }, propagationMethod: { qemuGuestAgent: {} } } };
+    assert.deepEqual(tpl(desiredVirtualMachine(inputs())).accessCredentials, [password]);
     const vm = desiredVirtualMachine(inputs({ keySecretName: 'kp-mykey' }));
-    assert.deepEqual(tpl(vm).accessCredentials, [{ sshPublicKey: { source: { secret: { secretName: 'kp-mykey' } }, propagationMethod: { configDrive: {} } } }]);
+    assert.deepEqual(tpl(vm).accessCredentials, [{ sshPublicKey: { source: { secret: { secretName: 'kp-mykey' } }, propagationMethod: { configDrive: {} } } }, password]);
+    // No password in the VM, whatever the spec names.
+    const withPassword = desiredVirtualMachine(inputs({ server: server({ adminPassword: { secretName: 'web-1-password-abc' } }) }));
+    assert.deepEqual(tpl(withPassword).accessCredentials, [password], 'the VM names the stable Secret, not the request');
   });
 
   test('the config drive uses a secretRef when spec.userData is set, never inline user data', () => {

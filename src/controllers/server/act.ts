@@ -1,26 +1,49 @@
 // Carrying out a decision: the VM applied, the status written once, then the effects — each
 // guarded (uid preconditions, "already exists" ignored) so a repeat after a restart does nothing.
 import { API_VERSION } from '../../api/group.ts';
-import { BACKUP_TYPE_LABEL, HOSTNAME_LABEL, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, IMAGE_OWNER_ANNOTATION, IMAGE_PROPERTY_PREFIX, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../../api/labels.ts';
+import { BACKUP_TYPE_LABEL, HOSTNAME_LABEL, SERVER_PASSWORD_ANNOTATION, IMAGE_ID_LABEL, IMAGE_NAME_ANNOTATION, IMAGE_OWNER_ANNOTATION, IMAGE_PROPERTY_PREFIX, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../../api/labels.ts';
 import { SERVERS, type Operation, type Server } from '../../api/server.ts';
 import { isAlreadyExists, isConflict, resourcePath } from '../../kube/client.ts';
 import { writeStatus } from '../../kube/status.ts';
-import { ownerReference, SECRETS } from '../../kube/types.ts';
+import { ownerReference, SECRETS, type Secret } from '../../kube/types.ts';
+import { encryptedPassword, PASSWORD_KEY } from '../../nova/password.ts';
+import type { PasswordStep } from './password.ts';
 import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, VMI_SUBRESOURCES, type DataSource, type VirtualMachineInstance } from '../../kubevirt/types.ts';
 import type { ControllerDeps } from '../deps.ts';
 import type { Decision, Effect } from './decide.ts';
-import { backupTypeLabel, imageVolumeName, rootVolumeName } from './vm.ts';
+import { backupTypeLabel, credentialsSecretName, imageVolumeName, rootVolumeName } from './vm.ts';
 
 /** Applies, writes status, runs the effects. Returns the requeue delay the decision asked for. */
 export async function act(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, d: Decision): Promise<{ requeueAfterMs?: number } | void> {
-  const wrote = await writeStatus(deps.client, SERVERS, server, d.status);
+  // A password is copied before the status records it (a repeat copies the same again), never after.
+  let current = server;
+  let status = d.status;
+  let requeueAfterMs = d.requeueAfterMs;
+  const pw = d.password ? await setPassword(deps, server, d.password) : undefined;
+  if (pw) current = pw;
+  else if (d.password) {
+    // The request Secret is not there (yet: the API writes it just after the Server it is owned
+    // by): not recorded, tried again soon; nothing else waits for it.
+    const was = server.status?.handledRequests ?? {};
+    const handled = { ...status.handledRequests };
+    for (const k of Object.keys(d.password.handled)) {
+      if (was[k] === undefined) delete handled[k];
+      else handled[k] = was[k];
+    }
+    status = { ...status, handledRequests: handled };
+    requeueAfterMs = Math.min(requeueAfterMs ?? 2000, 2000);
+  }
+  const wrote = await writeStatus(deps.client, SERVERS, current, status);
+  if (pw) for (const name of d.password?.superseded ?? []) await deps.client.delete(SECRETS, name, server.metadata.namespace);
   if (d.apply) {
     if (d.apply.keySecretName) await shareKeySecret(deps, server, d.apply.keySecretName);
+    // The VM's accessCredentials name the credentials Secret: it must exist before a guest starts.
+    if (!pw) await deps.client.create(SECRETS, credentialsSecret(server, {})).catch(ignoreExists);
     await deps.client.apply(VIRTUAL_MACHINES, d.apply.vm);
     if (d.apply.created) await deps.events.record(server, 'Normal', 'VirtualMachineCreated', 'Create', `created VirtualMachine ${server.metadata.name}`);
   }
   for (const e of [...(wrote ? d.onWrite : []), ...d.effects]) await run(deps, server, vmi, e);
-  if (d.requeueAfterMs !== undefined) return { requeueAfterMs: d.requeueAfterMs };
+  if (requeueAfterMs !== undefined) return { requeueAfterMs };
 }
 
 async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, e: Effect): Promise<void> {
@@ -72,6 +95,53 @@ async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInst
  */
 function putSubresource(deps: ControllerDeps, namespace: string, name: string, action: string): Promise<unknown> {
   return deps.client.request('PUT', resourcePath(VMI_SUBRESOURCES, namespace, name, action), { body: {}, headers: { accept: 'application/json, */*' } });
+}
+
+/** The server's credentials Secret (docs/adr/016): guest user → password, owned by the Server. */
+function credentialsSecret(server: Server, data: Record<string, string>): Secret {
+  return {
+    apiVersion: 'v1', kind: 'Secret',
+    metadata: { name: credentialsSecretName(server.metadata.name ?? ''), namespace: server.metadata.namespace, labels: { [SERVER_LABEL]: server.metadata.name ?? '' }, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
+    type: 'Opaque',
+    data,
+  };
+}
+
+/**
+ * Copies the password of a request Secret into the credentials Secret, under the guest user alone
+ * (KubeVirt's guest agent sets it in the running guest), and publishes its encrypted copy on the
+ * Server for os-server-password. Returns the Server as written. The password is never logged.
+ */
+async function setPassword(deps: ControllerDeps, server: Server, p: PasswordStep): Promise<Server | undefined> {
+  const ns = server.metadata.namespace ?? '';
+  const request = await deps.client.find<Secret>(SECRETS, p.from, ns);
+  // Only a Secret made for this server: one who may edit the spec but not read Secrets must not
+  // get another Secret's value into a guest, or its encrypted copy into os-server-password.
+  if (request && !request.metadata.ownerReferences?.some((o) => o.uid === server.metadata.uid)) {
+    await deps.events.record(server, 'Warning', 'PasswordRefused', 'SetPassword', `Secret ${p.from} is not owned by this Server: a password request must be (docs/adr/016)`);
+    return undefined;
+  }
+  const encoded = request?.data?.[PASSWORD_KEY];
+  if (encoded === undefined) {
+    // Reported once the API's own create race (Server first, then its Secret) is long over.
+    if (Date.now() - Date.parse(server.metadata.creationTimestamp ?? '') > 30_000) {
+      await deps.events.record(server, 'Warning', 'PasswordNotFound', 'SetPassword', `Secret ${p.from} has no key "${PASSWORD_KEY}"; the password is set once it does`);
+    }
+    return undefined;
+  }
+  const name = credentialsSecretName(server.metadata.name ?? '');
+  const existing = await deps.client.find<Secret>(SECRETS, name, ns);
+  if (!existing) await deps.client.create(SECRETS, credentialsSecret(server, { [p.user]: encoded }));
+  else {
+    const data: Record<string, string | null> = Object.fromEntries(Object.keys(existing.data ?? {}).map((k) => [k, null]));
+    data[p.user] = encoded;
+    await deps.client.mergePatch(SECRETS, name, ns, { data });
+  }
+  await deps.events.record(server, 'Normal', 'PasswordSet', 'SetPassword', `password of guest user ${p.user} set from Secret ${p.from}; the guest agent applies it`);
+  if (p.publishWith === undefined) return server;
+  const published = p.publishWith === null ? null : encryptedPassword(Buffer.from(encoded, 'base64').toString('utf8'), p.publishWith) ?? null;
+  if ((server.metadata.annotations?.[SERVER_PASSWORD_ANNOTATION] ?? null) === published) return server;
+  return deps.client.mergePatch<Server>(SERVERS, server.metadata.name ?? '', ns, { metadata: { annotations: { [SERVER_PASSWORD_ANNOTATION]: published } } });
 }
 
 const ignoreExists = (e: unknown): void => {

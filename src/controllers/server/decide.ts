@@ -16,6 +16,7 @@ import { advance, operationState, replacedAndRunning, updateMigrations, vmOverri
 import { planRequests, unstampedRequest } from './requests.ts';
 import { resolveReferences, type Lookups, type Resolved } from './references.ts';
 import { desiredVirtualMachine, HALTED_STATES } from './vm.ts';
+import { guestKind, passwordCondition, planPassword, type PasswordStep } from './password.ts';
 
 /** What the caches show about one Server. */
 export interface ServerObservation {
@@ -46,6 +47,11 @@ export type Effect =
 
 export interface Decision {
   status: ServerStatus;
+  /**
+   * A password to copy into the server's credentials Secret (and publish encrypted) before the
+   * status records it; the request Secrets it supersedes are deleted after.
+   */
+  password?: PasswordStep;
   /** The VM to apply (server-side apply), when what is applied differs; and the key Secret it needs shared. */
   apply?: { vm: VirtualMachine; keySecretName?: string; created: boolean };
   /** Run after the status write, whether or not it changed anything. */
@@ -72,6 +78,8 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
   const planned: Server = plan ? { ...server, status: { ...prev, operation: plan.op, rescueVolume: plan.rescueVolume } } : server;
   const ov = vmOverrides(planned);
   const resolved = resolveReferences(refs, cfg.imagesNamespace, server, !!vm, ov);
+
+  const password = deleting ? undefined : planPassword(refs, server, guestKind(server, plan?.op, vmi?.metadata.uid, plan?.rescueVolume ?? prev?.rescueVolume));
 
   let apply: Decision['apply'];
   if (!deleting && resolved.inputs) {
@@ -148,7 +156,7 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
     rootVolume: finished?.kind === 'rebuild' && outcome === 'done' ? finished.rootVolume : prev?.rootVolume,
     image: finished?.kind === 'rebuild' && outcome === 'done' ? imageRef(refs, finished.image) ?? base.image : prev?.image ?? base.image,
     rescueVolume: finished?.kind === 'unrescue' ? undefined : plan?.rescueVolume ?? prev?.rescueVolume,
-    handledRequests: plan?.handled ?? prev?.handledRequests,
+    handledRequests: password ? { ...(plan?.handled ?? prev?.handledRequests), ...password.handled } : plan?.handled ?? prev?.handledRequests,
     rebooting,
     operation: op,
     resetToError: resetToError || undefined,
@@ -158,7 +166,7 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
     migrations: curOp
       ? updateMigrations(prev?.migrations, server.metadata.uid ?? '', curOp, outcome, stamp?.requestId === curOp.requestId ? { userId: stamp.userId, projectId: stamp.projectId } : {}, now, state.host)
       : prev?.migrations,
-    conditions: setCondition(base.conditions, acceptedCondition(plan?.refusal ?? stillRefused(prev, server.metadata.generation), server.metadata.generation)),
+    conditions: setCondition(setCondition(base.conditions, passwordCondition(vmi, server.metadata.generation)), acceptedCondition(plan?.refusal ?? stillRefused(prev, server.metadata.generation), server.metadata.generation)),
     instanceActions: [stamp, ...(plan?.unstamped ?? []).map((u) => unstampedRequest(server, projectId, u, now))].reduce((list, st) => nextInstanceActions(list, st, {
       time: now,
       reached: (action) => !base.taskState && !rebooting && (!op || op.phase === 'verify') && actionEndsAt(action, state.status),
@@ -192,7 +200,7 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
   } else if (status.shelvedAt && !status.offloaded && (cfg.shelvedOffloadTimeSeconds ?? 0) >= 0) {
     requeueAfterMs = Math.max(50, Date.parse(status.shelvedAt) + offloadAfter - Date.parse(now));
   }
-  return { status, apply, effects, onWrite, requeueAfterMs };
+  return { status, password, apply, effects, onWrite, requeueAfterMs };
 }
 
 /**

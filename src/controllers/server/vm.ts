@@ -40,6 +40,9 @@ export const HALTED_STATES: readonly string[] = ['Shutoff', 'Shelved', 'ShelvedO
 
 export const rootVolumeName = (server: string): string => `${server}-root`;
 
+/** The Secret the VM reads the guest's admin password from: one per server, its content maintained by the controller (docs/adr/016). */
+export const credentialsSecretName = (server: string): string => `${server}-credentials`;
+
 export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
   const s = i.server;
   const name = s.metadata.name ?? '';
@@ -92,9 +95,13 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
     volumes,
     ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
     ...exclude,
-    ...(i.keySecretName
-      ? { accessCredentials: [{ sshPublicKey: { source: { secret: { secretName: i.keySecretName } }, propagationMethod: { configDrive: {} } } }] }
-      : {}),
+    accessCredentials: [
+      ...(i.keySecretName ? [{ sshPublicKey: { source: { secret: { secretName: i.keySecretName } }, propagationMethod: { configDrive: {} } } }] : []),
+      // The admin password (docs/adr/016): always named, so a password set later reaches the
+      // running guest through its agent (KubeVirt applies a change of the Secret's content live,
+      // but a change of the VM's accessCredentials only at the next start).
+      { userPassword: { source: { secret: { secretName: credentialsSecretName(name) } }, propagationMethod: { qemuGuestAgent: {} } } },
+    ],
   };
 
   const vm: VirtualMachine = {

@@ -19,16 +19,18 @@ import { checkInjectedFiles, userDataWithFiles, type InjectedFile } from '../../
 import { accessIpAnnotations } from '../../nova/server-columns.ts';
 import { serverState } from '../../nova/server-state.ts';
 import { evacuated, imageCreated, rescued } from '../../nova/views/server-actions.ts';
+import { guestAgentOffline } from '../../nova/password.ts';
 import { serverRebuilt } from '../../nova/views/servers.ts';
 import { findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
 import { actionOf } from '../action-body.ts';
 import { consoleOutputAction, otherConsoleAction, vncConsoleAction } from '../console-actions.ts';
 import { requestStamp } from '../request-stamp.ts';
 import {
-  CREATE_BACKUP, CREATE_IMAGE, evacuateSchema, liveMigrateSchema, LOCK, migrateSchema, REBOOT, rebuildSchema, RESCUE, RESET_STATE, RESIZE, unshelveSchema,
+  CHANGE_PASSWORD, CREATE_BACKUP, CREATE_IMAGE, evacuateSchema, liveMigrateSchema, LOCK, migrateSchema, REBOOT, rebuildSchema, RESCUE, RESET_STATE, RESIZE, unshelveSchema,
 } from '../schemas/server-actions.ts';
 import { serverViewInputs } from '../server-inputs.ts';
 import { validate } from '../validate.ts';
+import { requestedPassword, shownPassword, writePasswordSecret } from '../admin-password.ts';
 import { callerClient, findServer, idParam, patchFresh, requireAdmin, viewContext } from './common.ts';
 
 export async function serverActionRoutes(app: FastifyInstance): Promise<void> {
@@ -58,6 +60,7 @@ async function serverAction(req: FastifyRequest, reply: FastifyReply): Promise<F
   if (name === 'os-getVNCConsole') return reply.send(await vncConsoleAction(req, server, arg));
   if (name === 'os-getSPICEConsole' || name === 'os-getSerialConsole' || name === 'os-getRDPConsole') return otherConsoleAction(req, server, name, arg);
   if (name === 'reboot') validate(REBOOT, arg, 'body');
+  if (name === 'changePassword') validate(CHANGE_PASSWORD, arg, 'body');
   const action = name === 'reboot' ? `reboot:${String((arg as { type?: string }).type).toUpperCase()}` : name;
   const rule = ruleOf(action);
   if (!rule) throw badRequest(`There is no such action: ${name}`);
@@ -138,7 +141,7 @@ async function revertResize(a: ActionRequest): Promise<Answer> {
 async function rebuild(a: ActionRequest): Promise<Answer> {
   const { req, server: s } = a;
   const c = req.server.kova.caches;
-  const b = validate<{ imageRef: string; name?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean; accessIPv4?: string; accessIPv6?: string; personality?: InjectedFile[] }>(rebuildSchema(req.nova.version), a.arg);
+  const b = validate<{ imageRef: string; name?: string; adminPass?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean; accessIPv4?: string; accessIPv6?: string; personality?: InjectedFile[] }>(rebuildSchema(req.nova.version), a.arg);
   const img = c.image(b.imageRef.split('/').at(-1) ?? '');
   if (!img) throw badRequest('Invalid imageRef provided.');
   // Nova's key pairs are the caller's own, at rebuild as at create.
@@ -159,8 +162,10 @@ async function rebuild(a: ActionRequest): Promise<Answer> {
     const kept = s.spec.userData ? await currentUserData(req, s.spec.userData.secretName, s.metadata.namespace ?? '') : undefined;
     spec.userData = { secretName: await writeUserData(req, s, userDataWithFiles(kept, files, `==kova-${randomUUID()}==`)) };
   }
+  const password = requestedPassword(req, b.adminPass);
+  if (password !== undefined) spec.adminPassword = { secretName: await writePasswordSecret(req, s, password) };
   const updated = await patch(a, spec, accessIpAnnotations(b));
-  return { code: 202, body: serverRebuilt(await viewContext(req), updated, serverViewInputs(c, updated), b.user_data) };
+  return { code: 202, body: serverRebuilt(await viewContext(req), updated, serverViewInputs(c, updated), b.user_data, shownPassword(req, password)) };
 }
 
 /**
@@ -217,13 +222,19 @@ async function liveMigrate(a: ActionRequest): Promise<Answer> {
 async function evacuate(a: ActionRequest): Promise<Answer> {
   const { req, server: s } = a;
   const nodes = req.server.kova.caches.nodes;
-  const b = validate<{ host?: string }>(evacuateSchema(req.nova.version), a.arg ?? {});
+  const b = validate<{ host?: string; adminPass?: string; onSharedStorage?: boolean | string }>(evacuateSchema(req.nova.version), a.arg ?? {});
+  // Before 2.14 the caller says whether the disk is kept (shared storage): then no new password.
+  const shared = !req.nova.version.atLeast('2.14') && ['true', '1', 'yes', 'on', 'y', 't'].includes(String(b.onSharedStorage).toLowerCase());
+  if (shared && b.adminPass !== undefined) throw badRequest("admin password can't be changed on existing disk");
   const source = s.status?.host ? nodes.get(s.status.host) : undefined;
   if (source && isReady(source) && !forcedDown(source)) throw badRequest(`Compute service of ${source.metadata.name} is still in use.`);
   if (b.host && !nodes.get(b.host)) throw notFound(`Compute host ${b.host} not found.`);
   if (b.host && b.host === s.status?.host) throw badRequest(`The target host can't be the same one.`);
-  await patch(a, { evacuate: { requestId: req.requestId, ...(b.host ? { host: b.host } : {}) } });
-  return { code: 200, body: evacuated(await viewContext(req)) };
+  const password = shared ? undefined : requestedPassword(req, b.adminPass);
+  const adminPassword = password !== undefined ? { secretName: await writePasswordSecret(req, s, password) } : undefined;
+  await patch(a, { evacuate: { requestId: req.requestId, ...(b.host ? { host: b.host } : {}) }, ...(adminPassword ? { adminPassword } : {}) });
+  const shown = shared && req.server.kova.cfg.enableInstancePassword !== false ? { adminPass: null } : shownPassword(req, password);
+  return { code: 200, body: evacuated(await viewContext(req), shown) ?? {} };
 }
 
 async function resetState(a: ActionRequest): Promise<Answer> {
@@ -270,8 +281,11 @@ async function rescue(a: ActionRequest): Promise<Answer> {
     if (!d) throw badRequest(`Image ${b.rescue_image_ref} could not be found.`);
     image = d.metadata.name;
   }
-  await patch(a, { rescue: { requestId: a.req.requestId, ...(image ? { image } : {}) } });
-  return { code: 200, body: rescued() };
+  // The rescue guest's own password; at unrescue the server's password comes back.
+  const password = requestedPassword(a.req, b?.adminPass);
+  const adminPassword = password !== undefined ? { secretName: await writePasswordSecret(a.req, a.server, password) } : undefined;
+  await patch(a, { rescue: { requestId: a.req.requestId, ...(image ? { image } : {}), ...(adminPassword ? { adminPassword } : {}) } });
+  return { code: 200, body: rescued(shownPassword(a.req, password)) };
 }
 
 async function unrescue(a: ActionRequest): Promise<Answer> {
@@ -283,9 +297,15 @@ async function forceDelete({ req, server: s }: ActionRequest): Promise<Answer> {
   return { code: 202 };
 }
 
-// No KubeVirt equivalent: answered as Nova answers for a virt driver that cannot (see the README).
-async function changePassword(): Promise<Answer> {
-  throw new NovaError(501, 'Unable to set password on instance');
+/**
+ * A new password for the running guest (docs/adr/016): a new Secret, named by the spec; KubeVirt's
+ * guest agent sets it without a restart. When the guest agent does not answer, Nova's answer for a
+ * libvirt guest whose agent is unresponsive: 501.
+ */
+async function changePassword(a: ActionRequest): Promise<Answer> {
+  const b = validate<{ adminPass: string }>(CHANGE_PASSWORD, a.arg);
+  if (guestAgentOffline(a.server)) throw new NovaError(501, 'Unable to set password on instance');
+  await patch(a, { adminPassword: { secretName: await writePasswordSecret(a.req, a.server, b.adminPass) } });
 }
 
 /** Accepted and done: the pod network needs nothing injected (Nova's libvirt driver does nothing either). */

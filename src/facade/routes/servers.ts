@@ -23,6 +23,7 @@ import { serverFacts, serverViewInputs } from '../server-inputs.ts';
 import { requestStamp } from '../request-stamp.ts';
 import { last, type Query } from '../query.ts';
 import { validate } from '../validate.ts';
+import { passwordSecretName, requestedPassword, shownPassword, writePasswordSecret } from '../admin-password.ts';
 import { cacheCatchUp, callerClient, canListServers, findServer, idParam, page, patchFresh, requireProject, viewContext } from './common.ts';
 
 export async function serverRoutes(app: FastifyInstance): Promise<void> {
@@ -122,6 +123,8 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const files = (b.personality as InjectedFile[] | undefined) ?? [];
   checkInjectedFiles(files);
   const userData = files.length ? userDataWithFiles(b.user_data as string | undefined, files, `==kova-${randomBytes(12).toString('hex')}==`) : (b.user_data as string | undefined);
+  // One admin password for every server the request makes, as in Nova.
+  const password = requestedPassword(req, b.adminPass);
   const reservation = `r-${randomBytes(4).toString('hex')}`;
   const accessIps = Object.fromEntries(Object.entries(accessIpAnnotations(b)).filter((e): e is [string, string] => !!e[1]));
 
@@ -139,6 +142,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
         networks: b.networks === 'none' ? 'none' : 'auto',
         ...(keyObjectName ? { keyName: keyObjectName } : {}),
         ...(userData ? { userData: { secretName: `${objectName}-user-data` } } : {}),
+        ...(password !== undefined ? { adminPassword: { secretName: passwordSecretName(req, objectName) } } : {}),
         ...(b.metadata ? { metadata: b.metadata as Record<string, string> } : {}),
         ...(Array.isArray(b.tags) && b.tags.length ? { tags: b.tags as string[] } : {}),
         ...(az ? { availabilityZone: az } : {}),
@@ -166,6 +170,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
           data: { userdata: userData },
         });
       }
+      if (password !== undefined) await writePasswordSecret(req, server, password);
     }
   } catch (e) {
     // Nothing half-created: remove what this request made (the Secrets go with their Server).
@@ -179,7 +184,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const first = created[0]!;
   const vc = await viewContext(req);
   reply.header('location', `${vc.origin}${vc.prefix}/servers/${serverId(first)}`);
-  return reply.code(202).send(serverCreated(vc, first));
+  return reply.code(202).send(serverCreated(vc, first, shownPassword(req, password)));
 }
 
 async function updateServer(req: FastifyRequest): Promise<Record<string, unknown>> {

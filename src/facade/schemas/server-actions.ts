@@ -61,4 +61,7 @@ export const CREATE_BACKUP = compile(obj({ name: S.name, backup_type: { type: 's
 
 export const RESCUE = compile(nullableObj({ adminPass: { type: 'string' }, rescue_image_ref: { type: 'string', format: 'uuid' } }));
 
+/** changePassword: Nova's admin_password, any string (never stored or logged). */
+export const CHANGE_PASSWORD = compile({ type: 'object', additionalProperties: false, required: ['adminPass'], properties: { adminPass: { type: 'string' } } });
+
 export const LOCK = compile({ type: 'object', additionalProperties: false, properties: { locked_reason: S.nullableString(255) } });

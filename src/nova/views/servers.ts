@@ -147,9 +147,9 @@ export const serverShown = (c: ViewContext, s: Server, i: ServerViewInputs) => (
 
 export const serverUpdated = (c: ViewContext, s: Server, i: ServerViewInputs) => ({ server: serverDetail(c, s, i, { update: true }) });
 
-/** POST /servers: the first server made (Kova sets no admin password, so none is shown). */
-export function serverCreated(c: ViewContext, s: Server): Record<string, unknown> {
-  return { server: { id: serverId(s), links: serverSummary(c, s).links, 'OS-DCF:diskConfig': 'AUTO', ...(s.spec.networks === 'none' ? {} : { security_groups: [{ name: 'default' }] }) } };
+/** POST /servers: the first server made, with its admin password when Nova shows it (enable_instance_password). */
+export function serverCreated(c: ViewContext, s: Server, shown: { adminPass?: string } = {}): Record<string, unknown> {
+  return { server: { id: serverId(s), links: serverSummary(c, s).links, 'OS-DCF:diskConfig': 'AUTO', ...(s.spec.networks === 'none' ? {} : { security_groups: [{ name: 'default' }] }), ...shown } };
 }
 
 /** POST /servers with return_reservation_id: the reservation the servers were made under. */
@@ -159,9 +159,9 @@ export const reservationView = (reservationId: string) => ({ reservation_id: res
  * The rebuild action's answer: an update's view (before 2.75 its short form, to which 2.54 adds
  * key_name); from 2.57 with the user data the request gave instead of the attribute.
  */
-export function serverRebuilt(c: ViewContext, s: Server, i: ServerViewInputs, userData: string | null | undefined): Record<string, unknown> {
+export function serverRebuilt(c: ViewContext, s: Server, i: ServerViewInputs, userData: string | null | undefined, shown: { adminPass?: string } = {}): Record<string, unknown> {
   const v = c.version;
-  const view = serverDetail(c, s, i, { update: true });
+  const view: Record<string, unknown> = { ...serverDetail(c, s, i, { update: true }), ...shown };
   if (v.atLeast('2.54') && !v.atLeast('2.75')) view.key_name = keyNameOf(s);
   if (v.atLeast('2.57')) {
     delete view['OS-EXT-SRV-ATTR:user_data']; // shown as user_data instead
