@@ -42,13 +42,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
     await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, aborted);
     return;
   }
-  const next = structuredClone(vmi);
-  const st = (next.status ??= {});
-  const setPhase = (p: VMIPhase): void => {
-    if (st.phase === p) return;
-    st.phase = p;
-    st.phaseTransitionTimestamps = [...(st.phaseTransitionTimestamps ?? []), { phase: p, phaseTransitionTimestamp: now() }];
-  };
+  const { next, st, setPhase } = draft(vmi);
   let requeue: number | undefined;
 
   if (!pod) {
@@ -110,13 +104,7 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
 async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Pod | undefined, vm: VirtualMachine | undefined): Promise<{ requeueAfterMs?: number } | void> {
   const phase = vmi.status?.phase ?? '';
   if (!['Scheduled', 'Running', 'Unknown'].includes(phase)) return;
-  const next = structuredClone(vmi);
-  const st = (next.status ??= {});
-  const setPhase = (p: VMIPhase): void => {
-    if (st.phase === p) return;
-    st.phase = p;
-    st.phaseTransitionTimestamps = [...(st.phaseTransitionTimestamps ?? []), { phase: p, phaseTransitionTimestamp: now() }];
-  };
+  const { next, st, setPhase } = draft(vmi);
   const inject = injected(vm);
   const podDown = !pod || !!pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
   if (vmi.metadata.deletionTimestamp || podDown) {
@@ -172,6 +160,18 @@ function migrationStep(vmi: VirtualMachineInstance, hold: boolean): boolean {
     return false;
   }
   return true;
+}
+
+/** A copy of the VMI to change, and how to move its phase (with the transition's timestamp). */
+function draft(vmi: VirtualMachineInstance): { next: VirtualMachineInstance; st: NonNullable<VirtualMachineInstance['status']>; setPhase: (p: VMIPhase) => void } {
+  const next = structuredClone(vmi);
+  const st = (next.status ??= {});
+  const setPhase = (p: VMIPhase): void => {
+    if (st.phase === p) return;
+    st.phase = p;
+    st.phaseTransitionTimestamps = [...(st.phaseTransitionTimestamps ?? []), { phase: p, phaseTransitionTimestamp: now() }];
+  };
+  return { next, st, setPhase };
 }
 
 /** What virt-handler reports from the running domain: interfaces, guest info, Paused, migration (and Ready, where no virt-controller derives it from the pod). */
