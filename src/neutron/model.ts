@@ -42,6 +42,16 @@ export const subnetId = (networkId: string, cidr: string): string => uuidV5(`sub
 /** A port is a server's interface on a network: stable while the server lives (a restart keeps it). */
 export const portId = (serverId: string, networkId: string, index: number): string => uuidV5(`port/${serverId}/${networkId}/${index}`, KOVA_UUID_NAMESPACE);
 
+/**
+ * The MAC of a server's interface on the pod network, as Neutron allocates one from its base_mac
+ * (fa:16:3e:…): fixed for the server's life, so a restart, resize or migration keeps it (the VM's
+ * interface asks KubeVirt for it).
+ */
+export function portMac(serverId: string): string {
+  const h = createHash('sha256').update(`mac/${serverId}`).digest();
+  return ['fa', '16', '3e', ...[...h.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
 /** Neutron's timestamps: whole seconds, with Z. */
 export const neutronTime = (t: string | undefined): string => (t ?? new Date(0).toISOString()).replace(/\.\d+Z$/, 'Z');
 
