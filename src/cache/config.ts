@@ -27,8 +27,12 @@ export interface KovaConfig extends FlavorMappingConfig {
   serviceLeases?: ServiceLeases;
   /** Namespace of the CDI DataSources that are Kova's images. */
   imagesNamespace: string;
-  /** Network name under which pod-network addresses are shown. */
+  /** Network name under which pod-network addresses are shown (and the Neutron network's name). */
   networkName: string;
+  /** The pod network's CIDRs, one per IP version: the Neutron subnets (KOVA_POD_CIDRS, comma-separated). */
+  podCidrs: string[];
+  /** The pod network's MTU, as Neutron shows it (KOVA_POD_MTU). */
+  podMtu: number;
   /** Seconds a shelved server keeps its host before it is offloaded (Nova's shelved_offload_time; -1 never). */
   shelvedOffloadTimeSeconds?: number;
   /** Seconds a soft-deleted server is kept before it is reclaimed (Nova's reclaim_instance_interval; 0 = no soft delete). */
@@ -49,6 +53,8 @@ const envInt = (name: string, dflt: number): number => {
 export const defaultConfig = (): KovaConfig => ({
   imagesNamespace: process.env.KOVA_IMAGES_NAMESPACE ?? 'kova-images',
   networkName: 'default',
+  podCidrs: (process.env.KOVA_POD_CIDRS || '10.244.0.0/16').split(',').map((c) => c.trim()).filter(Boolean),
+  podMtu: envInt('KOVA_POD_MTU', 1500),
   shelvedOffloadTimeSeconds: envInt('KOVA_SHELVED_OFFLOAD_TIME', 0),
   reclaimInstanceIntervalSeconds: envInt('KOVA_RECLAIM_INSTANCE_INTERVAL', 0),
   enableInstancePassword: !['false', '0', 'no', 'off'].includes((process.env.KOVA_ENABLE_INSTANCE_PASSWORD ?? '').toLowerCase()),

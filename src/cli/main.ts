@@ -34,6 +34,8 @@ options:
 api environment:
   KOVA_CONSOLE_TOKEN_TTL      seconds a console URL can be opened (default 600, Nova's token_ttl)
   KOVA_NOVNC_PROXY_BASE_URL   the noVNC page console URLs point at (default: the API's own /novnc/vnc_lite.html)
+  KOVA_POD_CIDRS              the pod network's CIDRs, comma-separated, as Neutron's subnets (default 10.244.0.0/16)
+  KOVA_POD_MTU                the pod network's MTU as Neutron shows it (default 1500)
 `;
 
 const envMs = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);

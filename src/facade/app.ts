@@ -1,5 +1,5 @@
 // The Compute API façade: a Fastify app that speaks Nova v2.1 (microversions 2.1–2.104) and the
-// small pieces of Keystone v3 and Glance v2 that clients need. Reads come from the informer caches;
+// small pieces of Keystone v3, Glance v2 and Neutron v2.0 (read-only) that clients need. Reads come from the informer caches;
 // writes go to the kube-apiserver as the caller (impersonation). One error handler renders every
 // error as a Nova fault; one hook negotiates the microversion and authenticates. The dependencies
 // are decorated on the app once (`app.kova`); every route plugin reads them from there.
@@ -15,11 +15,12 @@ import { originOf } from './origin.ts';
 import { glanceRoutes } from './routes/glance.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { computeRoutes } from './routes/index.ts';
+import { neutronRoutes } from './routes/neutron.ts';
 import { novncRoutes } from './routes/novnc.ts';
 import { versionRoutes } from './routes/versions.ts';
 
 const COMPUTE_MEDIA = 'application/vnd.openstack.compute+json';
-const OWN_PREFIXES = ['/v2.1', '/v2', '/identity', '/image', '/novnc', '/healthz', '/readyz', '/metrics'];
+const OWN_PREFIXES = ['/v2.1', '/v2', '/identity', '/image', '/networking', '/novnc', '/healthz', '/readyz', '/metrics'];
 
 export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   const routeTable: { method: string; url: string }[] = [];
@@ -93,6 +94,7 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
   serveConsoleProxy(app);
   await app.register(novncRoutes, { prefix: '/novnc' });
   await app.register(identityRoutes, { prefix: '/identity' });
+  await app.register(neutronRoutes, { prefix: '/networking' });
   if (deps.glanceUpstream) {
     // A real Glance: /image goes to it; Nova's image proxy below still lists the DataSources.
     const { default: proxy } = await import('@fastify/http-proxy');

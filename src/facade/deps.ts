@@ -9,6 +9,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Version } from '../nova/microversion.ts';
+import type { ClusterNetworkFacts } from '../neutron/model.ts';
 import type { ConsoleTokens } from './console-tokens.ts';
 
 export interface FacadeDeps {
@@ -30,6 +31,8 @@ export interface FacadeDeps {
   consoleTokens: ConsoleTokens;
   /** The noVNC page a console URL opens (Nova's [vnc] novncproxy_base_url); the façade's own by default. */
   novncProxyBaseUrl?: string;
+  /** The cluster's pod network as Neutron shows it (/networking). */
+  network: ClusterNetworkFacts;
 }
 
 /** What the compute hook works out for each request. */

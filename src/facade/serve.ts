@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type KovaConfig } from '../cache/config.ts';
 import { Caches, observeCaches } from '../cache/caches.ts';
+import { clusterNetworkFacts } from '../compute/network.ts';
 import { Authorizer, ChainAuthenticator, KovaTokenAuthenticator, PasswordUsers, TokenReviewAuthenticator } from '../identity/auth.ts';
 import { TokenIssuer } from '../identity/tokens.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -55,6 +56,7 @@ export class Facade {
       glanceUpstream: o.glanceUpstream ?? (process.env.KOVA_GLANCE_UPSTREAM || undefined),
       consoleTokens: issuer.kind<ConsoleClaims>('kovavnc1', o.consoleTokenTtlSeconds ?? CONSOLE_TOKEN_TTL_SECONDS),
       novncProxyBaseUrl: o.novncProxyBaseUrl,
+      network: await clusterNetworkFacts(client, cfg, log),
     });
     if (o.metrics) observeCaches(o.metrics, caches);
     const address = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8774 });

@@ -55,7 +55,7 @@ export interface VirtualMachineInstanceSpec {
   domain: {
     devices: {
       disks?: { name: string; disk?: { bus?: string }; cdrom?: { bus?: string }; bootOrder?: number }[];
-      interfaces?: { name: string; masquerade?: Record<string, never>; bridge?: Record<string, never> }[];
+      interfaces?: { name: string; masquerade?: Record<string, never>; bridge?: Record<string, never>; macAddress?: string }[];
       autoattachPodInterface?: boolean;
       /** KubeVirt ≥ 1.2: the serial console's output becomes the launcher pod's `guest-console-log` container log. */
       logSerialConsole?: boolean;

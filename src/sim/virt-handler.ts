@@ -179,7 +179,9 @@ function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | und
   const st = (vmi.status ??= {});
   const ip = pod.status?.podIP;
   const hasPodNetwork = (vmi.spec.networks ?? []).some((n) => n.pod);
-  st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac: macOf(vmi.metadata.uid ?? ''), interfaceName: 'eth0', infoSource: 'domain, guest-agent' }] : [];
+  // The MAC the VM asks for, else one KubeVirt makes up for this VMI.
+  const mac = vmi.spec.domain.devices.interfaces?.find((i) => i.name === 'default')?.macAddress ?? macOf(vmi.metadata.uid ?? '');
+  st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac, interfaceName: 'eth0', infoSource: 'domain, guest-agent' }] : [];
   st.guestOSInfo = { id: 'cirros', name: 'CirrOS', prettyName: 'CirrOS (simulated)', version: '0.6' };
   if (ready) st.conditions = withCondition(st.conditions, { type: 'Ready', status: 'True' });
   // KubeVirt drops AgentConnected while the guest agent does not answer.

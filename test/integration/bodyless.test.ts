@@ -109,6 +109,18 @@ describe('every route, with a JSON content type and an empty body, and with no c
     'GET /image/v2/images/:id': { status: 200, params: async () => ({ id: imageId }) },
     'GET /image/v2/schemas/image': { status: 200 }, 'GET /image/v2/schemas/images': { status: 200 },
     ...anyMethod('/image/*', { status: 404, params: async () => ({ '*': 'no-such-thing' }) }),
+    // Neutron, read-only: reads answer, writes are refused by policy, whatever the body.
+    'GET /networking': { status: 200 }, 'GET /networking/': { status: 200 }, 'GET /networking/v2.0': { status: 200 }, 'GET /networking/v2.0/': { status: 200 },
+    'GET /networking/v2.0/extensions': { status: 200 },
+    'GET /networking/v2.0/extensions/:alias': { status: 200, params: async () => ({ alias: 'pagination' }) },
+    ...Object.fromEntries(['networks', 'subnets', 'ports'].flatMap((c) => [
+      [`GET /networking/v2.0/${c}`, { status: 200 }],
+      [`GET /networking/v2.0/${c}/:id`, { status: 404, message: /could not be found\.$/, params: async () => ({ id: NIL_UUID }) }],
+      [`POST /networking/v2.0/${c}`, { status: 403, message: /is disallowed by policy$/ }],
+      [`PUT /networking/v2.0/${c}/:id`, { status: 403, message: /is disallowed by policy$/, params: async () => ({ id: NIL_UUID }) }],
+      [`DELETE /networking/v2.0/${c}/:id`, { status: 403, message: /is disallowed by policy$/, params: async () => ({ id: NIL_UUID }) }],
+    ])),
+    ...anyMethod('/networking/*', { status: 404, params: async () => ({ '*': 'no-such-thing' }) }),
   });
 
   /** Nova's answer per Compute API route, by its path below the version (and project) prefix. */

@@ -149,6 +149,31 @@ describe('openstack CLI against kova dev', () => {
     await os('server', 'delete', '--wait', 'e2e-ops');
   });
 
+  test('network list / show, subnet list, server create --nic net-id=<name>, port list --server (Neutron, read-only)', async () => {
+    const networks = await json<{ ID: string; Name: string; Subnets: string[] }[]>('network', 'list');
+    assert.equal(networks.length, 1);
+    const [net] = networks;
+    assert.equal(net!.Name, 'default', 'the name the server view shows addresses under');
+    const shown = await json<{ id: string; shared: boolean; status: string; subnets: string[] }>('network', 'show', 'default');
+    assert.deepEqual([shown.id, shown.shared, shown.status], [net!.ID, true, 'ACTIVE']);
+    const subnets = await json<{ ID: string; Network: string; Subnet: string }[]>('subnet', 'list');
+    assert.deepEqual(subnets.map((x) => [x.ID, x.Network, x.Subnet]), [[shown.subnets[0], net!.ID, '10.244.0.0/16']]);
+    // The CLI finds the network by name in Neutron and asks Nova for it by id.
+    const made = await json<{ id: string; addresses: Record<string, string[]> | string }>('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'net-id=default', '--wait', 'e2e-net');
+    const server = await json<{ id: string; addresses: Record<string, string[]>; 'OS-EXT-AZ:availability_zone': string }>('server', 'show', made.id);
+    const ports = await json<{ ID: string; 'MAC Address': string; 'Fixed IP Addresses': { subnet_id: string; ip_address: string }[]; Status: string }[]>('port', 'list', '--server', 'e2e-net');
+    assert.equal(ports.length, 1);
+    const [port] = ports;
+    assert.deepEqual(port!['Fixed IP Addresses'], [{ subnet_id: shown.subnets[0], ip_address: server.addresses.default?.[0] }]);
+    assert.match(port!['MAC Address'], /^fa:16:3e(:[0-9a-f]{2}){3}$/);
+    assert.equal(port!.Status, 'ACTIVE');
+    const detail = await json<{ device_id: string; device_owner: string; network_id: string }>('port', 'show', port!.ID);
+    assert.deepEqual([detail.device_id, detail.device_owner, detail.network_id], [made.id, `compute:${server['OS-EXT-AZ:availability_zone']}`, net!.ID]);
+    await assert.rejects(os('network', 'create', 'e2e-mine'), /disallowed by policy/);
+    await os('server', 'delete', '--wait', 'e2e-net');
+    assert.deepEqual(await json('port', 'list', '--mac-address', port!['MAC Address']), [], 'the port goes with its server');
+  });
+
   test('aggregate create / add host, hypervisor list, availability zone list', async () => {
     const agg = await json<{ name: string; availability_zone: string }>('aggregate', 'create', '--zone', 'zone-b', 'e2e-agg');
     assert.deepEqual([agg.name, agg.availability_zone], ['e2e-agg', 'zone-b']);

@@ -143,7 +143,7 @@ describe('Compute API façade', () => {
       const body = (await r.json()) as { token: { project: { name: string }; roles: { name: string }[]; catalog: { type: string; endpoints: { url: string }[] }[] } };
       assert.equal(body.token.project.name, ns);
       assert.deepEqual(body.token.roles.map((x) => x.name).sort(), ['member', 'reader']);
-      assert.deepEqual(body.token.catalog.map((x) => x.type).sort(), ['compute', 'identity', 'image']);
+      assert.deepEqual(body.token.catalog.map((x) => x.type).sort(), ['compute', 'identity', 'image', 'network']);
       assert.equal(body.token.catalog.find((x) => x.type === 'compute')?.endpoints[0]?.url, `${api.url}/v2.1`);
       const use = await api.call('GET', '/v2.1/servers', { token });
       assert.equal(use.status, 200);

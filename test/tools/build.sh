@@ -3,6 +3,10 @@
 # kube-scheduler, kubectl) from the Go modules pinned in this folder's go.mod.
 # Output: ${KOVA_CACHE:-~/.cache/kova}/k8s-<version>/bin. A binary already there is reused.
 # `build.sh helm` builds Helm (pinned in helm/go.mod) into ${KOVA_CACHE:-~/.cache/kova}/helm-<version>/bin.
+# `build.sh terraform` builds OpenTofu (pinned in opentofu/go.mod, a wrapper module carrying
+# OpenTofu's replace directive) and the OpenStack provider (pinned in openstack-provider/go.mod) into
+# ${KOVA_CACHE:-~/.cache/kova}/opentofu-<version>-openstack-<version>/bin (tofu and
+# terraform-provider-openstack_v<version>).
 # `build.sh kubevirt-crds` generates KubeVirt's and CDI's CRDs (pinned in kubevirt/go.mod and
 # cdi/go.mod) with virt-operator's and cdi-operator's own code into
 # ${KOVA_CACHE:-~/.cache/kova}/kubevirt-<version>-cdi-<version>/crds; `build.sh kubevirt` also builds
@@ -65,6 +69,27 @@ if [ "${1:-}" = kubevirt ] || [ "${1:-}" = kubevirt-crds ]; then
     kbuild cdi cdi-controller kubevirt.io/containerized-data-importer/cmd/cdi-controller kubevirt.io/containerized-data-importer/pkg/version "$CDI_VERSION"
   fi
   echo "$out"
+  exit 0
+fi
+if [ "${1:-}" = terraform ]; then
+  TOFU_VERSION=$(sed -n 's#^\s*github.com/opentofu/opentofu \(v[0-9.]*\).*#\1#p' "$here/opentofu/go.mod" | head -1)
+  OS_VERSION=$(sed -n 's#^\s*github.com/terraform-provider-openstack/terraform-provider-openstack/v3 \(v[0-9.]*\).*#\1#p' "$here/openstack-provider/go.mod" | head -1)
+  tbin="$cache/opentofu-$TOFU_VERSION-openstack-$OS_VERSION/bin"
+  mkdir -p "$tbin"
+  tbuild() { # module name package ldflags
+    local module=$1 name=$2 pkg=$3 ldflags=$4
+    if [ -x "$tbin/$name" ]; then return; fi
+    command -v go >/dev/null || { echo "kova: Go (≥ 1.26) is needed to build $name: go not found" >&2; exit 1; }
+    echo "kova: building $name from $pkg (once; cached in $tbin)" >&2
+    local start=$SECONDS
+    (cd "$here/$module" && go build -trimpath -ldflags "-s -w $ldflags" -o "$tbin/$name.partial.$$" "$pkg")
+    mv "$tbin/$name.partial.$$" "$tbin/$name"
+    echo "kova: built $name in $((SECONDS - start))s" >&2
+  }
+  tbuild opentofu tofu github.com/opentofu/opentofu/cmd/tofu "-X github.com/opentofu/opentofu/version.dev=no"
+  # The file name tofu expects of a provider binary in a filesystem mirror: terraform-provider-<type>_v<version>.
+  tbuild openstack-provider "terraform-provider-openstack_$OS_VERSION" github.com/terraform-provider-openstack/terraform-provider-openstack/v3 "-X github.com/terraform-provider-openstack/terraform-provider-openstack/v3/openstack.version=${OS_VERSION#v}"
+  echo "$tbin"
   exit 0
 fi
 if [ "${1:-}" = helm ]; then

@@ -17,6 +17,7 @@ export const LAYERS: Record<string, number> = {
   api: 2,
   kubevirt: 2,
   nova: 3,
+  neutron: 3,
   cache: 4,
   compute: 5,
   identity: 5,

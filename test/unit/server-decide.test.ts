@@ -13,7 +13,7 @@ import { rebuildVolumeName } from '../../src/controllers/server/operations.ts';
 import type { DataSource, DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../src/kubevirt/types.ts';
 
 const NOW = '2026-11-29T12:00:00Z';
-const cfg: KovaConfig = { imagesNamespace: 'kova-images', networkName: 'default', shelvedOffloadTimeSeconds: 0, reclaimInstanceIntervalSeconds: 0 };
+const cfg: KovaConfig = { imagesNamespace: 'kova-images', networkName: 'default', podCidrs: ['10.244.0.0/16'], podMtu: 1500, shelvedOffloadTimeSeconds: 0, reclaimInstanceIntervalSeconds: 0 };
 const ready = (generation = 1) => [{ type: 'Ready', status: 'True', reason: 'Ready', message: '', observedGeneration: generation, lastTransitionTime: NOW }];
 
 const flavor = (name: string, o: Partial<Flavor['spec']> = {}, st: Partial<NonNullable<Flavor['status']>> = {}): Flavor => ({

@@ -4,6 +4,7 @@ import { API_VERSION } from '../../src/api/group.ts';
 import type { Server, ServerSpec } from '../../src/api/server.ts';
 import { desiredVirtualMachine, hashOf, needsUefi, rootVolumeName, type VmInputs } from '../../src/controllers/server/vm.ts';
 import { defaultHostname } from '../../src/nova/hostname.ts';
+import { portMac } from '../../src/neutron/model.ts';
 import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, ZONE_LABEL } from '../../src/api/labels.ts';
 import type { ObjectMeta } from '../../src/kube/types.ts';
 import type { VirtualMachine, VirtualMachineInstanceSpec } from '../../src/kubevirt/types.ts';
@@ -147,7 +148,8 @@ describe('desiredVirtualMachine', () => {
   test('networks auto (and by default): one masquerade interface on the pod network', () => {
     for (const s of [server(), server({ networks: 'auto' })]) {
       const t = tpl(desiredVirtualMachine(inputs({ server: s })));
-      assert.deepEqual(t.domain.devices.interfaces, [{ name: 'default', masquerade: {} }]);
+      assert.deepEqual(t.domain.devices.interfaces, [{ name: 'default', masquerade: {}, macAddress: portMac(s.metadata.uid ?? '') }]);
+      assert.match(t.domain.devices.interfaces?.[0]?.macAddress ?? '', /^fa:16:3e(:[0-9a-f]{2}){3}$/);
       assert.deepEqual(t.networks, [{ name: 'default', pod: {} }]);
       assert.equal(t.domain.devices.autoattachPodInterface, undefined);
     }

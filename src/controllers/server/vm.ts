@@ -6,6 +6,7 @@ import type { VirtualMachine, VirtualMachineInstanceSpec } from '../../kubevirt/
 import { ownerReference } from '../../kube/types.ts';
 import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, SIM_ANNOTATION_PREFIX, ZONE_LABEL } from '../../api/labels.ts';
 import { hostnameOf } from '../../nova/hostname.ts';
+import { portMac } from '../../neutron/model.ts';
 
 
 export interface VmInputs {
@@ -85,7 +86,7 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
       ...(i.uefi ? { firmware: { bootloader: { efi: { secureBoot: false } } } } : {}),
       devices: {
         disks,
-        ...(s.spec.networks === 'none' ? { autoattachPodInterface: false, interfaces: [] } : { interfaces: [{ name: 'default', masquerade: {} }] }),
+        ...(s.spec.networks === 'none' ? { autoattachPodInterface: false, interfaces: [] } : { interfaces: [{ name: 'default', masquerade: {}, macAddress: portMac(s.metadata.uid ?? '') }] }),
         // Nova's os-getConsoleOutput reads this log (the launcher pod's guest-console-log container).
         logSerialConsole: true,
       },

@@ -17,6 +17,7 @@ import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
 import { canUseFlavor, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
+import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
 import { allTenants, checkListQuery, serverFilter, serverOrder } from '../server-filters.ts';
 import { serverFacts, serverViewInputs } from '../server-inputs.ts';
@@ -102,7 +103,8 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
     if (!kp) throw badRequest('Invalid key_name provided.');
     keyObjectName = kp.metadata.name;
   }
-  if (Array.isArray(b.networks) && b.networks.length) throw badRequest(`Network ${(b.networks[0] as { uuid?: string }).uuid ?? ''} could not be found.`);
+  const nets = requestedPodNetwork(b.networks, podNetworkId(req.server.kova.network));
+  if ('error' in nets) throw badRequest(nets.error);
   for (const sg of (b.security_groups as { name?: string }[] | undefined) ?? []) if (sg.name !== 'default') throw badRequest(`Security group ${sg.name} not found.`);
   let az = b.availability_zone as string | undefined;
   let host = (b.host ?? b.hypervisor_hostname) as string | undefined;
@@ -139,7 +141,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
         flavor: flavor.metadata.name ?? flavorRef,
         image: image.metadata.name ?? imageRef,
         ...(rootDiskGiB ? { rootDiskGiB } : {}),
-        networks: b.networks === 'none' ? 'none' : 'auto',
+        networks: nets.networks,
         ...(keyObjectName ? { keyName: keyObjectName } : {}),
         ...(userData ? { userData: { secretName: `${objectName}-user-data` } } : {}),
         ...(password !== undefined ? { adminPassword: { secretName: passwordSecretName(req, objectName) } } : {}),

@@ -1,5 +1,5 @@
 // The Keystone v3 bodies the façade serves beside Nova's (/identity): version documents, the
-// service catalog (compute, identity and image, all served here), tokens and errors. Pure.
+// service catalog (compute, identity, image and network, all served here), tokens and errors. Pure.
 
 const KEYSTONE_VERSION = 'v3.14';
 const UPDATED = '2020-04-07T00:00:00Z';
@@ -30,7 +30,7 @@ export const keystoneVersions = (origin: string) => ({ versions: { values: [vers
 /** GET /identity/v3. */
 export const keystoneVersion = (origin: string) => ({ version: versionDoc(origin) });
 
-/** The service catalog: compute, identity and image, all served by this façade. */
+/** The service catalog: compute, identity, image and network (Neutron, read-only), all served by this façade. */
 function catalog(origin: string): unknown[] {
   const service = (type: string, name: string, url: string) => ({
     type,
@@ -38,7 +38,10 @@ function catalog(origin: string): unknown[] {
     id: type,
     endpoints: ['public', 'internal', 'admin'].map((iface) => ({ id: `${type}-${iface}`, interface: iface, region: REGION, region_id: REGION, url })),
   });
-  return [service('compute', 'nova', `${origin}/v2.1`), service('identity', 'keystone', `${origin}/identity`), service('image', 'glance', `${origin}/image`)];
+  return [
+    service('compute', 'nova', `${origin}/v2.1`), service('identity', 'keystone', `${origin}/identity`), service('image', 'glance', `${origin}/image`),
+    service('network', 'neutron', `${origin}/networking`),
+  ];
 }
 
 export const catalogView = (origin: string) => ({ catalog: catalog(origin) });
