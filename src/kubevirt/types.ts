@@ -118,7 +118,7 @@ export interface VirtualMachineInstance extends KubeObject {
     interfaces?: VMIInterface[];
     phaseTransitionTimestamps?: { phase: VMIPhase; phaseTransitionTimestamp: string }[];
     migrationState?: {
-      startTimestamp?: string; endTimestamp?: string; sourceNode?: string; targetNode?: string; targetPod?: string; completed?: boolean; failed?: boolean; migrationUid?: string; mode?: string;
+      startTimestamp?: string; endTimestamp?: string; sourceNode?: string; sourcePod?: string; targetNode?: string; targetPod?: string; completed?: boolean; failed?: boolean; migrationUid?: string; mode?: string;
       abortStatus?: string; abortRequested?: boolean; failureReason?: string;
       targetNodeAddress?: string; targetDirectMigrationNodePorts?: Record<string, number>; targetNodeDomainDetected?: boolean; targetNodeDomainReadyTimestamp?: string;
     };

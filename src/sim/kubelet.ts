@@ -104,9 +104,11 @@ async function launcherExit(d: SimDeps, pod: Pod, vm: VirtualMachine | undefined
     if (!exited) await exit(d, pod, vmiHere.status?.phase === 'Failed' ? 1 : 0);
     return true;
   }
-  // A live migration's source once the domain runs on the target: its launcher exits.
+  // A live migration's source once the domain runs on the target: its launcher exits. (Only the
+  // pod the domain left: one made later on that Node is another migration's target.)
   const ms = vmi?.metadata.uid === owner?.uid ? vmi?.status?.migrationState : undefined;
-  if (ms?.completed && ms.sourceNode === pod.spec.nodeName && vmi?.status?.nodeName !== pod.spec.nodeName) {
+  const wasSource = ms?.sourcePod ? ms.sourcePod === name : (pod.metadata.creationTimestamp ?? '') <= (ms?.startTimestamp ?? '');
+  if (ms?.completed && wasSource && ms.sourceNode === pod.spec.nodeName && vmi?.status?.nodeName !== pod.spec.nodeName) {
     if (!exited) await exit(d, pod, 0);
     return true;
   }

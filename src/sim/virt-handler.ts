@@ -123,7 +123,8 @@ async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Po
     st.selinuxContext = 'none';
     st.machine = { type: 'q35' };
     setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
-    if (migrationStep(next, held(vm) === 'migrating')) {
+    const migrationExists = (uid: string): boolean => d.migrations.list(vmi.metadata.namespace).some((m) => m.metadata.uid === uid);
+    if (migrationStep(next, held(vm) === 'migrating', migrationExists)) {
       if (!isDeepStrictEqual(next, vmi)) await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
       return { requeueAfterMs: d.stepMs };
     }
@@ -136,13 +137,16 @@ async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Po
  * One step of the two virt-handlers' side of a live migration virt-controller has handed over
  * (migrationState names the migration and the target node): the target prepares (its address),
  * the source starts, then — unless held — the source reports it completed and the target takes the
- * VMI over (its node). An abort virt-controller asks for ends it failed. Whether it is still going.
+ * VMI over (its node). An abort virt-controller asks for, or the migration's disappearance, ends it
+ * failed. Whether it is still going.
  */
-function migrationStep(vmi: VirtualMachineInstance, hold: boolean): boolean {
+function migrationStep(vmi: VirtualMachineInstance, hold: boolean, exists: (migrationUid: string) => boolean): boolean {
   const st = vmi.status ??= {};
   const ms = st.migrationState;
   if (!ms?.migrationUid || !ms.targetNode || ms.endTimestamp) return false;
-  if (ms.abortRequested) {
+  // Aborted when asked, or when its migration went away at the moment it was handed over (a
+  // cancel that raced the hand-off leaves no one to ask).
+  if (ms.abortRequested || !exists(ms.migrationUid)) {
     st.migrationState = { ...ms, abortStatus: 'Succeeded', failed: true, endTimestamp: now() };
     return false;
   }
