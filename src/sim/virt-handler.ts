@@ -123,7 +123,9 @@ async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Po
     st.selinuxContext = 'none';
     st.machine = { type: 'q35' };
     setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
-    const migrationExists = (uid: string): boolean => d.migrations.list(vmi.metadata.namespace).some((m) => m.metadata.uid === uid);
+    // A migration being deleted is being aborted: virt-controller signals it in the VMI's status,
+    // but its patch can lose a race with the handlers' own writes, so the handlers also act on it.
+    const migrationExists = (uid: string): boolean => d.migrations.list(vmi.metadata.namespace).some((m) => m.metadata.uid === uid && !m.metadata.deletionTimestamp);
     if (migrationStep(next, held(vm) === 'migrating', migrationExists)) {
       if (!isDeepStrictEqual(next, vmi)) await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
       return { requeueAfterMs: d.stepMs };
