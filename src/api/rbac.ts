@@ -15,14 +15,14 @@ const USER_ROLES: KubeObject[] = [
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'kova-reader', labels: { 'app.kubernetes.io/part-of': 'kova' } },
-    rules: [rule([GROUP], ['servers', 'keypairs', 'flavors'], READ)],
+    rules: [rule([GROUP], ['servers', 'keypairs', 'flavors', 'quotasets'], READ)],
   },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'kova-member', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
-      rule([GROUP], ['servers', 'keypairs', 'flavors'], READ),
+      rule([GROUP], ['servers', 'keypairs', 'flavors', 'quotasets'], READ),
       rule([GROUP], ['servers', 'keypairs'], WRITE),
       // User data travels in a Secret the façade creates for the server, as the caller.
       rule([''], ['secrets'], ['create']),
@@ -36,7 +36,7 @@ const USER_ROLES: KubeObject[] = [
     kind: 'ClusterRole',
     metadata: { name: 'kova-admin', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
-      rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates'], [...READ, ...WRITE]),
+      rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates', 'quotasets'], [...READ, ...WRITE]),
       // The virtual resource that makes a caller a Nova admin (Nova's role:admin).
       rule([GROUP], ['nova-admin'], ['use']),
       rule([''], ['secrets'], ['create']),
@@ -91,7 +91,8 @@ export const roleBinding = (namespace: string, name: string, role: string, subje
 /**
  * What Kova's own processes may do. The controller writes Secrets (key pairs, server credentials)
  * and reads only those it is pointed at (a server's password request), by name;
- * only the API may impersonate, and it writes nothing as itself.
+ * only the API may impersonate, and it writes nothing as itself but the quota Leases that
+ * serialize each project's quota decisions (docs/adr/019).
  */
 export const OPERATOR_ROLES: KubeObject[] = [
   {
@@ -100,6 +101,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
     metadata: { name: 'kova-controller', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], [...READ, 'patch', 'update']),
+      rule([GROUP], ['quotasets'], READ),
       rule([GROUP], ['servers'], ['delete']), // reclaiming soft-deleted servers
       rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
       rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),
@@ -125,11 +127,12 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([''], ['users', 'groups', 'serviceaccounts'], ['impersonate']),
       rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
       rule(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
-      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], READ),
+      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates', 'quotasets'], READ),
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.
-      rule(['coordination.k8s.io'], ['leases'], READ),
+      // A project's quota Lease (quota-<namespace>, Kova's namespace) serializes its quota checks (docs/adr/019).
+      rule(['coordination.k8s.io'], ['leases'], [...READ, 'create', 'update']),
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),
     ],

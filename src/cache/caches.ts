@@ -4,6 +4,7 @@ import { AGGREGATES, type Aggregate } from '../api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../api/labels.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
+import { QUOTASETS, type QuotaSet } from '../api/quotaset.ts';
 import { SERVERS, type Server } from '../api/server.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { LEASES, NAMESPACES, NODES, type KubeObject, type Namespace, type Node, type ResourceType } from '../kube/types.ts';
@@ -19,6 +20,8 @@ export class Caches {
   readonly flavors: Informer<Flavor>;
   readonly keyPairs: Informer<KeyPair>;
   readonly aggregates: Informer<Aggregate>;
+  /** Nova's quotas: projects', users' and the class `default` (docs/adr/019). */
+  readonly quotaSets: Informer<QuotaSet>;
   readonly vms: Informer<VirtualMachine>;
   readonly vmis: Informer<VirtualMachineInstance>;
   readonly dataVolumes: Informer<DataVolume>;
@@ -48,6 +51,7 @@ export class Caches {
     this.flavors = make<Flavor>(FLAVORS).addIndex('id', (f) => [f.spec.id ?? f.metadata.name ?? '']);
     this.keyPairs = make<KeyPair>(KEYPAIRS).addIndex('name', (k) => [`${k.metadata.namespace}/${k.spec.name}`]);
     this.aggregates = make<Aggregate>(AGGREGATES);
+    this.quotaSets = make<QuotaSet>(QUOTASETS);
     this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: SERVER_LABEL });
     this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: SERVER_LABEL });
     this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: SERVER_LABEL });

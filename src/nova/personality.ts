@@ -2,7 +2,7 @@
 // (its injected_files quotas, 403 as Nova answers), and delivered to the guest by cloud-init: a
 // cloud-config part that writes them, after the user's own data in one MIME multipart user data. Pure.
 import { forbidden } from './faults.ts';
-import { DEFAULT_QUOTAS } from './views/limits.ts';
+import { DEFAULT_LIMITS, type Limits } from './quotas.ts';
 
 /** One personality entry: where and what (base64, as the request gives it). */
 export interface InjectedFile {
@@ -12,16 +12,16 @@ export interface InjectedFile {
 
 /**
  * Nova's checks (compute API _check_injected_file_quota): at most `injected_files` files, then
- * the longest path and the longest contents (as given, base64) within their limits; the path is
- * reported first.
+ * the longest path and the longest contents (as given, base64) within their limits (the project's
+ * quotas); the path is reported first.
  */
-export function checkInjectedFiles(files: readonly InjectedFile[]): void {
+export function checkInjectedFiles(files: readonly InjectedFile[], limits: Limits = DEFAULT_LIMITS): void {
   if (!files.length) return;
-  if (files.length > DEFAULT_QUOTAS.injected_files) throw forbidden('Personality file limit exceeded');
+  if (files.length > limits.injected_files) throw forbidden('Personality file limit exceeded');
   const longestPath = Math.max(...files.map((f) => f.path.length));
   const longestContents = Math.max(...files.map((f) => f.contents.length));
-  if (longestPath > DEFAULT_QUOTAS.injected_file_path_bytes) throw forbidden(`Personality file path exceeds maximum ${DEFAULT_QUOTAS.injected_file_path_bytes}`);
-  if (longestContents > DEFAULT_QUOTAS.injected_file_content_bytes) throw forbidden(`Personality file content exceeds maximum ${DEFAULT_QUOTAS.injected_file_content_bytes}`);
+  if (longestPath > limits.injected_file_path_bytes) throw forbidden(`Personality file path exceeds maximum ${limits.injected_file_path_bytes}`);
+  if (longestContents > limits.injected_file_content_bytes) throw forbidden(`Personality file content exceeds maximum ${limits.injected_file_content_bytes}`);
 }
 
 /**

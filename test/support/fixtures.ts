@@ -2,7 +2,9 @@
 // namespace with the sample image and simulated Nodes in a zone of its own.
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
+import { QUOTASETS, type QuotaSet } from '../../src/api/quotaset.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
+import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { ensureNode, waitSchedulable, type NodeSpec } from '../../src/sim/nodes.ts';
@@ -42,11 +44,18 @@ export async function ensureFlavor(c: KubeClient, spec: Flavor['spec'], name = s
   await c.apply(FLAVORS, { metadata: { name }, spec });
 }
 
-/** A project namespace with the sample image and Nodes in a zone of its own. */
-export async function project(c: KubeClient, o: { nodes?: NodeSpec[] } = {}): Promise<{ namespace: string; zone: string }> {
+/**
+ * A project namespace with the sample image and Nodes in a zone of its own. Its servers, cores, RAM
+ * and key pairs are unlimited (a QuotaSet), so tests of other things are not bound by Nova's
+ * default quotas; `quotas: 'defaults'` leaves Nova's defaults (test/integration/quotas.test.ts).
+ */
+export async function project(c: KubeClient, o: { nodes?: NodeSpec[]; quotas?: 'unlimited' | 'defaults' } = {}): Promise<{ namespace: string; zone: string }> {
   const namespace = uniq('proj');
   const zone = uniq('zone');
   await ensureProject(c, namespace);
+  if ((o.quotas ?? 'unlimited') === 'unlimited') {
+    await c.create<QuotaSet>(QUOTASETS, { metadata: { name: PROJECT_QUOTA_NAME, namespace }, spec: { instances: -1, cores: -1, ramMiB: -1, keyPairs: -1 } });
+  }
   await ensureImage(c, 'kova-images', 'cirros');
   const nodes = o.nodes ?? [{ name: uniq('node'), zone }];
   for (const n of nodes) await ensureNode(c, { zone, ...n });

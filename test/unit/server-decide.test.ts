@@ -7,6 +7,7 @@ import type { KeyPair } from '../../src/api/keypair.ts';
 import { APPLIED_HASH, REQUEST_ANNOTATION, SERVER_LABEL } from '../../src/api/labels.ts';
 import type { Server, ServerSpec, ServerStatus } from '../../src/api/server.ts';
 import type { KovaConfig } from '../../src/cache/config.ts';
+import { QUOTA_CONDITION } from '../../src/nova/quotas.ts';
 import { decide, type Decision, type Effect, type ServerObservation } from '../../src/controllers/server/decide.ts';
 import { snapshotOf, type Lookups } from '../../src/controllers/server/references.ts';
 import { rebuildVolumeName } from '../../src/controllers/server/operations.ts';
@@ -94,6 +95,18 @@ describe('decide: building a server', () => {
     ['an image that does not exist', { image: 'nope' }, 404, /^Image nope could not be found\.$/],
     ['a key pair that does not exist', { keyName: 'nope' }, 400, /^Invalid key_name provided\.$/],
   ];
+  test('a server the controller refused by quota → ERROR with Nova\'s 403, never built; one it admitted is built', () => {
+    const refusal = 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances';
+    const cond = (status: 'True' | 'False', message: string) => ({ type: QUOTA_CONDITION, status, reason: 'x', message, lastTransitionTime: NOW });
+    const refused = run({ server: server({}, { conditions: [cond('False', refusal)] }), dataVolumes: [] });
+    assert.equal(refused.apply, undefined);
+    assert.deepEqual([refused.status.status, refused.status.fault?.code, refused.status.fault?.message], ['ERROR', 403, refusal]);
+    assert.equal(refused.status.conditions?.find((c) => c.type === QUOTA_CONDITION)?.status, 'False', 'the refusal stays recorded');
+    assert.deepEqual(kinds(refused.onWrite), ['event:Error']);
+    const admitted = run({ server: server({}, { conditions: [cond('True', 'counted')] }), dataVolumes: [] });
+    assert.equal(admitted.apply?.created, true);
+  });
+
   for (const [what, spec, code, message] of faults) {
     test(`${what} → ERROR with Nova's fault, nothing applied`, () => {
       const d = run({ server: server(spec), dataVolumes: [] });

@@ -14,6 +14,7 @@ import { networksSummary, novaStateOf, type NovaState } from '../../nova/status.
 import { APPLIED_HASH, REQUEST_ANNOTATION } from '../../api/labels.ts';
 import { advance, operationState, replacedAndRunning, updateMigrations, vmOverrides, type Observed, type Step } from './operations.ts';
 import { planRequests, unstampedRequest } from './requests.ts';
+import { quotaRefusal } from '../../nova/quotas.ts';
 import { resolveReferences, type Lookups, type Resolved } from './references.ts';
 import { desiredVirtualMachine, HALTED_STATES } from './vm.ts';
 import { guestKind, passwordCondition, planPassword, type PasswordStep } from './password.ts';
@@ -81,8 +82,10 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
 
   const password = deleting ? undefined : planPassword(refs, server, guestKind(server, plan?.op, vmi?.metadata.uid, plan?.rescueVolume ?? prev?.rescueVolume));
 
+  // A Server refused by quota is never built: it stays ERROR with Nova's 403 (controllers/server/quota.ts).
+  const overQuota = quotaRefusal(server);
   let apply: Decision['apply'];
-  if (!deleting && resolved.inputs) {
+  if (!deleting && resolved.inputs && overQuota === undefined) {
     const desired = desiredVirtualMachine({ ...resolved.inputs, server, rootVolume: ov.rootVolume, placement: ov.placement, rescue: ov.rescue });
     if (vm?.metadata.annotations?.[APPLIED_HASH] !== desired.metadata.annotations?.[APPLIED_HASH]) {
       apply = { vm: desired, keySecretName: resolved.inputs.keySecretName, created: !vm };
@@ -129,7 +132,7 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
     desiredPower, offloaded, deleting,
     launched: !!prev?.launchedAt,
     previous: prev,
-    referenceFault: vm ? undefined : resolved.fault,
+    referenceFault: vm ? undefined : overQuota !== undefined ? { code: 403, message: overQuota.slice(0, 255) } : resolved.fault,
     vm, vmi, dataVolumes,
     networkName: cfg.networkName,
     rebooting: rebooting?.type,

@@ -1,17 +1,22 @@
 // Server → one KubeVirt VirtualMachine (same name, owned by the Server), and the Nova state of it in
 // Server.status. Observe (cache reads) → decide (pure) → write status → act: what a reconcile
-// decides is recorded before anything is done, so a restart never repeats work.
+// decides is recorded before anything is done, so a restart never repeats work. A new Server's
+// quota is decided first (quota.ts).
 import { SERVER_LABEL } from '../../api/labels.ts';
 import { splitKey } from '../../kube/types.ts';
 import type { ControllerDeps } from '../deps.ts';
 import { act } from './act.ts';
 import { decide } from './decide.ts';
 import { observe } from './observe.ts';
+import { admitServer } from './quota.ts';
+import { awaitsQuotaDecision } from '../../nova/quotas.ts';
 
 export async function reconcileServer(deps: ControllerDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
   const { namespace, name } = splitKey(key);
   const server = deps.caches.servers.get(name, namespace);
   if (!server) return; // the VM is owned by it: garbage collection removes it
+  // Nothing is built for a Server before its quota is decided (docs/adr/019).
+  if (awaitsQuotaDecision(server) && !deps.caches.vms.get(name, namespace)) return admitServer(deps, server);
   const o = observe(deps.caches, server);
   return act(deps, server, o.vmi, decide(o, deps.caches, deps.cfg));
 }

@@ -13,6 +13,8 @@ import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, checkQuery, page, requireProject, viewContext } from './common.ts';
 import { dnsLabel } from '../../nova/hostname.ts';
 import { ownsKeyPair } from '../../compute/references.ts';
+import { freshHoldings, limitsFor, withQuotaLock } from '../../compute/quotas.ts';
+import { checkDeltas, KEY_PAIRS_EXCEEDED, usageOf } from '../../nova/quotas.ts';
 
 /** The KeyPair object name for a user's key: DNS-safe, unique per (user, name). */
 function keyPairObjectName(userId: string, name: string): string {
@@ -103,13 +105,18 @@ async function createKeyPair(req: FastifyRequest, reply: FastifyReply) {
   }
   if (mine(req, ns, user).some((k) => k.spec.name === body.name)) throw conflict(`Key pair '${body.name}' already exists.`);
   const kp: KeyPair = { metadata: { name: keyPairObjectName(user, body.name), namespace: ns }, spec: { name: body.name, type, publicKey, userId: user } };
-  let created: KeyPair;
-  try {
-    created = await callerClient(req).create<KeyPair>(KEYPAIRS, kp);
-  } catch (e) {
-    if (isAlreadyExists(e)) throw conflict(`Key pair '${body.name}' already exists.`);
-    throw e;
-  }
+  // The user's key pairs are counted and the new one created under the project's quota lock (docs/adr/019).
+  const { client, cfg } = req.server.kova;
+  const created = await withQuotaLock(client, cfg, ns, async () => {
+    const { holdings } = await freshHoldings(client, c, ns);
+    if (checkDeltas([{ limits: limitsFor(c, cfg, ns, user), usage: usageOf(holdings, user) }], { key_pairs: 1 })) throw forbidden(KEY_PAIRS_EXCEEDED);
+    try {
+      return await callerClient(req).create<KeyPair>(KEYPAIRS, kp);
+    } catch (e) {
+      if (isAlreadyExists(e)) throw conflict(`Key pair '${body.name}' already exists.`);
+      throw e;
+    }
+  });
   await cacheCatchUp(c.keyPairs, () => !!c.keyPairs.get(created.metadata.name ?? '', ns));
   return reply.code(v.atLeast('2.2') ? 201 : 200).send(keyPairCreated(await viewContext(req), { ...created, status: { fingerprint } }, privateKey));
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { ServerDefinition, SERVERS, type Server } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
-import { REQUEST_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
+import { REQUEST_ANNOTATION, USER_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { KubeError } from '../../kube/client.ts';
 import { ownerReference, SECRETS, type Secret } from '../../kube/types.ts';
 import { ACTION_RULES, checkAction, instanceActionOf, ruleOf } from '../../nova/actions.ts';
@@ -22,6 +22,8 @@ import { evacuated, imageCreated, rescued } from '../../nova/views/server-action
 import { guestAgentOffline } from '../../nova/password.ts';
 import { serverRebuilt } from '../../nova/views/servers.ts';
 import { findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
+import { freshHoldings, limitsFor, scopesFor, withQuotaLock } from '../../compute/quotas.ts';
+import { checkDeltas } from '../../nova/quotas.ts';
 import { actionOf } from '../action-body.ts';
 import { consoleOutputAction, otherConsoleAction, vncConsoleAction } from '../console-actions.ts';
 import { requestStamp } from '../request-stamp.ts';
@@ -124,7 +126,16 @@ async function resize(a: ActionRequest): Promise<Answer> {
   const f = usableFlavor(c, String(b.flavorRef), projectOf(c, s.metadata.namespace ?? ''));
   if (!f) throw badRequest('Unable to locate requested flavor.');
   if ((f.spec.id ?? f.metadata.name) === s.status?.flavor?.id) throw badRequest('When resizing, instances must change flavor!');
-  await patch(a, { flavor: f.metadata.name });
+  // Nova counts the new flavor's growth against the project's (and owner's) cores and ram, under the quota lock.
+  const { client, cfg } = a.req.server.kova;
+  const ns = s.metadata.namespace ?? '';
+  await withQuotaLock(client, cfg, ns, async () => {
+    const { holdings } = await freshHoldings(client, c, ns);
+    const from = s.status?.flavor ?? c.flavor(s.spec.flavor)?.spec;
+    const refusal = checkDeltas(scopesFor(c, cfg, ns, holdings, s.metadata.annotations?.[USER_ANNOTATION]), { cores: f.spec.vcpus - (from?.vcpus ?? 0), ram: f.spec.ramMiB - (from?.ramMiB ?? 0) });
+    if (refusal) throw forbidden(refusal);
+    await patch(a, { flavor: f.metadata.name });
+  });
 }
 
 async function confirmResize(a: ActionRequest): Promise<Answer> {
@@ -157,7 +168,7 @@ async function rebuild(a: ActionRequest): Promise<Answer> {
   if (b.user_data !== undefined) spec.userData = b.user_data === null ? null : { secretName: await writeUserData(req, s, b.user_data) };
   // Before 2.57: personality files, written by cloud-init on the rebuilt disk's first boot.
   const files = b.personality ?? [];
-  checkInjectedFiles(files);
+  checkInjectedFiles(files, limitsFor(c, req.server.kova.cfg, s.metadata.namespace ?? '', req.nova.caller.user));
   if (files.length) {
     const kept = s.spec.userData ? await currentUserData(req, s.spec.userData.secretName, s.metadata.namespace ?? '') : undefined;
     spec.userData = { secretName: await writeUserData(req, s, userDataWithFiles(kept, files, `==kova-${randomUUID()}==`)) };

@@ -1,7 +1,10 @@
 // /servers/{id}/metadata and /servers/{id}/tags (2.26+): a server's metadata and tags, kept in its
 // spec. Changes follow Nova's rule for 'update metadata': a state check and the lock.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { USER_ANNOTATION } from '../../api/labels.ts';
 import type { Server } from '../../api/server.ts';
+import { limitsFor } from '../../compute/quotas.ts';
+import { checkMetadataItems } from '../../nova/quotas.ts';
 import { checkAction } from '../../nova/actions.ts';
 import { badRequest, forbidden, notFound, versionNotFound } from '../../nova/faults.ts';
 import { serverState } from '../../nova/server-state.ts';
@@ -11,9 +14,15 @@ import { TAG } from '../schemas/servers.ts';
 import { validate } from '../validate.ts';
 import { findServer, idParam, patchServerSpec, viewContext } from './common.ts';
 
-/** Nova's limits: metadata items per server (its default quota) and tags per server. */
-const MAX_METADATA_ITEMS = 128;
+/** Nova's limit of tags per server (metadata items are the metadata_items quota). */
 const MAX_TAGS = 50;
+
+/** Nova's 403 when a server's metadata would have more items than its project's metadata_items quota. */
+function checkMetadataQuota(req: FastifyRequest, s: Server, metadata: Record<string, string>): void {
+  const { caches, cfg } = req.server.kova;
+  const refusal = checkMetadataItems(limitsFor(caches, cfg, s.metadata.namespace ?? '', s.metadata.annotations?.[USER_ANNOTATION]), Object.keys(metadata).length);
+  if (refusal) throw forbidden(refusal);
+}
 
 export async function serverMetadataRoutes(app: FastifyInstance): Promise<void> {
   app.get('/servers/:id/metadata', listMetadata);
@@ -60,8 +69,7 @@ async function mergeMetadata(req: FastifyRequest) {
   const s = await findServer(req, idParam(req));
   const body = validate<{ metadata: Record<string, string> }>(METADATA, req.body);
   await checkMetadataState(req, s);
-  const merged = { ...s.spec.metadata, ...body.metadata };
-  if (Object.keys(merged).length > MAX_METADATA_ITEMS) throw forbidden('Quota exceeded for metadata_items: Requested 1, but already used 128 of 128 metadata_items');
+  checkMetadataQuota(req, s, { ...s.spec.metadata, ...body.metadata });
   return metadataView((await patchServerSpec(req, s, { metadata: body.metadata })).spec.metadata);
 }
 
@@ -69,6 +77,7 @@ async function replaceMetadata(req: FastifyRequest) {
   const s = await findServer(req, idParam(req));
   const body = validate<{ metadata: Record<string, string> }>(METADATA, req.body);
   await checkMetadataState(req, s);
+  checkMetadataQuota(req, s, body.metadata);
   const replaceAll = (cur: Server) => ({ metadata: { ...Object.fromEntries(Object.keys(cur.spec.metadata ?? {}).map((k) => [k, null])), ...body.metadata } });
   return metadataView((await patchServerSpec(req, s, replaceAll)).spec.metadata);
 }
@@ -79,6 +88,7 @@ async function setMetadataItem(req: FastifyRequest) {
   const body = validate<{ meta: Record<string, string> }>(META_ITEM, req.body);
   if (!(key in body.meta)) throw badRequest('Request body and URI mismatch');
   await checkMetadataState(req, s);
+  checkMetadataQuota(req, s, { ...s.spec.metadata, ...body.meta });
   await patchServerSpec(req, s, { metadata: body.meta });
   return metaItemView(body.meta);
 }

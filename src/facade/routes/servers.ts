@@ -17,6 +17,8 @@ import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
 import { canUseFlavor, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
+import { freshHoldings, limitsFor, scopesFor, withQuotaLock } from '../../compute/quotas.ts';
+import { checkMetadataItems, serversThatFit } from '../../nova/quotas.ts';
 import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
 import { allTenants, checkListQuery, serverFilter, serverOrder } from '../server-filters.ts';
@@ -122,8 +124,11 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   if (min > max) throw badRequest('min_count must be <= max_count');
   if (max > 1 && b.hostname !== undefined) throw badRequest('Cannot specify hostname when creating multiple servers.');
   // Personality files (≤ 2.56) reach the guest through cloud-init, with the user's data.
+  const limits = limitsFor(c, req.server.kova.cfg, project.namespace, caller.user);
   const files = (b.personality as InjectedFile[] | undefined) ?? [];
-  checkInjectedFiles(files);
+  checkInjectedFiles(files, limits);
+  const tooMuchMetadata = checkMetadataItems(limits, Object.keys((b.metadata as Record<string, string> | undefined) ?? {}).length);
+  if (tooMuchMetadata) throw forbidden(tooMuchMetadata);
   const userData = files.length ? userDataWithFiles(b.user_data as string | undefined, files, `==kova-${randomBytes(12).toString('hex')}==`) : (b.user_data as string | undefined);
   // One admin password for every server the request makes, as in Nova.
   const password = requestedPassword(req, b.adminPass);
@@ -132,53 +137,59 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
 
   const client = callerClient(req);
   const created: Server[] = [];
-  try {
-    for (let i = 0; i < max; i++) {
-      const name = max > 1 ? `${b.name}-${i + 1}` : String(b.name);
-      const objectName = `${dnsLabel(name, 40) || 'server'}-${randomBytes(3).toString('hex')}`;
-      const spec: Server['spec'] = {
-        name,
-        flavor: flavor.metadata.name ?? flavorRef,
-        image: image.metadata.name ?? imageRef,
-        ...(rootDiskGiB ? { rootDiskGiB } : {}),
-        networks: nets.networks,
-        ...(keyObjectName ? { keyName: keyObjectName } : {}),
-        ...(userData ? { userData: { secretName: `${objectName}-user-data` } } : {}),
-        ...(password !== undefined ? { adminPassword: { secretName: passwordSecretName(req, objectName) } } : {}),
-        ...(b.metadata ? { metadata: b.metadata as Record<string, string> } : {}),
-        ...(Array.isArray(b.tags) && b.tags.length ? { tags: b.tags as string[] } : {}),
-        ...(az ? { availabilityZone: az } : {}),
-        ...(host ? { host } : {}),
-        ...(typeof b.hostname === 'string' ? { hostname: requestedHostname(b.hostname) } : {}),
-        ...(typeof b.description === 'string' ? { description: b.description } : {}),
-      };
-      const server = await client.create<Server>(SERVERS, {
-        metadata: {
-          name: objectName,
-          namespace: project.namespace,
-          annotations: {
-            [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i),
-            [REQUEST_ANNOTATION]: requestStamp(req, CREATE_ACTION.instanceAction),
-            ...accessIps,
+  // Counted and created under the project's quota lock: as many as fit between min and max (docs/adr/019).
+  await withQuotaLock(req.server.kova.client, req.server.kova.cfg, project.namespace, async () => {
+    const { holdings } = await freshHoldings(req.server.kova.client, c, project.namespace);
+    const fit = serversThatFit(scopesFor(c, req.server.kova.cfg, project.namespace, holdings, caller.user), flavor.spec, min, max);
+    if ('refusal' in fit) throw forbidden(fit.refusal);
+    try {
+      for (let i = 0; i < fit.count; i++) {
+        const name = max > 1 ? `${b.name}-${i + 1}` : String(b.name);
+        const objectName = `${dnsLabel(name, 40) || 'server'}-${randomBytes(3).toString('hex')}`;
+        const spec: Server['spec'] = {
+          name,
+          flavor: flavor.metadata.name ?? flavorRef,
+          image: image.metadata.name ?? imageRef,
+          ...(rootDiskGiB ? { rootDiskGiB } : {}),
+          networks: nets.networks,
+          ...(keyObjectName ? { keyName: keyObjectName } : {}),
+          ...(userData ? { userData: { secretName: `${objectName}-user-data` } } : {}),
+          ...(password !== undefined ? { adminPassword: { secretName: passwordSecretName(req, objectName) } } : {}),
+          ...(b.metadata ? { metadata: b.metadata as Record<string, string> } : {}),
+          ...(Array.isArray(b.tags) && b.tags.length ? { tags: b.tags as string[] } : {}),
+          ...(az ? { availabilityZone: az } : {}),
+          ...(host ? { host } : {}),
+          ...(typeof b.hostname === 'string' ? { hostname: requestedHostname(b.hostname) } : {}),
+          ...(typeof b.description === 'string' ? { description: b.description } : {}),
+        };
+        const server = await client.create<Server>(SERVERS, {
+          metadata: {
+            name: objectName,
+            namespace: project.namespace,
+            annotations: {
+              [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i),
+              [REQUEST_ANNOTATION]: requestStamp(req, CREATE_ACTION.instanceAction),
+              ...accessIps,
+            },
           },
-        },
-        spec,
-      });
-      created.push(server);
-      if (userData) {
-        await client.create(SECRETS, {
-          metadata: { name: `${objectName}-user-data`, namespace: project.namespace, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
-          type: 'Opaque',
-          data: { userdata: userData },
+          spec,
         });
+        created.push(server);
+        if (userData) {
+          await client.create(SECRETS, {
+            metadata: { name: `${objectName}-user-data`, namespace: project.namespace, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
+            type: 'Opaque',
+            data: { userdata: userData },
+          });
+        }
+        if (password !== undefined) await writePasswordSecret(req, server, password);
       }
-      if (password !== undefined) await writePasswordSecret(req, server, password);
+    } catch (e) {
+      // Nothing half-created: remove what this request made (the Secrets go with their Server).
+      await Promise.all(created.map((s) => client.delete(SERVERS, s.metadata.name ?? '', project.namespace).catch(() => undefined)));
+      throw e;
     }
-  } catch (e) {
-    // Nothing half-created: remove what this request made (the Secrets go with their Server).
-    await Promise.all(created.map((s) => client.delete(SERVERS, s.metadata.name ?? '', project.namespace).catch(() => undefined)));
-    throw e;
-  }
+  });
   await cacheCatchUp(c.servers, () => created.every((s) => c.servers.byIndex('uid', serverId(s)).length > 0));
   if (b.return_reservation_id === true || b.return_reservation_id === 'True' || b.return_reservation_id === 'true') {
     return reply.code(202).send(reservationView(reservation));

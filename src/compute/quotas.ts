@@ -1,0 +1,119 @@
+// Quotas against the cluster: the limits in force for a project or user (QuotaSets from the
+// caches), what it holds (read fresh from the apiserver when a decision depends on it), and the
+// per-project lock every quota decision is taken under, in any API replica or the controller: a
+// Lease `quota-<namespace>` in Kova's namespace, taken with optimistic concurrency (docs/adr/019).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
+import { QUOTASETS, type QuotaSet } from '../api/quotaset.ts';
+import { SERVERS, type Server } from '../api/server.ts';
+import type { Caches } from '../cache/caches.ts';
+import type { KovaConfig } from '../cache/config.ts';
+import { isAlreadyExists, isConflict, type KubeClient } from '../kube/client.ts';
+import { LEASES } from '../kube/types.ts';
+import type { Lease } from '../nova/services.ts';
+import {
+  CLASS_QUOTA_NAME, countedServer, effectiveLimits, PROJECT_QUOTA_NAME, usageOf, type Holdings, type Limits, type QuotaScope,
+} from '../nova/quotas.ts';
+
+export { QUOTASETS };
+
+/** Kova's namespace: where the quota class `default` and the quota Leases are. */
+export const kovaNamespace = (cfg: KovaConfig): string => cfg.serviceLeases?.conductor.namespace ?? (process.env.KOVA_NAMESPACE || 'kova-system');
+
+/** A user's QuotaSet object name in a project namespace. */
+export const userQuotaName = (userId: string): string => `user-${userId.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'x'}-${hash(userId)}`;
+const hash = (s: string): string => {
+  let h = 2166136261;
+  for (const ch of s) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return h.toString(16).padStart(8, '0');
+};
+
+/** The QuotaSets that bear on a project (and one of its users). */
+export function quotaSetsOf(c: Caches, cfg: KovaConfig, namespace: string, userId?: string): { klass?: QuotaSet; project?: QuotaSet; user?: QuotaSet } {
+  return {
+    klass: c.quotaSets.get(CLASS_QUOTA_NAME, kovaNamespace(cfg)),
+    project: c.quotaSets.get(PROJECT_QUOTA_NAME, namespace),
+    user: userId === undefined ? undefined : c.quotaSets.list(namespace).find((q) => q.spec.userId === userId),
+  };
+}
+
+/** The limits in force for a project, or for one of its users. */
+export const limitsFor = (c: Caches, cfg: KovaConfig, namespace: string, userId?: string): Limits => effectiveLimits(quotaSetsOf(c, cfg, namespace, userId));
+
+/** What a project holds, from its Servers and KeyPairs (flavor sizes from the cache). */
+export function holdingsOf(c: Caches, servers: Server[], keyPairs: KeyPair[], admitted?: (s: Server) => boolean): Holdings {
+  const flavorOf = (ref: string) => c.flavor(ref)?.spec;
+  return {
+    servers: servers.filter((s) => !admitted || admitted(s)).map((s) => countedServer(s, flavorOf)).filter((s) => s !== undefined),
+    keyPairs: keyPairs.map((k) => ({ userId: k.spec.userId })),
+  };
+}
+
+/** What a project holds now, listed from the apiserver (a quorum read: no cache lag between replicas). */
+export async function freshHoldings(client: KubeClient, c: Caches, namespace: string, admitted?: (s: Server) => boolean): Promise<{ holdings: Holdings; servers: Server[] }> {
+  const [servers, keyPairs] = await Promise.all([client.listAll<Server>(SERVERS, { namespace }), client.listAll<KeyPair>(KEYPAIRS, { namespace })]);
+  return { holdings: holdingsOf(c, servers.items, keyPairs.items, admitted), servers: servers.items };
+}
+
+/** The scopes a request of `userId` in `namespace` is checked in: the project's, then the user's. */
+export function scopesFor(c: Caches, cfg: KovaConfig, namespace: string, holdings: Holdings, userId: string | undefined): QuotaScope[] {
+  const scopes: QuotaScope[] = [{ limits: limitsFor(c, cfg, namespace), usage: usageOf(holdings) }];
+  if (userId !== undefined && quotaSetsOf(c, cfg, namespace, userId).user) scopes.push({ limits: limitsFor(c, cfg, namespace, userId), usage: usageOf(holdings, userId) });
+  return scopes;
+}
+
+// ---- the per-project lock ----------------------------------------------------------------
+
+const LEASE_SECONDS = 15;
+/** In one process, one holder per project at a time: only one of its requests contends for the Lease. */
+const local = new Map<string, Promise<unknown>>();
+const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+const expired = (l: Lease, now: number): boolean => !l.spec?.renewTime || Date.parse(l.spec.renewTime) + (l.spec.leaseDurationSeconds ?? LEASE_SECONDS) * 1000 < now;
+
+/**
+ * Runs `fn` holding project `namespace`'s quota lock, so that its count and its writes are not
+ * interleaved with another decision on the same project anywhere. A holder that died is taken over
+ * after the Lease's duration.
+ */
+export function withQuotaLock<T>(client: KubeClient, cfg: KovaConfig, namespace: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const prev = local.get(namespace) ?? Promise.resolve();
+  const run = prev.then(() => holdingLease(client, kovaNamespace(cfg), `quota-${namespace}`, fn, timeoutMs));
+  const tail = run.catch(() => undefined);
+  local.set(namespace, tail);
+  void tail.then(() => {
+    if (local.get(namespace) === tail) local.delete(namespace);
+  });
+  return run;
+}
+
+async function holdingLease<T>(client: KubeClient, namespace: string, name: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const holder = `${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const deadline = Date.now() + timeoutMs;
+  let held: Lease | undefined;
+  for (let wait = 10; !held; wait = Math.min(wait * 2, 200)) {
+    const cur = await client.find<Lease>(LEASES, name, namespace);
+    if (!cur || !cur.spec?.holderIdentity || expired(cur, Date.now())) {
+      const now = microTime(new Date());
+      const spec = { holderIdentity: holder, leaseDurationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now };
+      try {
+        held = cur
+          ? await client.replace<Lease>(LEASES, { ...cur, spec: { ...cur.spec, ...spec } })
+          : await client.create<Lease>(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec });
+        break;
+      } catch (e) {
+        if (!isConflict(e) && !isAlreadyExists(e)) throw e;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`quota lock ${namespace}/${name} not acquired in ${timeoutMs} ms (held by ${cur?.spec?.holderIdentity})`);
+    await sleep(wait + Math.random() * wait);
+  }
+  try {
+    return await fn();
+  } finally {
+    // Released only if still ours (the resourceVersion says so); a Lease taken over is left alone.
+    const { holderIdentity: _h, ...rest } = held.spec ?? {};
+    await client.replace<Lease>(LEASES, { ...held, spec: { ...rest, renewTime: microTime(new Date()) } }).catch(() => undefined);
+  }
+}
