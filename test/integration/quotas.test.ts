@@ -9,6 +9,7 @@ import { QUOTASETS, type QuotaSet } from '../../src/api/quotaset.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { kovaNamespace } from '../../src/compute/quotas.ts';
 import { NAMESPACES } from '../../src/kube/types.ts';
+import { ensureImage } from '../../src/sim/seed.ts';
 import { VIRTUAL_MACHINES } from '../../src/kubevirt/types.ts';
 import { CLASS_QUOTA_NAME, PROJECT_QUOTA_NAME, QUOTA_CONDITION } from '../../src/nova/quotas.ts';
 import { compareShape, loadTemplate, versionsOf } from '../conformance/samples.ts';
@@ -48,6 +49,7 @@ describe('quotas', () => {
     await ensureFlavor(kova.client, { id: 'q.quad', name: 'q.quad', vcpus: 4, ramMiB: 2048, diskGiB: 1 });
     await ensureFlavor(kova.client, { id: 'q.fat', name: 'q.fat', vcpus: 1, ramMiB: 8192, diskGiB: 1 });
     await kova.client.apply(NAMESPACES, { metadata: { name: kovaNamespace(kova.cfg) } });
+    await ensureImage(kova.client, 'kova-images', 'cirros');
     api = await startApi(kova);
     api2 = await startApi(kova);
     await grant(kova.client, 'root', 'kova-admin');
