@@ -131,7 +131,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.
-      // A project's quota Lease (quota-<namespace>, Kova's namespace) serializes its quota checks (docs/adr/019).
+      // A project's quota Lease (kova-quota, in its namespace) serializes its quota decisions (docs/adr/019).
       rule(['coordination.k8s.io'], ['leases'], [...READ, 'create', 'update']),
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),

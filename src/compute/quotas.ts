@@ -1,7 +1,7 @@
 // Quotas against the cluster: the limits in force for a project or user (QuotaSets from the
 // caches), what it holds (read fresh from the apiserver when a decision depends on it), and the
-// per-project lock every quota decision is taken under, in any API replica or the controller: a
-// Lease `quota-<namespace>` in Kova's namespace, taken with optimistic concurrency (docs/adr/019).
+// per-project lock every quota decision is taken under, in any API replica or the controller: the
+// Lease `kova-quota` in the project's namespace, taken with optimistic concurrency (docs/adr/019).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +19,7 @@ import {
 
 export { QUOTASETS };
 
-/** Kova's namespace: where the quota class `default` and the quota Leases are. */
+/** Kova's namespace: where the quota class `default` is. */
 export const kovaNamespace = (cfg: KovaConfig): string => cfg.serviceLeases?.conductor.namespace ?? (process.env.KOVA_NAMESPACE || 'kova-system');
 
 /** A user's QuotaSet object name in a project namespace. */
@@ -66,6 +66,8 @@ export function scopesFor(c: Caches, cfg: KovaConfig, namespace: string, holding
 
 // ---- the per-project lock ----------------------------------------------------------------
 
+/** The Lease, in each project namespace, that its quota decisions are serialized on. */
+export const QUOTA_LEASE = 'kova-quota';
 const LEASE_SECONDS = 15;
 /** In one process, one holder per project at a time: only one of its requests contends for the Lease. */
 const local = new Map<string, Promise<unknown>>();
@@ -77,9 +79,9 @@ const expired = (l: Lease, now: number): boolean => !l.spec?.renewTime || Date.p
  * interleaved with another decision on the same project anywhere. A holder that died is taken over
  * after the Lease's duration.
  */
-export function withQuotaLock<T>(client: KubeClient, cfg: KovaConfig, namespace: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+export function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const prev = local.get(namespace) ?? Promise.resolve();
-  const run = prev.then(() => holdingLease(client, kovaNamespace(cfg), `quota-${namespace}`, fn, timeoutMs));
+  const run = prev.then(() => holdingLease(client, namespace, QUOTA_LEASE, fn, timeoutMs));
   const tail = run.catch(() => undefined);
   local.set(namespace, tail);
   void tail.then(() => {

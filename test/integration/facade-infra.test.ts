@@ -1,6 +1,6 @@
 // The façade's admin and infrastructure endpoints over real Nodes and Aggregates: os-services
 // (cordon, reason, forced_down taint), os-hypervisors, os-hosts, os-aggregates, availability zones,
-// limits and quota sets; and authentication with a Kubernetes ServiceAccount token (TokenReview).
+// limits and quota sets (test/integration/quotas.test.ts has the rest); and authentication with a Kubernetes ServiceAccount token (TokenReview).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AGGREGATES, type Aggregate } from '../../src/api/aggregate.ts';
@@ -166,17 +166,18 @@ describe('façade: hosts, aggregates, zones, limits, Kubernetes tokens', () => {
     await api.call('DELETE', `/v2.1/os-aggregates/${made.id}`, { token: admin });
   });
 
-  test('limits show real usage; quota sets show Nova\'s defaults and refuse changes', async () => {
+  test('limits show real usage and the project\'s quotas (a test project\'s QuotaSet makes them unlimited); members cannot change them', async () => {
     const limits = await api.call('GET', '/v2.1/limits', { token: member, version: '2.57' });
-    assert.equal(limits.body.limits.absolute.maxTotalInstances, 10);
+    assert.equal(limits.body.limits.absolute.maxTotalInstances, -1);
     assert.ok(limits.body.limits.absolute.totalInstancesUsed >= 1);
     assert.equal(limits.body.limits.absolute.totalRAMUsed, 512 * limits.body.limits.absolute.totalInstancesUsed);
     assert.equal('maxPersonality' in limits.body.limits.absolute, false);
     const pid = api.facade.caches.projectIdOf(ns);
     const detail = await api.call('GET', `/v2.1/os-quota-sets/${pid}/detail`, { token: member, version: '2.57' });
-    assert.deepEqual(detail.body.quota_set.instances, { in_use: limits.body.limits.absolute.totalInstancesUsed, limit: 10, reserved: 0 });
-    const change = await api.call('PUT', `/v2.1/os-quota-sets/${pid}`, { token: admin, body: { quota_set: { instances: 5 } } });
-    assert.equal(change.status, 501);
+    assert.deepEqual(detail.body.quota_set.instances, { in_use: limits.body.limits.absolute.totalInstancesUsed, limit: -1, reserved: 0 });
+    assert.equal(detail.body.quota_set.metadata_items.limit, 128, "Nova's default where the QuotaSet says nothing");
+    const change = await api.call('PUT', `/v2.1/os-quota-sets/${pid}`, { token: member, body: { quota_set: { instances: 5 } } });
+    assert.deepEqual([change.status, change.body.forbidden?.message], [403, "Policy doesn't allow os_compute_api:os-quota-sets:update to be performed."]);
   });
 
   test('a Kubernetes ServiceAccount token authenticates (TokenReview) and RBAC scopes it', async () => {

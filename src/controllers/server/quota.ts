@@ -14,7 +14,7 @@ import type { ControllerDeps } from '../deps.ts';
 export async function admitServer(deps: ControllerDeps, server: Server): Promise<{ requeueAfterMs?: number } | void> {
   const ns = server.metadata.namespace ?? '';
   const uid = server.metadata.uid;
-  return withQuotaLock(deps.client, deps.cfg, ns, async () => {
+  return withQuotaLock(deps.client, ns, async () => {
     const { holdings, servers } = await freshHoldings(deps.client, deps.caches, ns, (s) => s.metadata.uid !== uid && quotaAdmitted(s));
     const fresh = servers.find((s) => s.metadata.uid === uid);
     if (!fresh) return undefined;

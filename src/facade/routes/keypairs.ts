@@ -107,7 +107,7 @@ async function createKeyPair(req: FastifyRequest, reply: FastifyReply) {
   const kp: KeyPair = { metadata: { name: keyPairObjectName(user, body.name), namespace: ns }, spec: { name: body.name, type, publicKey, userId: user } };
   // The user's key pairs are counted and the new one created under the project's quota lock (docs/adr/019).
   const { client, cfg } = req.server.kova;
-  const created = await withQuotaLock(client, cfg, ns, async () => {
+  const created = await withQuotaLock(client, ns, async () => {
     const { holdings } = await freshHoldings(client, c, ns);
     if (checkDeltas([{ limits: limitsFor(c, cfg, ns, user), usage: usageOf(holdings, user) }], { key_pairs: 1 })) throw forbidden(KEY_PAIRS_EXCEEDED);
     try {
