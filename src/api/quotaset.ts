@@ -27,7 +27,7 @@ export const QuotaSetDefinition: KindDefinition = {
   kind: 'QuotaSet',
   plural: 'quotasets',
   singular: 'quotaset',
-  shortNames: ['quota'],
+  shortNames: ['qs'],
   scope: 'Namespaced',
   description: "Nova quota limits of a project (metadata.name `project`), of one of its users (spec.userId), or the quota class `default` (metadata.name `default` in Kova's namespace). Unset fields take the class's value.",
   spec: quotaSetSpec,
