@@ -141,7 +141,7 @@ describe('shipping', () => {
     assert.match(out, /customresourcedefinition\.apiextensions\.k8s\.io\/servers\.compute\.kova\.io serverside-applied \(server dry run\)/);
     assert.match(out, /deployment\.apps\/kova-api serverside-applied \(server dry run\)/);
     const samples = await kubectl('kustomize', join(REPO_ROOT, 'config', 'samples'));
-    assert.equal(samples.match(/^kind: /gm)?.length, 4, 'one sample per kind');
+    assert.equal(samples.match(/^kind: /gm)?.length, 5, 'one sample per kind');
     await applyServerSide(readFileSync(join(REPO_ROOT, 'docs', 'gitops', 'example', 'project.yaml'), 'utf8'), true);
     const gitops = await applyServerSide(await kubectl('kustomize', join(REPO_ROOT, 'docs', 'gitops', 'example')));
     assert.match(gitops, /server\.compute\.kova\.io\/web-b serverside-applied \(server dry run\)/);
