@@ -241,6 +241,8 @@ describe('conformance with Nova\'s API samples', () => {
     { area: 'os-quota-sets', file: 'quotas-show-get-resp.json.tpl', run: async (v) => (await api.call('GET', `/v2.1/os-quota-sets/${api.facade.caches.projectIdOf(ns)}`, { token: member, version: v })).body },
     { area: 'os-quota-sets', file: 'quotas-show-defaults-get-resp.json.tpl', run: async (v) => (await api.call('GET', `/v2.1/os-quota-sets/${api.facade.caches.projectIdOf(ns)}/defaults`, { token: member, version: v })).body },
     { area: 'os-quota-sets', file: 'quotas-show-detail-get-resp.json.tpl', run: async (v) => (await api.call('GET', `/v2.1/os-quota-sets/${api.facade.caches.projectIdOf(ns)}/detail`, { token: member, version: v })).body },
+    { area: 'os-quota-sets', file: 'user-quotas-show-get-resp.json.tpl', run: async (v) => (await api.call('GET', `/v2.1/os-quota-sets/${api.facade.caches.projectIdOf(ns)}?user_id=alice`, { token: admin, version: v })).body },
+    { area: 'os-quota-class-sets', file: 'quota-classes-show-get-resp.json.tpl', run: get('/v2.1/os-quota-class-sets/default') },
   ];
 
   test('every supported endpoint × microversion has Nova\'s keys and value types', async () => {
