@@ -98,7 +98,12 @@ describe('quotas', () => {
     // detail: what is in use; a limit below it is refused unless forced.
     assert.equal((await create(api, p.member, p.zone)).status, 202);
     assert.equal((await create(api2, api2.token('alice', p.namespace), p.zone)).status, 202);
-    const detail = (await show(p.member, '/detail')).body.quota_set;
+    // Both admitted by the controller before the limit is forced below them (a server not yet admitted would be refused then).
+    await eventually('both servers admitted', async () => (await servers(p.namespace)).every((s) => s.status?.conditions?.some((c) => c.type === QUOTA_CONDITION && c.status === 'True')));
+    const detail = (await eventually('this replica sees both servers', async () => {
+      const d = (await show(p.member, '/detail')).body.quota_set;
+      return d.instances.in_use === 2 ? d : undefined;
+    }));
     assert.deepEqual([detail.instances, detail.cores, detail.ram], [{ in_use: 2, limit: 3, reserved: 0 }, { in_use: 2, limit: 6, reserved: 0 }, { in_use: 1024, limit: 4096, reserved: 0 }]);
     const below = await setQuota(api, p.admin, p.id, { instances: 1 });
     assert.deepEqual([below.status, below.body.badRequest?.message], [400, 'Quota limit 1 for instances must be greater than or equal to already used and reserved 2.']);
