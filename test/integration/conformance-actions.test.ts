@@ -62,7 +62,7 @@ describe('conformance with Nova\'s server-action samples', () => {
     const s = await show();
     last = `${s.status}/${s['OS-EXT-STS:task_state']}/${s.locked}`;
     return s.status === want && s['OS-EXT-STS:task_state'] === null ? s : undefined;
-  }).catch(async (e: Error) => {
+  }, 90_000).catch(async (e: Error) => {
     const kv = await vmDiagnostics(kova.client, ns, server().metadata.name ?? '');
     throw new Error(`${e.message} (last seen ${last}; power ${server().spec.powerState}; fault ${JSON.stringify(server().status?.fault)}; ${JSON.stringify(server().status?.instanceActions?.slice(0, 3).map((a) => a.action))})\n${kv}`);
   });
