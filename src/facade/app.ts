@@ -9,6 +9,8 @@ import { KubeError } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
 import { faultBody, NovaError } from '../nova/faults.ts';
 import { MIN, negotiate } from '../nova/microversion.ts';
+import { keystoneError } from '../nova/views/identity.ts';
+import { NeutronError, neutronErrorBody } from '../neutron/query.ts';
 import { serveConsoleProxy } from './console-proxy.ts';
 import type { FacadeDeps, NovaRequestContext } from './deps.ts';
 import { originOf } from './origin.ts';
@@ -29,6 +31,14 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     // Console tokens (GET /os-console-auth-tokens/{token}) are signed claims, longer than Nova's uuids.
     routerOptions: { maxParamLength: 1024 },
+    // A path that is not valid percent-encoded UTF-8 never reaches a route: each API's 400.
+    frameworkErrors: (err, req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const path = req.url ?? '/';
+      if (path.startsWith('/identity')) return void reply.code(400).send(keystoneError(400, 'Bad Request', 'The request URL is not valid.'));
+      if (path.startsWith('/networking')) return void reply.code(400).send(neutronErrorBody(new NeutronError(400, 'HTTPBadRequest', 'The request URL is not valid.')));
+      void reply.code(400).type('application/json; charset=UTF-8').send(faultBody(400, `The request URL is not valid: ${err.message}`));
+    },
     // Nova picks the version from the media type when the URI names none.
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
