@@ -48,6 +48,8 @@ export interface RequestOptions {
   contentType?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Idle time after which the request fails (default: the client's, 30 s). */
+  timeoutMs?: number;
 }
 
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -60,6 +62,8 @@ export interface ClientOptions {
   impersonate?: { user: string; groups?: string[] };
   /** Called on every write (any verb but GET) with its verb and resource, as `/metrics` counts them. */
   onWrite?: (verb: string, resource: string) => void;
+  /** Idle time after which a request (not a watch) fails; 30 s by default. */
+  timeoutMs?: number;
 }
 
 /** The resource a request path names: `plural` or `plural/subresource` (core or group API, any scope). */
@@ -80,6 +84,7 @@ export class KubeClient {
   private readonly baseOptions: https.RequestOptions;
   private readonly impersonate: ClientOptions['impersonate'];
   private readonly onWrite: ClientOptions['onWrite'];
+  private readonly timeoutMs: number;
 
   private constructor(kc: KubeConfig, base: https.RequestOptions, opts: ClientOptions) {
     this.kubeConfig = kc;
@@ -89,6 +94,7 @@ export class KubeClient {
     this.fieldManager = opts.fieldManager ?? 'kova';
     this.impersonate = opts.impersonate;
     this.onWrite = opts.onWrite;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.baseOptions = base;
     const agentOptions = { keepAlive: true, maxSockets: 32, ...pickTls(base) };
     this.agent = this.server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent(agentOptions);
@@ -110,7 +116,7 @@ export class KubeClient {
 
   /** A client that sends every request as `user` (Kubernetes impersonation). */
   as(user: string, groups: string[] = []): KubeClient {
-    return new KubeClient(this.kubeConfig, this.baseOptions, { fieldManager: this.fieldManager, impersonate: { user, groups }, onWrite: this.onWrite });
+    return new KubeClient(this.kubeConfig, this.baseOptions, { fieldManager: this.fieldManager, impersonate: { user, groups }, onWrite: this.onWrite, timeoutMs: this.timeoutMs });
   }
 
   close(): void {
@@ -164,6 +170,8 @@ export class KubeClient {
         });
       });
       req.on('error', reject);
+      // A request the apiserver never answers (it or its etcd went away mid-request) fails, never hangs.
+      req.setTimeout(o.timeoutMs ?? this.timeoutMs, () => req.destroy(Object.assign(new Error(`${method} ${url.pathname}: no answer from the kube-apiserver within ${(o.timeoutMs ?? this.timeoutMs) / 1000}s`), { code: 'KOVA_KUBE_TIMEOUT' })));
       req.end(payload);
     });
   }
