@@ -37,6 +37,7 @@ export async function globalSetup(): Promise<void> {
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
   process.env.KOVA_TEST_BIN = binDir;
+  process.env.KOVA_TEST_DIR = cp.dir; // the components' logs, for test/support/diagnostics.ts
 }
 
 export async function globalTeardown(): Promise<void> {

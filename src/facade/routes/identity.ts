@@ -21,7 +21,21 @@ interface AuthBody {
   };
 }
 
+/** Keystone's titles for the statuses its errors use. */
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Request Entity Too Large', 415: 'Unsupported Media Type' };
+
 export async function identityRoutes(app: FastifyInstance): Promise<void> {
+  // Keystone's error body for what fails before a handler runs (content type, JSON, size).
+  app.setErrorHandler((err, req, reply) => {
+    const e = err as { statusCode?: number; code?: number | string; message?: string };
+    const code = typeof e.code === 'number' ? e.code : e.statusCode ?? 500;
+    if (code === 415 || (code === 400 && /content.type/i.test(e.message ?? ''))) {
+      return sendError(reply, 400, 'Bad Request', 'Expecting to find application/json in Content-Type header - the server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.');
+    }
+    if (code >= 400 && code < 500) return sendError(reply, code, TITLES[code] ?? 'Bad Request', code === 400 ? 'The request body must be a JSON object.' : e.message ?? 'Bad request');
+    req.server.kova.log.error('unexpected error', { err, requestId: req.requestId, url: req.url });
+    return sendError(reply, 500, 'Internal Server Error', 'An unexpected error prevented the server from fulfilling your request.');
+  });
   app.get('/', async (req, reply) => reply.code(300).send(keystoneVersions(originOf(req))));
   app.get('/v3', async (req) => keystoneVersion(originOf(req)));
   app.get('/v3/', async (req) => keystoneVersion(originOf(req)));
