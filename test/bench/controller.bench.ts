@@ -27,6 +27,8 @@ import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, type ResourceType } from 
 import { createLogger } from '../../src/log.ts';
 import { ensureNode, waitSchedulable } from '../../src/sim/nodes.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
+import { QUOTASETS } from '../../src/api/quotaset.ts';
+import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
@@ -143,7 +145,11 @@ async function main(): Promise<void> {
     await waitSchedulable(client, nodes.map((n) => n.name));
     await Promise.all(CLASSIC_FLAVORS.map((spec) => client.apply(FLAVORS, { metadata: { name: spec.name }, spec })));
     await ensureImage(client, 'kova-images', 'cirros');
-    for (const ns of ['bench-raw', 'bench-kubectl', 'bench-api']) await ensureProject(client, ns);
+    for (const ns of ['bench-raw', 'bench-kubectl', 'bench-api']) {
+      await ensureProject(client, ns);
+      // Unlimited quotas: the benchmark measures building, not Nova's default of 10 servers.
+      await client.apply(QUOTASETS, { metadata: { name: PROJECT_QUOTA_NAME, namespace: ns }, spec: { instances: -1, cores: -1, ramMiB: -1 } });
+    }
     await Promise.all(CLUSTER_ROLES.map((r) => client.apply(CLUSTER_ROLE_TYPE, r)));
     await client.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding('bench-admin', 'kova-admin', { kind: 'User', name: 'bench' }));
     await installCrds(client, [{
