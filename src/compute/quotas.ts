@@ -43,18 +43,21 @@ export function quotaSetsOf(c: Caches, cfg: KovaConfig, namespace: string, userI
 export const limitsFor = (c: Caches, cfg: KovaConfig, namespace: string, userId?: string): Limits => effectiveLimits(quotaSetsOf(c, cfg, namespace, userId));
 
 /** What a project holds, from its Servers and KeyPairs (flavor sizes from the cache). */
-export function holdingsOf(c: Caches, servers: Server[], keyPairs: KeyPair[], admitted?: (s: Server) => boolean): Holdings {
+export function holdingsOf(c: Caches, servers: Server[], keyPairs: KeyPair[]): Holdings {
   const flavorOf = (ref: string) => c.flavor(ref)?.spec;
   return {
-    servers: servers.filter((s) => !admitted || admitted(s)).map((s) => countedServer(s, flavorOf)).filter((s) => s !== undefined),
+    servers: servers.map((s) => countedServer(s, flavorOf)).filter((s) => s !== undefined),
     keyPairs: keyPairs.map((k) => ({ userId: k.spec.userId })),
   };
 }
 
-/** What a project holds now, listed from the apiserver (a quorum read: no cache lag between replicas). */
-export async function freshHoldings(client: KubeClient, c: Caches, namespace: string, admitted?: (s: Server) => boolean): Promise<{ holdings: Holdings; servers: Server[] }> {
-  const [servers, keyPairs] = await Promise.all([client.listAll<Server>(SERVERS, { namespace }), client.listAll<KeyPair>(KEYPAIRS, { namespace })]);
-  return { holdings: holdingsOf(c, servers.items, keyPairs.items, admitted), servers: servers.items };
+/**
+ * What a project holds now, listed from the apiserver (a quorum read: no cache lag between
+ * replicas): its Servers, or its KeyPairs (`what`), the other left empty.
+ */
+export async function freshHoldings(client: KubeClient, c: Caches, namespace: string, what: 'servers' | 'keyPairs' = 'servers'): Promise<Holdings> {
+  if (what === 'keyPairs') return holdingsOf(c, [], (await client.listAll<KeyPair>(KEYPAIRS, { namespace })).items);
+  return holdingsOf(c, (await client.listAll<Server>(SERVERS, { namespace })).items, []);
 }
 
 /** The scopes a request of `userId` in `namespace` is checked in: the project's, then the user's. */
@@ -74,14 +77,18 @@ const local = new Map<string, Promise<unknown>>();
 const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 const expired = (l: Lease, now: number): boolean => !l.spec?.renewTime || Date.parse(l.spec.renewTime) + (l.spec.leaseDurationSeconds ?? LEASE_SECONDS) * 1000 < now;
 
+/** The lock was not had in time: a 503 to the caller, as when the kube-apiserver cannot be reached. */
+const lockTimeout = (what: string): Error => Object.assign(new Error(`quota lock ${what} not acquired in time`), { code: 'KOVA_KUBE_TIMEOUT' });
+
 /**
  * Runs `fn` holding project `namespace`'s quota lock, so that its count and its writes are not
  * interleaved with another decision on the same project anywhere. A holder that died is taken over
- * after the Lease's duration.
+ * after the Lease's duration; a caller that cannot have it within `timeoutMs` (queue included) fails.
  */
-export function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+export function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>, timeoutMs = 25_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   const prev = local.get(namespace) ?? Promise.resolve();
-  const run = prev.then(() => holdingLease(client, namespace, QUOTA_LEASE, fn, timeoutMs));
+  const run = prev.then(() => holdingLease(client, namespace, QUOTA_LEASE, fn, deadline));
   const tail = run.catch(() => undefined);
   local.set(namespace, tail);
   void tail.then(() => {
@@ -90,11 +97,11 @@ export function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () =
   return run;
 }
 
-async function holdingLease<T>(client: KubeClient, namespace: string, name: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+async function holdingLease<T>(client: KubeClient, namespace: string, name: string, fn: () => Promise<T>, deadline: number): Promise<T> {
   const holder = `${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const deadline = Date.now() + timeoutMs;
   let held: Lease | undefined;
   for (let wait = 10; !held; wait = Math.min(wait * 2, 200)) {
+    if (Date.now() > deadline) throw lockTimeout(`${namespace}/${name}`);
     const cur = await client.find<Lease>(LEASES, name, namespace);
     if (!cur || !cur.spec?.holderIdentity || expired(cur, Date.now())) {
       const now = microTime(new Date());
@@ -108,7 +115,6 @@ async function holdingLease<T>(client: KubeClient, namespace: string, name: stri
         if (!isConflict(e) && !isAlreadyExists(e)) throw e;
       }
     }
-    if (Date.now() > deadline) throw new Error(`quota lock ${namespace}/${name} not acquired in ${timeoutMs} ms (held by ${cur?.spec?.holderIdentity})`);
     await sleep(wait + Math.random() * wait);
   }
   try {

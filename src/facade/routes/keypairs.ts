@@ -108,7 +108,7 @@ async function createKeyPair(req: FastifyRequest, reply: FastifyReply) {
   // The user's key pairs are counted and the new one created under the project's quota lock (docs/adr/019).
   const { client, cfg } = req.server.kova;
   const created = await withQuotaLock(client, ns, async () => {
-    const { holdings } = await freshHoldings(client, c, ns);
+    const holdings = await freshHoldings(client, c, ns, 'keyPairs');
     if (checkDeltas([{ limits: limitsFor(c, cfg, ns, user), usage: usageOf(holdings, user) }], { key_pairs: 1 })) throw forbidden(KEY_PAIRS_EXCEEDED);
     try {
       return await callerClient(req).create<KeyPair>(KEYPAIRS, kp);

@@ -130,7 +130,7 @@ async function resize(a: ActionRequest): Promise<Answer> {
   const { client, cfg } = a.req.server.kova;
   const ns = s.metadata.namespace ?? '';
   await withQuotaLock(client, ns, async () => {
-    const { holdings } = await freshHoldings(client, c, ns);
+    const holdings = await freshHoldings(client, c, ns);
     const from = s.status?.flavor ?? c.flavor(s.spec.flavor)?.spec;
     const refusal = checkDeltas(scopesFor(c, cfg, ns, holdings, s.metadata.annotations?.[USER_ANNOTATION]), { cores: f.spec.vcpus - (from?.vcpus ?? 0), ram: f.spec.ramMiB - (from?.ramMiB ?? 0) });
     if (refusal) throw forbidden(refusal);

@@ -139,7 +139,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const created: Server[] = [];
   // Counted and created under the project's quota lock: as many as fit between min and max (docs/adr/019).
   await withQuotaLock(req.server.kova.client, project.namespace, async () => {
-    const { holdings } = await freshHoldings(req.server.kova.client, c, project.namespace);
+    const holdings = await freshHoldings(req.server.kova.client, c, project.namespace);
     const fit = serversThatFit(scopesFor(c, req.server.kova.cfg, project.namespace, holdings, caller.user), flavor.spec, min, max);
     if ('refusal' in fit) throw forbidden(fit.refusal);
     try {
