@@ -85,7 +85,7 @@ const lockTimeout = (what: string): Error => Object.assign(new Error(`quota lock
  * interleaved with another decision on the same project anywhere. A holder that died is taken over
  * after the Lease's duration; a caller that cannot have it within `timeoutMs` (queue included) fails.
  */
-export function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>, timeoutMs = 25_000): Promise<T> {
+export function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   const prev = local.get(namespace) ?? Promise.resolve();
   const run = prev.then(() => holdingLease(client, namespace, QUOTA_LEASE, fn, deadline));
