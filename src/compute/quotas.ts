@@ -81,47 +81,65 @@ const expired = (l: Lease, now: number): boolean => !l.spec?.renewTime || Date.p
 const lockTimeout = (what: string): Error => Object.assign(new Error(`quota lock ${what} not acquired in time`), { code: 'KOVA_KUBE_TIMEOUT' });
 
 /**
- * Runs `fn` holding project `namespace`'s quota lock, so that its count and its writes are not
- * interleaved with another decision on the same project anywhere. A holder that died is taken over
- * after the Lease's duration; a caller that cannot have it within `timeoutMs` (queue included) fails.
+ * Takes project `namespace`'s quota lock, so that a count and the writes it allows are not
+ * interleaved with another decision on the same project anywhere; resolves to its release. A
+ * holder that died is taken over after the Lease's duration; a caller that cannot have it within
+ * `timeoutMs` (the local queue included) fails.
  */
-export function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+export async function acquireQuotaLock(client: KubeClient, namespace: string, timeoutMs = 60_000): Promise<() => Promise<void>> {
   const deadline = Date.now() + timeoutMs;
   const prev = local.get(namespace) ?? Promise.resolve();
-  const run = prev.then(() => holdingLease(client, namespace, QUOTA_LEASE, fn, deadline));
-  const tail = run.catch(() => undefined);
+  let leave!: () => void;
+  const tail = prev.then(() => new Promise<void>((r) => (leave = r)));
   local.set(namespace, tail);
   void tail.then(() => {
     if (local.get(namespace) === tail) local.delete(namespace);
   });
-  return run;
+  await prev;
+  let held: Lease;
+  try {
+    held = await takeLease(client, namespace, QUOTA_LEASE, deadline);
+  } catch (e) {
+    leave();
+    throw e;
+  }
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    // Released only if still ours (the resourceVersion says so); a Lease taken over is left alone.
+    const { holderIdentity: _h, ...rest } = held.spec ?? {};
+    await client.replace<Lease>(LEASES, { ...held, spec: { ...rest, renewTime: microTime(new Date()) } }).catch(() => undefined);
+    leave();
+  };
 }
 
-async function holdingLease<T>(client: KubeClient, namespace: string, name: string, fn: () => Promise<T>, deadline: number): Promise<T> {
+/** Runs `fn` holding project `namespace`'s quota lock. */
+export async function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>): Promise<T> {
+  const release = await acquireQuotaLock(client, namespace);
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+async function takeLease(client: KubeClient, namespace: string, name: string, deadline: number): Promise<Lease> {
   const holder = `${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  let held: Lease | undefined;
-  for (let wait = 10; !held; wait = Math.min(wait * 2, 200)) {
+  for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
     if (Date.now() > deadline) throw lockTimeout(`${namespace}/${name}`);
     const cur = await client.find<Lease>(LEASES, name, namespace);
     if (!cur || !cur.spec?.holderIdentity || expired(cur, Date.now())) {
       const now = microTime(new Date());
       const spec = { holderIdentity: holder, leaseDurationSeconds: LEASE_SECONDS, acquireTime: now, renewTime: now };
       try {
-        held = cur
+        return cur
           ? await client.replace<Lease>(LEASES, { ...cur, spec: { ...cur.spec, ...spec } })
           : await client.create<Lease>(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec });
-        break;
       } catch (e) {
         if (!isConflict(e) && !isAlreadyExists(e)) throw e;
       }
     }
     await sleep(wait + Math.random() * wait);
-  }
-  try {
-    return await fn();
-  } finally {
-    // Released only if still ours (the resourceVersion says so); a Lease taken over is left alone.
-    const { holderIdentity: _h, ...rest } = held.spec ?? {};
-    await client.replace<Lease>(LEASES, { ...held, spec: { ...rest, renewTime: microTime(new Date()) } }).catch(() => undefined);
   }
 }

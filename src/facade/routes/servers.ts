@@ -17,7 +17,7 @@ import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
 import { canUseFlavor, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
-import { freshHoldings, limitsFor, scopesFor, withQuotaLock } from '../../compute/quotas.ts';
+import { acquireQuotaLock, freshHoldings, limitsFor, scopesFor } from '../../compute/quotas.ts';
 import { checkMetadataItems, serversThatFit } from '../../nova/quotas.ts';
 import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
@@ -138,58 +138,60 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const client = callerClient(req);
   const created: Server[] = [];
   // Counted and created under the project's quota lock: as many as fit between min and max (docs/adr/019).
-  await withQuotaLock(req.server.kova.client, project.namespace, async () => {
-    const holdings = await freshHoldings(req.server.kova.client, c, project.namespace);
-    const fit = serversThatFit(scopesFor(c, req.server.kova.cfg, project.namespace, holdings, caller.user), flavor.spec, min, max);
-    if ('refusal' in fit) throw forbidden(fit.refusal);
-    try {
-      for (let i = 0; i < fit.count; i++) {
-        const name = max > 1 ? `${b.name}-${i + 1}` : String(b.name);
-        const objectName = `${dnsLabel(name, 40) || 'server'}-${randomBytes(3).toString('hex')}`;
-        const spec: Server['spec'] = {
-          name,
-          flavor: flavor.metadata.name ?? flavorRef,
-          image: image.metadata.name ?? imageRef,
-          ...(rootDiskGiB ? { rootDiskGiB } : {}),
-          networks: nets.networks,
-          ...(keyObjectName ? { keyName: keyObjectName } : {}),
-          ...(userData ? { userData: { secretName: `${objectName}-user-data` } } : {}),
-          ...(password !== undefined ? { adminPassword: { secretName: passwordSecretName(req, objectName) } } : {}),
-          ...(b.metadata ? { metadata: b.metadata as Record<string, string> } : {}),
-          ...(Array.isArray(b.tags) && b.tags.length ? { tags: b.tags as string[] } : {}),
-          ...(az ? { availabilityZone: az } : {}),
-          ...(host ? { host } : {}),
-          ...(typeof b.hostname === 'string' ? { hostname: requestedHostname(b.hostname) } : {}),
-          ...(typeof b.description === 'string' ? { description: b.description } : {}),
-        };
-        const server = await client.create<Server>(SERVERS, {
-          metadata: {
-            name: objectName,
-            namespace: project.namespace,
-            annotations: {
-              [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i),
-              [REQUEST_ANNOTATION]: requestStamp(req, CREATE_ACTION.instanceAction),
-              ...accessIps,
-            },
-          },
-          spec,
-        });
-        created.push(server);
-        if (userData) {
-          await client.create(SECRETS, {
-            metadata: { name: `${objectName}-user-data`, namespace: project.namespace, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
-            type: 'Opaque',
-            data: { userdata: userData },
-          });
-        }
-        if (password !== undefined) await writePasswordSecret(req, server, password);
-      }
-    } catch (e) {
-      // Nothing half-created: remove what this request made (the Secrets go with their Server).
-      await Promise.all(created.map((s) => client.delete(SERVERS, s.metadata.name ?? '', project.namespace).catch(() => undefined)));
-      throw e;
-    }
+  const release = await acquireQuotaLock(req.server.kova.client, project.namespace);
+  const fit = await serversThatFitNow(req, project.namespace, flavor.spec, min, max).catch(async (e: unknown) => {
+    await release();
+    throw e;
   });
+  try {
+    for (let i = 0; i < fit; i++) {
+      const name = max > 1 ? `${b.name}-${i + 1}` : String(b.name);
+      const objectName = `${dnsLabel(name, 40) || 'server'}-${randomBytes(3).toString('hex')}`;
+      const spec: Server['spec'] = {
+        name,
+        flavor: flavor.metadata.name ?? flavorRef,
+        image: image.metadata.name ?? imageRef,
+        ...(rootDiskGiB ? { rootDiskGiB } : {}),
+        networks: nets.networks,
+        ...(keyObjectName ? { keyName: keyObjectName } : {}),
+        ...(userData ? { userData: { secretName: `${objectName}-user-data` } } : {}),
+        ...(password !== undefined ? { adminPassword: { secretName: passwordSecretName(req, objectName) } } : {}),
+        ...(b.metadata ? { metadata: b.metadata as Record<string, string> } : {}),
+        ...(Array.isArray(b.tags) && b.tags.length ? { tags: b.tags as string[] } : {}),
+        ...(az ? { availabilityZone: az } : {}),
+        ...(host ? { host } : {}),
+        ...(typeof b.hostname === 'string' ? { hostname: requestedHostname(b.hostname) } : {}),
+        ...(typeof b.description === 'string' ? { description: b.description } : {}),
+      };
+      const server = await client.create<Server>(SERVERS, {
+        metadata: {
+          name: objectName,
+          namespace: project.namespace,
+          annotations: {
+            [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i),
+            [REQUEST_ANNOTATION]: requestStamp(req, CREATE_ACTION.instanceAction),
+            ...accessIps,
+          },
+        },
+        spec,
+      });
+      created.push(server);
+      if (userData) {
+        await client.create(SECRETS, {
+          metadata: { name: `${objectName}-user-data`, namespace: project.namespace, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
+          type: 'Opaque',
+          data: { userdata: userData },
+        });
+      }
+      if (password !== undefined) await writePasswordSecret(req, server, password);
+    }
+  } catch (e) {
+    // Nothing half-created: remove what this request made (the Secrets go with their Server).
+    await Promise.all(created.map((s) => client.delete(SERVERS, s.metadata.name ?? '', project.namespace).catch(() => undefined)));
+    await release();
+    throw e;
+  }
+  await release();
   await cacheCatchUp(c.servers, () => created.every((s) => c.servers.byIndex('uid', serverId(s)).length > 0));
   if (b.return_reservation_id === true || b.return_reservation_id === 'True' || b.return_reservation_id === 'true') {
     return reply.code(202).send(reservationView(reservation));
@@ -198,6 +200,14 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const vc = await viewContext(req);
   reply.header('location', `${vc.origin}${vc.prefix}/servers/${serverId(first)}`);
   return reply.code(202).send(serverCreated(vc, first, shownPassword(req, password)));
+}
+
+/** How many of min..max servers of `flavor` the project (and the caller) has room for now, or Nova's 403. */
+async function serversThatFitNow(req: FastifyRequest, namespace: string, flavor: { vcpus: number; ramMiB: number }, min: number, max: number): Promise<number> {
+  const { client, caches, cfg } = req.server.kova;
+  const fit = serversThatFit(scopesFor(caches, cfg, namespace, await freshHoldings(client, caches, namespace), req.nova.caller.user), flavor, min, max);
+  if ('refusal' in fit) throw forbidden(fit.refusal);
+  return fit.count;
 }
 
 async function updateServer(req: FastifyRequest): Promise<Record<string, unknown>> {
