@@ -31,7 +31,7 @@ export const QuotaSetDefinition: KindDefinition = {
   scope: 'Namespaced',
   description: "Nova quota limits of a project (metadata.name `project`), of one of its users (spec.userId), or the quota class `default` (metadata.name `default` in Kova's namespace). Unset fields take the class's value.",
   spec: quotaSetSpec,
-  status: obj({}),
+  status: obj({ observedGeneration: int({ minimum: 0 }) }),
   printerColumns: [
     { name: 'User', type: 'string', jsonPath: '.spec.userId' },
     { name: 'Instances', type: 'integer', jsonPath: '.spec.instances' },
@@ -43,4 +43,4 @@ export const QuotaSetDefinition: KindDefinition = {
 
 export const QUOTASETS = resourceTypeOf(QuotaSetDefinition);
 export type QuotaSetSpec = Infer<typeof quotaSetSpec>;
-export type QuotaSet = CustomResource<QuotaSetSpec, Record<string, never>>;
+export type QuotaSet = CustomResource<QuotaSetSpec, { observedGeneration?: number }>;
