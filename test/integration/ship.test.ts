@@ -92,6 +92,8 @@ describe('shipping', () => {
   before(async () => {
     const c = await client();
     await ensureNamespace(c, 'kova-system');
+    // The chart's image-users RoleBinding is in the images namespace (another file may not have made it yet).
+    await ensureNamespace(c, 'kova-images');
     c.close();
   });
 
