@@ -13,10 +13,10 @@ import { awaitsQuotaDecision } from '../../nova/quotas.ts';
 
 export async function reconcileServer(deps: ControllerDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
   const { namespace, name } = splitKey(key);
-  const server = deps.caches.servers.get(name, namespace);
+  let server = deps.caches.servers.get(name, namespace);
   if (!server) return; // the VM is owned by it: garbage collection removes it
-  // Nothing is built for a Server before its quota is decided (docs/adr/019).
-  if (awaitsQuotaDecision(server) && !deps.caches.vms.get(name, namespace)) return admitServer(deps, server);
+  // Nothing is built for a Server before its quota is decided (docs/adr/019); then on with it.
+  if (awaitsQuotaDecision(server) && !deps.caches.vms.get(name, namespace)) server = await admitServer(deps, server);
   const o = observe(deps.caches, server);
   return act(deps, server, o.vmi, decide(o, deps.caches, deps.cfg));
 }

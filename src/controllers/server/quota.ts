@@ -9,14 +9,15 @@ import { SERVERS, type Server } from '../../api/server.ts';
 import type { Caches } from '../../cache/caches.ts';
 import { holdingsOf, scopesFor } from '../../compute/quotas.ts';
 import { setCondition } from '../../kube/conditions.ts';
-import { writeStatus } from '../../kube/status.ts';
+import { stripUndefined } from '../../kube/status.ts';
 import { awaitsQuotaDecision, QUOTA_CONDITION, quotaAdmitted, serversThatFit } from '../../nova/quotas.ts';
 import type { ControllerDeps } from '../deps.ts';
 
 /** Decisions taken and not yet seen in the cache, by Server uid (per controller: per Caches). */
 const decided = new WeakMap<Caches, Map<string, { namespace: string; refusal?: string }>>();
 
-export async function admitServer(deps: ControllerDeps, server: Server): Promise<void> {
+/** Decides a Server's quota and records it; resolves to the Server as written, which the reconcile goes on with. */
+export async function admitServer(deps: ControllerDeps, server: Server): Promise<Server> {
   const c = deps.caches;
   const ns = server.metadata.namespace ?? '';
   const uid = server.metadata.uid ?? '';
@@ -40,6 +41,7 @@ export async function admitServer(deps: ControllerDeps, server: Server): Promise
     ? { type: QUOTA_CONDITION, status: 'False' as const, reason: 'QuotaExceeded', message: d.refusal, observedGeneration: gen }
     : { type: QUOTA_CONDITION, status: 'True' as const, reason: 'Admitted', message: "counted in the project's quota", observedGeneration: gen };
   // A stale cache fails this write (409) and the work queue retries: the decision above stands.
-  await writeStatus(deps.client, SERVERS, server, { ...server.status, conditions: setCondition(server.status?.conditions, condition) });
+  const written = await deps.client.replace<Server>(SERVERS, { ...server, status: stripUndefined({ ...server.status, conditions: setCondition(server.status?.conditions, condition) }) }, 'status');
   if (d.refusal) await deps.events.record(server, 'Warning', 'QuotaExceeded', 'Create', d.refusal);
+  return written;
 }
