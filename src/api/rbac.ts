@@ -101,6 +101,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
     rules: [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], [...READ, 'patch', 'update']),
       rule([GROUP], ['servergroups'], READ),
+      rule([GROUP], ['servergroups/status'], ['get', 'update']), // members' slots (docs/adr/020)
       rule([GROUP], ['servers'], ['delete']), // reclaiming soft-deleted servers
       rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
       rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),

@@ -2,7 +2,7 @@
 // project. Its members are the Servers whose spec.serverGroup names it; the server controller turns
 // the policy into the VM's pod (anti-)affinity, so the kube-scheduler enforces it (docs/adr/020).
 import { GROUP, VERSION, resourceTypeOf } from './group.ts';
-import { cel, int, obj, oneOf, str, type Infer, type KindDefinition, type CustomResource } from './schema.ts';
+import { cel, int, map, obj, oneOf, str, type Infer, type KindDefinition, type CustomResource } from './schema.ts';
 
 /** Nova's server group policies (soft ones from 2.15). */
 export const SERVER_GROUP_POLICIES = ['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity'] as const;
@@ -26,8 +26,13 @@ const serverGroupSpec = cel(
   { rule: "!has(self.rules) || !has(self.rules.maxServerPerHost) || self.policy == 'anti-affinity'", message: 'Only anti-affinity policy supports rules.', fieldPath: '.rules' },
 );
 
-/** Nothing to report: the members are read from the Servers, the policy is enforced by the scheduler. */
-const serverGroupStatus = obj({});
+/**
+ * The members are read from the Servers and the policy is enforced by the scheduler; only an
+ * anti-affinity group allowing several servers per host keeps state: each member's slot.
+ */
+const serverGroupStatus = obj({
+  slots: map(int({ minimum: 0 }), { description: 'max_server_per_host > 1: each member\'s slot (Server metadata.name → slot); members sharing a slot run on distinct hosts (docs/adr/020).' }),
+});
 
 export const ServerGroupDefinition: KindDefinition = {
   group: GROUP,
