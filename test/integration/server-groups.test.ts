@@ -9,11 +9,12 @@ import { SERVER_GROUPS, type ServerGroup } from '../../src/api/server-group.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
+import { PODS, type Pod } from '../../src/kube/types.ts';
 import { compareShape, loadTemplate, versionsOf } from '../conformance/samples.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { people } from '../support/people.ts';
-import { eventually } from '../support/waiting.ts';
-import { ensureFlavor, project, uniq } from '../support/fixtures.ts';
+import { eventually, serverStatusIs } from '../support/waiting.ts';
+import { createServer, ensureFlavor, project, uniq } from '../support/fixtures.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -188,6 +189,35 @@ describe('server groups and scheduler hints', () => {
       await removeServers('two-');
     });
 
+    test('moves keep the policy: a live and a cold migration of anti-affinity members land on the one host left', async () => {
+      const g = (await createGroup({ name: 'moving', policy: 'anti-affinity' })).body.server_group;
+      assert.equal((await boot('moving', { group: g.id }, { count: 2 })).status, 202);
+      const [a, b] = await settled('moving-', 2);
+      const hostOf = async (id: string) => (await api.call('GET', `/v2.1/servers/${id}`, { token: admin })).body.server;
+      const free = () => nodes.find((n) => !serversNamed('moving-').some((s) => s.status?.host === n));
+      const act = (id: string, body: unknown) => api.call('POST', `/v2.1/servers/${id}/action`, { token: admin, version: '2.68', body });
+      const quiet = (id: string, status: string) => eventually(`${id} ${status}`, async () => {
+        const s = await hostOf(id);
+        return s.status === status && s['OS-EXT-STS:task_state'] === null ? s : undefined;
+      }, 120_000);
+      // Live: virt-controller renders the target pod from the VMI's spec, the group's terms included.
+      const target = free();
+      assert.equal((await act(a!.metadata.uid ?? '', { 'os-migrateLive': { host: null, block_migration: 'auto' } })).status, 202);
+      await eventually('the live migration to finish', async () => (await quiet(a!.metadata.uid ?? '', 'ACTIVE'))['OS-EXT-SRV-ATTR:host'] !== a!.status?.host, 120_000);
+      assert.equal((await hostOf(a!.metadata.uid ?? ''))['OS-EXT-SRV-ATTR:host'], target);
+      const pods = (await kova.client.list<Pod>(PODS, { namespace: ns, labelSelector: `compute.kova.io/server=${a!.metadata.name}` })).items;
+      const onTarget = pods.find((p) => p.spec?.nodeName === target);
+      const terms = (onTarget?.spec?.affinity as { podAntiAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { labelSelector: unknown }[] } } | undefined)?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+      assert.ok(terms.some((t) => JSON.stringify(t.labelSelector) === JSON.stringify({ matchLabels: { 'compute.kova.io/server-group': g.id } })), JSON.stringify(onTarget?.spec?.affinity));
+      // Cold: a new VMI from the VM's template, which carries the terms.
+      const next = free();
+      assert.equal((await act(b!.metadata.uid ?? '', { migrate: null })).status, 202);
+      assert.equal((await quiet(b!.metadata.uid ?? '', 'VERIFY_RESIZE'))['OS-EXT-SRV-ATTR:host'], next);
+      assert.equal((await act(b!.metadata.uid ?? '', { confirmResize: null })).status, 204);
+      await quiet(b!.metadata.uid ?? '', 'ACTIVE');
+      await removeServers('moving-');
+    });
+
     test('same_host and different_host place beside or away from the named servers', async () => {
       assert.equal((await boot('anchor', {})).status, 202);
       const [anchor] = await settled('anchor', 1);
@@ -202,6 +232,19 @@ describe('server groups and scheduler hints', () => {
       await removeServers('anchor');
       await removeServers('beside');
       await removeServers('away');
+    });
+
+    test('the kubectl door: spec.serverGroup by name makes a member; a group that does not exist is ERROR with the façade\'s message', async () => {
+      const g = (await createGroup({ name: 'door', policy: 'anti-affinity' })).body.server_group;
+      const name = api.facade.caches.serverGroups.byIndex('uid', g.id)[0]?.metadata.name;
+      await createServer(kova.client, ns, 'door-ok', { availabilityZone: zone, serverGroup: name });
+      await createServer(kova.client, ns, 'door-missing', { availabilityZone: zone, serverGroup: 'nope' });
+      const ok = await serverStatusIs(kova.client, ns, 'door-ok', 'ACTIVE', undefined, 120_000);
+      const missing = await serverStatusIs(kova.client, ns, 'door-missing', 'ERROR');
+      assert.equal(missing.status?.fault?.message, 'Instance group nope could not be found.');
+      const shown = await api.call('GET', `/v2.1/os-server-groups/${g.id}`, { token: member });
+      assert.deepEqual(shown.body.server_group.members, [ok.metadata.uid]);
+      for (const n of ['door-ok', 'door-missing']) await kova.client.delete(SERVERS, n, ns);
     });
 
     test('a hint Kova cannot honour is a 400 naming it, and nothing is created; an unknown group is a 400', async () => {
