@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
 import { QUOTASETS, type QuotaSet } from '../api/quotaset.ts';
 import { SERVERS, type Server } from '../api/server.ts';
+import { SERVER_GROUPS, type ServerGroup } from '../api/server-group.ts';
 import type { Caches } from '../cache/caches.ts';
 import type { KovaConfig } from '../cache/config.ts';
 import { isAlreadyExists, isConflict, type KubeClient } from '../kube/client.ts';
@@ -42,6 +43,9 @@ export function quotaSetsOf(c: Caches, cfg: KovaConfig, namespace: string, userI
 /** The limits in force for a project, or for one of its users. */
 export const limitsFor = (c: Caches, cfg: KovaConfig, namespace: string, userId?: string): Limits => effectiveLimits(quotaSetsOf(c, cfg, namespace, userId));
 
+/** Server groups as the server_groups counter reads them. */
+export const groupsOf = (groups: ServerGroup[]): { userId?: string }[] => groups.map((g) => ({ userId: g.spec.userId }));
+
 /** What a project holds, from its Servers and KeyPairs (flavor sizes from the cache). */
 export function holdingsOf(c: Caches, servers: Server[], keyPairs: KeyPair[]): Holdings {
   const flavorOf = (ref: string) => c.flavor(ref)?.spec;
@@ -55,8 +59,9 @@ export function holdingsOf(c: Caches, servers: Server[], keyPairs: KeyPair[]): H
  * What a project holds now, listed from the apiserver (a quorum read: no cache lag between
  * replicas): its Servers, or its KeyPairs (`what`), the other left empty.
  */
-export async function freshHoldings(client: KubeClient, c: Caches, namespace: string, what: 'servers' | 'keyPairs' = 'servers'): Promise<Holdings> {
+export async function freshHoldings(client: KubeClient, c: Caches, namespace: string, what: 'servers' | 'keyPairs' | 'serverGroups' = 'servers'): Promise<Holdings> {
   if (what === 'keyPairs') return holdingsOf(c, [], (await client.listAll<KeyPair>(KEYPAIRS, { namespace })).items);
+  if (what === 'serverGroups') return { ...holdingsOf(c, [], []), serverGroups: groupsOf((await client.listAll<ServerGroup>(SERVER_GROUPS, { namespace })).items) };
   return holdingsOf(c, (await client.listAll<Server>(SERVERS, { namespace })).items, []);
 }
 

@@ -80,6 +80,7 @@ export class ControlPlane {
   /** How to tell each restartable component is ready again. */
   private readonly readiness = new Map<string, () => Promise<boolean>>();
   private readonly restarting = new Set<string>();
+  private readonly restartable = new Set<string>();
   private readonly apiServerArgs: string[];
   private readonly log: (line: string) => void;
   private readonly beforeControllers: ControlPlaneOptions['beforeControllers'];
@@ -211,16 +212,31 @@ export class ControlPlane {
     this.launch(name, join(this.binDir, name), args);
   }
 
-  /** Starts a process supervised like the control plane's own (log in `<dir>/<name>.log`, stopped with it). */
-  launch(name: string, bin: string, args: string[]): void {
+  /**
+   * Starts a process supervised like the control plane's own (log in `<dir>/<name>.log`, stopped with
+   * it). With `restart`, one that exits on its own is started again a second later, as a Deployment's
+   * pod would be (virt-controller exits when it loses its leader Lease, e.g. during an apiserver outage).
+   */
+  launch(name: string, bin: string, args: string[], o: { restart?: boolean } = {}): void {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run test/tools/build.sh`);
-    const out = createWriteStream(join(this.dir, `${name}.log`));
+    if (o.restart) this.restartable.add(name);
+    const out = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
     const child = spawn('bash', ['-c', GUARD, 'kova-guard', String(process.pid), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     child.on('exit', (code, signal) => {
       this.exited.add(name);
-      if (!this.stopping && !this.restarting.has(name)) this.log(`${name} exited unexpectedly (${signal ?? code}); see ${join(this.dir, `${name}.log`)}`);
+      if (this.stopping || this.restarting.has(name)) return;
+      if (this.restartable.has(name)) {
+        this.log(`${name} exited (${signal ?? code}); starting it again`);
+        setTimeout(() => {
+          if (this.stopping || this.restarting.has(name)) return;
+          this.exited.delete(name);
+          this.launch(name, bin, args);
+        }, 1000).unref();
+        return;
+      }
+      this.log(`${name} exited unexpectedly (${signal ?? code}); see ${join(this.dir, `${name}.log`)}`);
     });
     const at = this.procs.findIndex((p) => p.name === name);
     if (at >= 0) this.procs[at] = { name, bin, args, child };

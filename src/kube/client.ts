@@ -247,8 +247,10 @@ export class KubeClient {
   }
 
   replace<T extends KubeObject>(t: ResourceType, obj: T, subresource?: string): Promise<T> {
+    // Without managedFields the apiserver keeps its own (a cached copy's are compacted: see Informer).
+    const { managedFields: _dropped, ...metadata } = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
     return this.request<T>('PUT', resourcePath(t, obj.metadata.namespace, obj.metadata.name, subresource), {
-      body: { apiVersion: apiVersionOf(t), kind: t.kind, ...obj },
+      body: { apiVersion: apiVersionOf(t), kind: t.kind, ...obj, metadata },
       query: { fieldManager: this.fieldManager },
     });
   }

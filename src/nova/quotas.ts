@@ -61,20 +61,22 @@ export interface CountedServer {
 export interface Holdings {
   servers: CountedServer[];
   keyPairs: { userId?: string }[];
+  /** The project's server groups (by their creator), where the count needs them. */
+  serverGroups?: { userId?: string }[];
 }
 
 const own = <T extends { userId?: string }>(xs: T[], userId: string | undefined): T[] => (userId === undefined ? xs : xs.filter((x) => x.userId === userId));
 
 /**
  * How each resource is counted, for the project (userId undefined) or one user. A resource with no
- * counter is a per-request limit (metadata_items, injected_*) or not counted yet: server_groups and
- * server_group_members take an entry when the ServerGroup kind is added to Holdings.
+ * counter is a per-request or per-group limit (metadata_items, injected_*, server_group_members).
  */
 export const COUNTERS: Partial<Record<QuotaKey, (h: Holdings, userId?: string) => number>> = {
   instances: (h, u) => own(h.servers, u).length,
   cores: (h, u) => own(h.servers, u).reduce((a, s) => a + s.vcpus, 0),
   ram: (h, u) => own(h.servers, u).reduce((a, s) => a + s.ramMiB, 0),
   key_pairs: (h, u) => own(h.keyPairs, u).length,
+  server_groups: (h, u) => own(h.serverGroups ?? [], u).length,
 };
 
 /** Usage of every counted resource. */
@@ -145,6 +147,9 @@ export function serversThatFit(scopes: QuotaScope[], flavor: { vcpus: number; ra
 export function checkMetadataItems(limits: Limits, count: number): string | undefined {
   return limits.metadata_items >= 0 && count > limits.metadata_items ? `Maximum number of metadata items exceeds ${limits.metadata_items}` : undefined;
 }
+
+/** Nova's 403 for a server group over the server_groups quota. */
+export const SERVER_GROUPS_EXCEEDED = 'Quota exceeded, too many server groups.';
 
 /** Nova's 403 for a key pair over the key_pairs quota (the user's). */
 export const KEY_PAIRS_EXCEEDED = 'Quota exceeded, too many key pairs.';

@@ -1,6 +1,7 @@
 // npm run bench: every benchmark, each in its own process (so each measures its own memory), merged
 // into one JSON document on stdout. Options: --servers N (the controller benchmark's server count:
-// 200 by default; 1,000 and 5,000 are the larger runs), --only facade|controller.
+// 200 by default; 1,000 and 5,000 are the larger runs), --only facade|controller|scale; KOVA_BENCH_SCALE_SERVERS sets the
+// scale benchmark's 10,000.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ const { values } = parseArgs({ options: { servers: { type: 'string' }, only: { t
 const BENCHES: Record<string, { file: string; env?: Record<string, string> }> = {
   facade: { file: 'facade.bench.ts' },
   controller: { file: 'controller.bench.ts', env: values.servers ? { KOVA_BENCH_THROUGHPUT_SERVERS: values.servers } : {} },
+  scale: { file: 'scale.bench.ts' },
 };
 
 function run(file: string, env: Record<string, string> = {}): Promise<unknown> {

@@ -194,7 +194,7 @@ describe('quotas', () => {
     assert.ok(checked >= 20, `${checked} sample × version pairs checked`);
   });
 
-  test("Nova's 403 for each enforced resource: instances, cores, ram, key_pairs, metadata_items", async () => {
+  test("Nova's 403 for each enforced resource: instances, cores, ram, key_pairs, metadata_items, server_groups", async () => {
     const p = await quotaProject();
     await setQuota(api, p.admin, p.id, { instances: 3, cores: 7, ram: 8192, key_pairs: 1, metadata_items: 2 });
     const first = await create(api, p.member, p.zone, { flavorRef: 'q.quad' });
@@ -220,6 +220,13 @@ describe('quotas', () => {
     assert.equal((await kp('one')).status, 201);
     const two = await kp('two');
     assert.deepEqual([two.status, two.body.forbidden?.message], [403, 'Quota exceeded, too many key pairs.']);
+
+    await setQuota(api, p.admin, p.id, { server_groups: 1 });
+    const group = (name: string) => api.call('POST', '/v2.1/os-server-groups', { token: p.member, version: '2.64', body: { server_group: { name, policy: 'anti-affinity' } } });
+    assert.equal((await group('g1')).status, 200);
+    const g2 = await group('g2');
+    assert.deepEqual([g2.status, g2.body.forbidden?.message], [403, 'Quota exceeded, too many server groups.']);
+    assert.equal((await api.call('GET', '/v2.1/limits', { token: p.member })).body.limits.absolute.totalServerGroupsUsed, 1);
   });
 
   test('min_count/max_count: as many as fit between them; refused when min does not fit', async () => {

@@ -91,8 +91,8 @@ async function runDockerfile(dockerfile: string, context: string): Promise<{ roo
 describe('shipping', () => {
   before(async () => {
     const c = await client();
+    // The chart's namespaces: its own, and the images namespace it grants image use in.
     await ensureNamespace(c, 'kova-system');
-    // The chart's image-users RoleBinding is in the images namespace (another file may not have made it yet).
     await ensureNamespace(c, 'kova-images');
     c.close();
   });

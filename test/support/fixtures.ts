@@ -45,8 +45,8 @@ export async function ensureFlavor(c: KubeClient, spec: Flavor['spec'], name = s
 }
 
 /**
- * A project namespace with the sample image and Nodes in a zone of its own. Its servers, cores, RAM
- * and key pairs are unlimited (a QuotaSet), so tests of other things are not bound by Nova's
+ * A project namespace with the sample image and Nodes in a zone of its own. Its servers, cores, RAM,
+ * key pairs and server groups are unlimited (a QuotaSet), so tests of other things are not bound by Nova's
  * default quotas; `quotas: 'defaults'` leaves Nova's defaults (test/integration/quotas.test.ts).
  */
 export async function project(c: KubeClient, o: { nodes?: NodeSpec[]; quotas?: 'unlimited' | 'defaults' } = {}): Promise<{ namespace: string; zone: string }> {
@@ -54,7 +54,7 @@ export async function project(c: KubeClient, o: { nodes?: NodeSpec[]; quotas?: '
   const zone = uniq('zone');
   await ensureProject(c, namespace);
   if ((o.quotas ?? 'unlimited') === 'unlimited') {
-    await c.create<QuotaSet>(QUOTASETS, { metadata: { name: PROJECT_QUOTA_NAME, namespace }, spec: { instances: -1, cores: -1, ramMiB: -1, keyPairs: -1 } });
+    await c.create<QuotaSet>(QUOTASETS, { metadata: { name: PROJECT_QUOTA_NAME, namespace }, spec: { instances: -1, cores: -1, ramMiB: -1, keyPairs: -1, serverGroups: -1 } });
   }
   await ensureImage(c, 'kova-images', 'cirros');
   const nodes = o.nodes ?? [{ name: uniq('node'), zone }];

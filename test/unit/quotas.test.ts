@@ -33,11 +33,12 @@ describe('counting', () => {
   const h: Holdings = {
     servers: [{ userId: 'a', vcpus: 2, ramMiB: 1024 }, { userId: 'b', vcpus: 4, ramMiB: 2048 }, { vcpus: 1, ramMiB: 512 }],
     keyPairs: [{ userId: 'a' }, { userId: 'a' }, { userId: 'b' }],
+    serverGroups: [{ userId: 'b' }],
   };
   test('the counter table counts each resource for the project and for one user', () => {
-    assert.deepEqual(usageOf(h), { instances: 3, cores: 7, ram: 3584, key_pairs: 3 });
-    assert.deepEqual(usageOf(h, 'a'), { instances: 1, cores: 2, ram: 1024, key_pairs: 2 });
-    assert.deepEqual(Object.keys(COUNTERS).sort(), ['cores', 'instances', 'key_pairs', 'ram']);
+    assert.deepEqual(usageOf(h), { instances: 3, cores: 7, ram: 3584, key_pairs: 3, server_groups: 1 });
+    assert.deepEqual(usageOf(h, 'a'), { instances: 1, cores: 2, ram: 1024, key_pairs: 2, server_groups: 0 });
+    assert.deepEqual(Object.keys(COUNTERS).sort(), ['cores', 'instances', 'key_pairs', 'ram', 'server_groups']);
   });
 
   const srv = (o: { status?: Server['status']; deleting?: boolean; flavor?: string; user?: string } = {}): Server => ({

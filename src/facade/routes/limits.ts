@@ -3,7 +3,7 @@
 // Nova's checks (a limit not below what is in use, a user's not above the project's).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type QuotaSet } from '../../api/quotaset.ts';
-import { holdingsOf, kovaNamespace, limitsFor, QUOTASETS, quotaSetsOf, userQuotaName } from '../../compute/quotas.ts';
+import { groupsOf, holdingsOf, kovaNamespace, limitsFor, QUOTASETS, quotaSetsOf, userQuotaName } from '../../compute/quotas.ts';
 import { badRequest, notFound } from '../../nova/faults.ts';
 import { CLASS_QUOTA_NAME, checkNewLimit, limitsOf, PROJECT_QUOTA_NAME, QUOTA_RESOURCES, specOf, usageOf, type Limits, type QuotaKey, type Usage } from '../../nova/quotas.ts';
 import { limitsView, quotaClassSetView, quotaSetView } from '../../nova/views/limits.ts';
@@ -29,7 +29,7 @@ const userParam = (req: FastifyRequest): string | undefined => last((req.query a
 /** What a project (or one of its users) uses, from the caches. */
 function usage(req: FastifyRequest, namespace: string, userId?: string): Usage {
   const c = req.server.kova.caches;
-  return usageOf(holdingsOf(c, c.servers.list(namespace), c.keyPairs.list(namespace)), userId);
+  return usageOf({ ...holdingsOf(c, c.servers.list(namespace), c.keyPairs.list(namespace)), serverGroups: groupsOf(c.serverGroups.list(namespace)) }, userId);
 }
 
 /** The namespace of the project asked about: the caller's own, or (admins) another; `rule` names Nova's policy. */
