@@ -74,7 +74,7 @@ export class ControlPlane {
   readonly kubeconfigPath: string;
   readonly token: string;
   apiServerUrl = '';
-  private readonly binDir: string;
+  readonly binDir: string;
   private readonly keepDir: boolean;
   private readonly procs: { name: string; bin: string; args: string[]; child: ChildProcess }[] = [];
   /** How to tell each restartable component is ready again. */
