@@ -42,7 +42,8 @@ const USER_ROLES: KubeObject[] = [
       rule([''], ['secrets'], ['create']),
       rule([''], ['pods/log'], ['get']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
-      rule([''], ['namespaces'], READ),
+      // Keystone's project create / delete (POST, DELETE /identity/v3/projects) is a namespace's.
+      rule([''], ['namespaces'], [...READ, 'create', 'delete']),
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
       rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
       // Server diagnostics read the VMI as the caller.
@@ -133,5 +134,13 @@ export const OPERATOR_ROLES: KubeObject[] = [
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),
     ],
+  },
+  {
+    // Bound by a RoleBinding in Kova's own namespace only: application credentials and revoked
+    // tokens are Secrets there, written by the API as itself (docs/adr/021).
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-api-identity', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [rule([''], ['secrets'], [...READ, 'create', 'delete'])],
   },
 ];

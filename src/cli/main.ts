@@ -130,6 +130,7 @@ async function main(): Promise<void> {
         host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics: new Metrics(),
         consoleTokenTtlSeconds: process.env.KOVA_CONSOLE_TOKEN_TTL ? Number(process.env.KOVA_CONSOLE_TOKEN_TTL) : undefined,
         novncProxyBaseUrl: process.env.KOVA_NOVNC_PROXY_BASE_URL || undefined,
+        identityNamespace: process.env.KOVA_NAMESPACE || podNamespace() || 'kova-system',
       });
       await runUntilSignal(async () => {
         await api.stop();
