@@ -131,6 +131,7 @@ async function main(): Promise<void> {
         consoleTokenTtlSeconds: process.env.KOVA_CONSOLE_TOKEN_TTL ? Number(process.env.KOVA_CONSOLE_TOKEN_TTL) : undefined,
         novncProxyBaseUrl: process.env.KOVA_NOVNC_PROXY_BASE_URL || undefined,
         identityNamespace: process.env.KOVA_NAMESPACE || podNamespace() || 'kova-system',
+        identityProviders: process.env.KOVA_IDENTITY_PROVIDERS ? process.env.KOVA_IDENTITY_PROVIDERS.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
       });
       await runUntilSignal(async () => {
         await api.stop();

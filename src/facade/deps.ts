@@ -24,6 +24,11 @@ export interface FacadeDeps {
   passwords: PasswordUsers;
   /** Application credentials and revoked tokens (Secrets in Kova's namespace, docs/adr/021). */
   identity: IdentityStore;
+  /**
+   * Identity provider names the OS-FEDERATION login accepts (any when undefined): names only, the
+   * bearer token itself is checked by the apiserver's authenticators (TokenReview).
+   */
+  identityProviders?: string[];
   log: Logger;
   /** Largest request body accepted (bytes). */
   bodyLimit?: number;

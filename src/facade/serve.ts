@@ -27,6 +27,8 @@ export interface FacadeOptions {
   novncProxyBaseUrl?: string;
   /** Where application credentials and revoked tokens are kept (Kova's namespace; KOVA_NAMESPACE). */
   identityNamespace?: string;
+  /** Identity provider names accepted by the OS-FEDERATION login (any when not given). */
+  identityProviders?: string[];
 }
 
 export class Facade {
@@ -59,6 +61,7 @@ export class Facade {
       issuer,
       passwords: o.passwords ?? new PasswordUsers(),
       identity,
+      identityProviders: o.identityProviders,
       log,
       metrics: o.metrics,
       glanceUpstream: o.glanceUpstream ?? (process.env.KOVA_GLANCE_UPSTREAM || undefined),

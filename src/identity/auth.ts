@@ -20,6 +20,7 @@ export interface Caller {
   jti?: string;
   exp?: number;
   methods?: string[];
+  federation?: { idp: string; protocol: string };
 }
 
 export interface Authenticator {
@@ -53,7 +54,7 @@ export class KovaTokenAuthenticator implements Authenticator {
   async authenticate(token: string): Promise<Caller | undefined> {
     const c = liveClaims(this.issuer, this.state, token);
     if (!c) return undefined;
-    return { user: c.user, groups: c.groups, project: c.project, roles: c.roles, appcred: c.appcred, jti: c.jti, exp: c.exp, methods: c.methods };
+    return { user: c.user, groups: c.groups, project: c.project, roles: c.roles, appcred: c.appcred, jti: c.jti, exp: c.exp, methods: c.methods, federation: c.federation };
   }
 }
 

@@ -23,6 +23,8 @@ export interface TokenClaims extends Stamp {
   appcred?: { id: string; name: string; restricted: boolean };
   /** Keystone auth methods that made the token. */
   methods?: string[];
+  /** A federated login's identity provider and protocol (OS-FEDERATION). */
+  federation?: { idp: string; protocol: string };
 }
 
 /** Claims signed under a prefix that names their kind: `<prefix>.<payload>.<signature>`. */

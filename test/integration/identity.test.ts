@@ -18,6 +18,8 @@ import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts'
 import { createServer, ensureFlavor, uniq } from '../support/fixtures.ts';
 import { grant } from '../support/people.ts';
 import { eventually } from '../support/waiting.ts';
+import { writeAuthenticationConfig } from '../../src/controlplane/controlplane.ts';
+import { TestIssuer } from '../support/oidc.ts';
 import { openstackCli } from './openstack-cli.ts';
 
 const exec = promisify(execFile);
@@ -301,6 +303,78 @@ describe('Keystone: application credentials, projects, revocation', () => {
       // Rescoping a revoked token gives nothing.
       const rescope = await api2.call('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['token'], token: { id: token } } } } });
       assert.equal(rescope.status, 401);
+    });
+  });
+
+  describe('OIDC federation (v3oidcaccesstoken; the apiserver\'s JWT authenticator decides)', () => {
+    const issuer = new TestIssuer();
+    const carol = uniq('carol');
+    const authnConfig = (): string => {
+      const f = process.env.KOVA_TEST_AUTHENTICATION_CONFIG;
+      if (!f) throw new Error('KOVA_TEST_AUTHENTICATION_CONFIG is not set: run through the global setup');
+      return f;
+    };
+    const federated = (bearer: string, on = api) =>
+      on.call('POST', '/identity/v3/OS-FEDERATION/identity_providers/corp/protocols/openid/auth', { headers: { authorization: `Bearer ${bearer}` } });
+
+    before(async () => {
+      await issuer.start();
+      writeAuthenticationConfig(authnConfig(), [issuer.jwtAuthenticator()]);
+      await grant(kova.client, `oidc:${carol}`, 'kova-member', a);
+      // The apiserver reloads the file by itself; a fresh token each time (denials are cached by token).
+      await eventually('the apiserver to accept the issuer\'s tokens', async () => (await federated(issuer.token(carol))).status === 201, 180_000);
+    });
+    after(async () => {
+      writeAuthenticationConfig(authnConfig(), []);
+      await issuer.stop();
+    });
+
+    test('an access token gives an unscoped token (OS-FEDERATION), which scopes to the user\'s project only', async () => {
+      for (const alg of ['RS256', 'ES256'] as const) {
+        const r = await federated(issuer.token(carol, { alg }));
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        const t = r.body.token;
+        assert.deepEqual(t.methods, ['openid']);
+        assert.equal(t.user.id, `oidc:${carol}`);
+        assert.deepEqual(t.user['OS-FEDERATION'], { groups: [], identity_provider: { id: 'corp' }, protocol: { id: 'openid' } });
+        assert.equal(t.catalog, undefined);
+        assert.equal(t.project, undefined);
+      }
+      const unscoped = (await federated(issuer.token(carol))).headers.get('x-subject-token')!;
+      const projects = await api.call('GET', '/identity/v3/auth/projects', { token: unscoped });
+      assert.deepEqual(projects.body.projects.map((p: { id: string }) => p.id), [aId]);
+      const scoped = await api.call('POST', '/identity/v3/auth/tokens', { token: unscoped, body: { auth: { identity: { methods: ['token'], token: { id: unscoped } }, scope: { project: { id: aId } } } } });
+      assert.equal(scoped.status, 201);
+      assert.deepEqual(scoped.body.token.methods, ['token', 'openid']);
+      assert.equal(scoped.body.token.user['OS-FEDERATION'].identity_provider.id, 'corp');
+      assert.deepEqual(await serverNames(scoped.headers.get('x-subject-token')!), ['vm-a']);
+      const other = await api.call('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['token'], token: { id: unscoped } }, scope: { project: { id: bId } } } } });
+      assert.equal(other.status, 401);
+    });
+
+    test('a forged, foreign-audience or missing bearer is 401; a Kova token is not an IdP\'s', async () => {
+      for (const bad of [issuer.token(carol, { badSignature: true }), issuer.token(carol, { audience: 'someone-else' }), issuer.token(carol, { claims: { exp: Math.floor(Date.now() / 1000) - 60 } })]) {
+        const r = await federated(bad);
+        assert.equal(r.status, 401);
+        assert.equal(r.body.error.title, 'Unauthorized');
+      }
+      const none = await api.call('POST', '/identity/v3/OS-FEDERATION/identity_providers/corp/protocols/openid/auth');
+      assert.equal(none.status, 401);
+      assert.equal((await federated((await login(alice)).token)).status, 401);
+    });
+
+    test('the stock CLI: --os-auth-type v3oidcaccesstoken … server list', async () => {
+      const run = async (project: string) => {
+        const env: Record<string, string | undefined> = { ...process.env, OS_CLOUD: undefined, OS_CLIENT_CONFIG_FILE: join(dir, 'none.yaml') };
+        const { stdout } = await exec(osc, [
+          '--os-auth-type', 'v3oidcaccesstoken', '--os-auth-url', `${api.url}/identity/v3`, '--os-access-token', issuer.token(carol),
+          '--os-identity-provider', 'corp', '--os-protocol', 'openid', '--os-project-name', project, '--os-project-domain-name', 'Default',
+          '--os-identity-api-version', '3', '--os-region-name', 'RegionOne', '--os-interface', 'public', 'server', 'list', '-f', 'json',
+        ], { env: env as NodeJS.ProcessEnv, timeout: 120_000 });
+        return JSON.parse(stdout) as { Name: string }[];
+      };
+      assert.deepEqual((await run(a)).map((x) => x.Name), ['vm-a']);
+      await assert.rejects(run(b), /401|authoriz|authenticat/i);
     });
   });
 });

@@ -36,6 +36,8 @@ export async function globalSetup(): Promise<void> {
   const components = await startKubeVirt(cp, kv, { controller: true });
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
+  // Test files add JWT authenticators (an OIDC issuer they serve) by rewriting this file.
+  process.env.KOVA_TEST_AUTHENTICATION_CONFIG = cp.authenticationConfigPath;
   process.env.KOVA_TEST_BIN = binDir;
 }
 

@@ -39,6 +39,8 @@ export async function identityRoutes(app: FastifyInstance): Promise<void> {
   app.post('/v3/auth/tokens', issueToken);
   app.get('/v3/auth/tokens', validateToken);
   app.delete('/v3/auth/tokens', revokeToken);
+  app.post('/v3/OS-FEDERATION/identity_providers/:idp/protocols/:protocol/auth', federatedLogin);
+  app.get('/v3/OS-FEDERATION/identity_providers/:idp/protocols/:protocol/auth', federatedLogin);
   app.get('/v3/auth/catalog', async (req) => {
     await keystoneCaller(req);
     return catalogView(originOf(req));
@@ -113,6 +115,24 @@ async function issueToken(req: FastifyRequest, reply: FastifyReply) {
     project = undefined;
   }
   const { token, claims } = deps.issuer.issue({ ...who, methods: who.methods ?? methods, ...(project ? { project } : {}) }, Date.now(), notAfter);
+  reply.header('x-subject-token', token);
+  return reply.code(201).send(await tokenBody(req, claims));
+}
+
+/**
+ * keystoneauth's v3oidcaccesstoken (and other OIDC plugins') first step: the bearer access token is
+ * checked by the apiserver (TokenReview, so its JWT authenticators, i.e. the cluster's IdP, decide
+ * who it is) and an unscoped Kova token is returned, which the client then scopes with the token method.
+ */
+async function federatedLogin(req: FastifyRequest, reply: FastifyReply) {
+  const deps = req.server.kova;
+  const { idp, protocol } = req.params as { idp: string; protocol: string };
+  if (deps.identityProviders && !deps.identityProviders.includes(idp)) throw new KeystoneError(404, `Could not find Identity Provider: ${idp}.`);
+  const bearer = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+  const c = bearer ? await deps.authn.authenticate(bearer) : undefined;
+  // A Kova token is not an IdP's: only what the apiserver authenticates logs in here.
+  if (!c || c.jti) throw unauthorized();
+  const { token, claims } = deps.issuer.issue({ user: c.user, groups: c.groups, methods: [protocol], federation: { idp, protocol } });
   reply.header('x-subject-token', token);
   return reply.code(201).send(await tokenBody(req, claims));
 }

@@ -15,6 +15,7 @@ export interface TokenFacts {
   exp: number;
   project?: { namespace: string; id: string };
   appcred?: { id: string; name: string; restricted: boolean };
+  federation?: { idp: string; protocol: string };
 }
 
 const versionDoc = (origin: string) => ({
@@ -53,7 +54,12 @@ export function tokenView(origin: string, claims: TokenFacts, methods: string[],
   return {
     token: {
       methods,
-      user: { id: claims.user, name: claims.user, domain: DOMAIN, password_expires_at: null },
+      user: {
+        id: claims.user, name: claims.user, domain: DOMAIN,
+        ...(claims.federation
+          ? { 'OS-FEDERATION': { groups: [], identity_provider: { id: claims.federation.idp }, protocol: { id: claims.federation.protocol } } }
+          : { password_expires_at: null }),
+      },
       audit_ids: [claims.jti],
       issued_at: new Date(claims.iat * 1000).toISOString().replace('Z', '000Z'),
       expires_at: new Date(claims.exp * 1000).toISOString().replace('Z', '000Z'),
