@@ -29,6 +29,8 @@ export interface FacadeDeps {
    * bearer token itself is checked by the apiserver's authenticators (TokenReview).
    */
   identityProviders?: string[];
+  /** Whether application credentials can be made and used (default true). */
+  applicationCredentials?: boolean;
   log: Logger;
   /** Largest request body accepted (bytes). */
   bodyLimit?: number;

@@ -29,6 +29,10 @@ export interface FacadeOptions {
   identityNamespace?: string;
   /** Identity provider names accepted by the OS-FEDERATION login (any when not given). */
   identityProviders?: string[];
+  /** Whether application credentials can be made and used (default true). */
+  applicationCredentials?: boolean;
+  /** A Secret in the identity namespace of static password users (name → scrypt hash, `kova hash-password`). */
+  staticUsersSecret?: string;
 }
 
 export class Facade {
@@ -50,7 +54,7 @@ export class Facade {
     caches.start();
     await caches.synced();
     const issuer = new TokenIssuer(o.tokenKey ?? randomBytes(32));
-    const identity = new IdentityStore(client, o.identityNamespace ?? (process.env.KOVA_NAMESPACE || 'kova-system'), log);
+    const identity = new IdentityStore(client, o.identityNamespace ?? (process.env.KOVA_NAMESPACE || 'kova-system'), log, { usersSecret: o.staticUsersSecret });
     await identity.start();
     const app = await buildFacade({
       client,
@@ -62,6 +66,7 @@ export class Facade {
       passwords: o.passwords ?? new PasswordUsers(),
       identity,
       identityProviders: o.identityProviders,
+      applicationCredentials: o.applicationCredentials,
       log,
       metrics: o.metrics,
       glanceUpstream: o.glanceUpstream ?? (process.env.KOVA_GLANCE_UPSTREAM || undefined),

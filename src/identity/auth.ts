@@ -6,6 +6,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { ResourceType } from '../kube/types.ts';
 import type { TokenClaims, TokenIssuer } from './tokens.ts';
 import { GROUP } from '../api/group.ts';
+import { STATIC_USER_PREFIX } from './store.ts';
 
 export interface Caller {
   user: string;
@@ -31,6 +32,7 @@ export interface Authenticator {
 export interface TokenState {
   isRevoked(jti: string): boolean;
   appCredential(id: string, user?: string): unknown;
+  staticUser(ref: string): unknown;
 }
 
 /**
@@ -41,6 +43,8 @@ export function liveClaims(issuer: TokenIssuer, state: TokenState | undefined, t
   const c = issuer.verify(token);
   if (!c || state?.isRevoked(c.jti)) return undefined;
   if (c.appcred && !state?.appCredential(c.appcred.id, c.user)) return undefined;
+  // A deleted static user's tokens die with them (their names are `kova:<name>`, docs/adr/021).
+  if (c.user.startsWith(STATIC_USER_PREFIX) && !state?.staticUser(c.user)) return undefined;
   return c;
 }
 

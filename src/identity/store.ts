@@ -14,6 +14,22 @@ const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen
 export const IDENTITY_KIND_LABEL = 'identity.kova.io/kind';
 const APP_CRED = 'application-credential';
 const REVOKED = 'revoked-token';
+const USER = 'user';
+
+/**
+ * The Kubernetes user name prefix of Kova's own password users (`kova:<name>`): RBAC binds them by
+ * that name, and no other authenticator should hand it out.
+ */
+export const STATIC_USER_PREFIX = 'kova:';
+
+/** A password user Kova keeps (for installs without an IdP); its password only as an scrypt hash. */
+export interface StaticUser {
+  /** The Keystone name; the Kubernetes user (and Keystone id) is `kova:<name>`. */
+  name: string;
+  id: string;
+  description: string | null;
+  email: string | null;
+}
 
 /** An application credential as Kova keeps it (never with its secret). */
 export interface AppCredential {
@@ -55,15 +71,21 @@ export class IdentityStore {
   readonly namespace: string;
   /** Every identity Secret of Kova's namespace (routes wait on it to read their own writes). */
   readonly informer: Informer<Secret>;
+  /** The install's static users Secret (user name → scrypt hash), when one is named. */
+  private readonly usersSecret: Informer<Secret> | undefined;
   private readonly log: Logger;
 
-  constructor(client: KubeClient, namespace: string, log: Logger) {
+  constructor(client: KubeClient, namespace: string, log: Logger, o: { usersSecret?: string } = {}) {
     this.client = client;
     this.namespace = namespace;
     this.log = log;
+    this.usersSecret = o.usersSecret
+      ? new Informer<Secret>(client, SECRETS, { namespace, fieldSelector: `metadata.name=${o.usersSecret}`, onError: (err) => log.warn('watch failed; restarting', { resource: 'static users secret', err }) })
+      : undefined;
     this.informer = new Informer<Secret>(client, SECRETS, { namespace, labelSelector: IDENTITY_KIND_LABEL, onError: (err) => log.warn('watch failed; restarting', { resource: 'identity secrets', err }) })
       .addIndex('appcred', (s) => (s.metadata.labels?.[IDENTITY_KIND_LABEL] === APP_CRED ? [s.data?.id ? unb64(s.data.id) : ''] : []))
-      .addIndex('revoked', (s) => (s.metadata.labels?.[IDENTITY_KIND_LABEL] === REVOKED ? [unb64(s.data?.jti)] : []));
+      .addIndex('revoked', (s) => (s.metadata.labels?.[IDENTITY_KIND_LABEL] === REVOKED ? [unb64(s.data?.jti)] : []))
+      .addIndex('user', (s) => (s.metadata.labels?.[IDENTITY_KIND_LABEL] === USER ? [unb64(s.data?.name)] : []));
     // Whichever replica sees an expired revocation first removes it: the token it named is dead anyway.
     this.informer.on((type, s) => {
       if (type === 'delete' || s.metadata.labels?.[IDENTITY_KIND_LABEL] !== REVOKED) return;
@@ -71,13 +93,26 @@ export class IdentityStore {
     });
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     this.informer.start();
-    return this.informer.synced;
+    this.usersSecret?.start();
+    await Promise.all([this.informer.synced, this.usersSecret?.synced]);
   }
 
   stop(): void {
     this.informer.stop();
+    this.usersSecret?.stop();
+  }
+
+  /** The stored hash of a user of the install's static users Secret. */
+  private fileUserHash(name: string): string | undefined {
+    const data = this.usersSecret?.list()[0]?.data;
+    return data && Object.hasOwn(data, name) ? unb64(data[name]).trim() : undefined;
+  }
+
+  /** Whether a static user comes from the install's Secret (changed there, not through Keystone). */
+  isInstallUser(name: string): boolean {
+    return this.fileUserHash(name) !== undefined;
   }
 
   private record(s: Secret | undefined): (AppCredential & { hash: string }) | undefined {
@@ -161,7 +196,62 @@ export class IdentityStore {
     this.log.info('token revoked', { audit_id: jti });
   }
 
+  /** A static user by Keystone name or id (`kova:<name>`). */
+  staticUser(ref: string): StaticUser | undefined {
+    const name = ref.startsWith(STATIC_USER_PREFIX) ? ref.slice(STATIC_USER_PREFIX.length) : ref;
+    const s = this.informer.byIndex('user', name)[0];
+    if (s) return userOf(s);
+    return this.fileUserHash(name) !== undefined ? { name, id: `${STATIC_USER_PREFIX}${name}`, description: null, email: null } : undefined;
+  }
+
+  staticUsers(): StaticUser[] {
+    const kept = this.informer.list().filter((s) => s.metadata.labels?.[IDENTITY_KIND_LABEL] === USER).map(userOf);
+    const install = Object.keys(this.usersSecret?.list()[0]?.data ?? {}).filter((n) => !kept.some((u) => u.name === n)).map((n) => this.staticUser(n)!);
+    return [...kept, ...install].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The Secret that holds static user `name` made through Keystone. */
+  private static userSecret(namespace: string, name: string, hash: string, o: { description?: string | null; email?: string | null } = {}): Secret {
+    return {
+      metadata: { name: `kova-user-${digest(name).slice(0, 40)}`, namespace, labels: { [IDENTITY_KIND_LABEL]: USER } },
+      type: 'kova.io/user',
+      data: { name: b64(name), hash: b64(hash), ...(o.description ? { description: b64(o.description) } : {}), ...(o.email ? { email: b64(o.email) } : {}) },
+    };
+  }
+
+  /** Stores a new static user; undefined when the name is taken. */
+  async createStaticUser(name: string, password: string, o: { description?: string | null; email?: string | null } = {}): Promise<StaticUser | undefined> {
+    if (this.isInstallUser(name)) return undefined;
+    try {
+      await this.client.create(SECRETS, IdentityStore.userSecret(this.namespace, name, await hashSecret(password), o));
+    } catch (e) {
+      if (isAlreadyExists(e)) return undefined;
+      throw e;
+    }
+    return { name, id: `${STATIC_USER_PREFIX}${name}`, description: o.description ?? null, email: o.email ?? null };
+  }
+
+  /** Deletes a static user and, as Keystone does, the application credentials they made. */
+  async deleteStaticUser(u: StaticUser): Promise<void> {
+    for (const c of this.appCredentials(u.id)) await this.deleteAppCredential(c);
+    const s = this.informer.byIndex('user', u.name)[0];
+    if (s?.metadata.name) await this.client.delete(SECRETS, s.metadata.name, this.namespace);
+  }
+
+  /** The static user a name (or id) and password open. */
+  async checkStaticUser(ref: string, password: string): Promise<StaticUser | undefined> {
+    const u = this.staticUser(ref);
+    const s = u && this.informer.byIndex('user', u.name)[0];
+    const hash = s ? unb64(s.data?.hash) : u && this.fileUserHash(u.name);
+    return hash && (await secretMatches(password, hash)) ? u : undefined;
+  }
+
   isRevoked(jti: string): boolean {
     return this.informer.byIndex('revoked', jti).length > 0;
   }
+}
+
+function userOf(s: Secret): StaticUser {
+  const name = unb64(s.data?.name);
+  return { name, id: `${STATIC_USER_PREFIX}${name}`, description: s.data?.description ? unb64(s.data.description) : null, email: s.data?.email ? unb64(s.data.email) : null };
 }

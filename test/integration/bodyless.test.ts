@@ -115,6 +115,8 @@ describe('every route, with a JSON content type and an empty body, and with no c
     'POST /identity/v3/projects': { status: 400, message: /^Expecting to find project in request body\./ },
     'DELETE /identity/v3/projects/:id': { status: 404, params: async () => ({ id: 'nope' }) },
     'GET /identity/v3/users/:user_id': { status: 200, params: async () => ({ user_id: 'root' }) },
+    'GET /identity/v3/users': { status: 200 }, 'POST /identity/v3/users': { status: 400, message: /^Expecting to find user in request body\./ },
+    'DELETE /identity/v3/users/:user_id': { status: 404, params: async () => ({ user_id: 'nope' }) },
     'GET /identity/v3/roles': { status: 200 }, 'GET /identity/v3/roles/:id': { status: 200, params: async () => ({ id: 'member' }) },
     'GET /identity/v3/auth/domains': { status: 200 }, 'GET /identity/v3/domains': { status: 200 },
     'GET /identity/v3/domains/:id': { status: 200, params: async () => ({ id: 'default' }) },

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { PROJECT_LABEL } from '../../src/api/labels.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
+import { hashSecret } from '../../src/identity/store.ts';
 import { NAMESPACES, SECRETS, type Namespace, type Secret } from '../../src/kube/types.ts';
 import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
@@ -39,6 +40,8 @@ describe('Keystone: application credentials, projects, revocation', () => {
   const bob = uniq('bob');
   const root = uniq('root');
   const eve = uniq('eve');
+  const erin = uniq('erin');
+  const STATIC_USERS = uniq('static-users');
   const passwords = new PasswordUsers();
 
   before(async () => {
@@ -54,11 +57,13 @@ describe('Keystone: application credentials, projects, revocation', () => {
     await ensureImage(kova.client, 'kova-images', 'cirros');
     for (const u of [alice, bob, root, eve]) passwords.add(u, `${u}-pw`);
     api = await startApi(kova, { passwords, tokenKey: KEY });
-    api2 = await startApi(kova, { tokenKey: KEY });
+    await kova.client.apply(SECRETS, { metadata: { name: STATIC_USERS, namespace: 'kova-system' }, stringData: { [erin]: await hashSecret(`${erin}-pw`) } } as Secret);
+    api2 = await startApi(kova, { tokenKey: KEY, staticUsersSecret: STATIC_USERS });
     await grant(kova.client, alice, 'kova-member', a);
     await grant(kova.client, bob, 'kova-reader', a);
     await grant(kova.client, root, 'kova-admin');
     await grant(kova.client, eve, 'kova-member', b);
+    await grant(kova.client, `kova:${erin}`, 'kova-reader', b);
     await createServer(kova.client, a, 'vm-a');
     await createServer(kova.client, b, 'vm-b');
     await eventually('both projects and servers in the caches', async () =>
@@ -228,6 +233,44 @@ describe('Keystone: application credentials, projects, revocation', () => {
       const { token } = await login(alice);
       await cli(passwordCloud(alice), 'token', 'revoke', token);
       assert.equal((await api.call('GET', '/v2.1/servers', { token })).status, 401);
+    });
+  });
+
+  describe('static users', () => {
+    test('an admin makes a password user (openstack user create / list / delete); it logs in as kova:<name>; its tokens die with it', async () => {
+      const admin = passwordCloud(root);
+      const dave = uniq('dave');
+      const made = await cliJson<{ id: string; name: string; domain_id: string }>(admin, 'user', 'create', '--password', 'dave-pw-1', '--email', 'dave@example.com', dave);
+      assert.deepEqual([made.id, made.name, made.domain_id], [`kova:${dave}`, dave, 'default']);
+      const stored = JSON.stringify((await kova.client.list<Secret>(SECRETS, { namespace: 'kova-system', labelSelector: 'identity.kova.io/kind=user' })).items.map((x) => Object.values(x.data ?? {}).map((v) => Buffer.from(v, 'base64').toString())));
+      assert.ok(stored.includes(dave) && !stored.includes('dave-pw-1'), 'only a hash of the password is stored');
+      assert.ok((await cliJson<{ Name: string }[]>(admin, 'user', 'list')).some((u) => u.Name === dave));
+      await grant(kova.client, `kova:${dave}`, 'kova-member', a);
+      const cloud = { username: dave, password: 'dave-pw-1', project_name: a, user_domain_name: 'Default', project_domain_name: 'Default' };
+      assert.deepEqual((await cliJson<{ Name: string }[]>(cloud, 'server', 'list')).map((x) => x.Name), ['vm-a']);
+      const r = await api.call('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['password'], password: { user: { name: dave, domain: { id: 'default' }, password: 'dave-pw-1' } } }, scope: { project: { id: aId } } } } });
+      assert.equal(r.status, 201);
+      assert.equal(r.body.token.user.id, `kova:${dave}`);
+      const token = r.headers.get('x-subject-token')!;
+      const dup = await api.call('POST', '/identity/v3/users', { token: (await login(root)).token, body: { user: { name: dave, password: 'x' } } });
+      assert.equal(dup.status, 409);
+      assert.equal((await api.call('POST', '/identity/v3/users', { token, body: { user: { name: uniq('x'), password: 'x' } } })).status, 403, 'a member makes no users');
+      await cli(admin, 'user', 'delete', dave);
+      await eventually('replica 2 to see the user gone', async () => (await api2.call('GET', '/v2.1/servers', { token })).status === 401);
+      assert.equal((await api.call('GET', '/v2.1/servers', { token })).status, 401);
+      assert.equal((await login(dave)).status, 401);
+    });
+
+    test('the install\'s static users Secret (name → scrypt hash) logs its users in', async () => {
+      const r = await api2.call('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['password'], password: { user: { name: erin, domain: { id: 'default' }, password: `${erin}-pw` } } }, scope: { project: { name: b, domain: { id: 'default' } } } } } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.token.user.id, `kova:${erin}`);
+      assert.deepEqual(r.body.token.roles.map((x: { name: string }) => x.name), ['reader']);
+      assert.deepEqual(await serverNames(r.headers.get('x-subject-token')!, api2), ['vm-b']);
+      const wrong = await api2.call('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['password'], password: { user: { name: erin, password: 'nope' } } } } } });
+      assert.equal(wrong.status, 401);
+      const rootToken = (await login(root)).token;
+      assert.equal((await api2.call('DELETE', `/identity/v3/users/kova:${erin}`, { token: rootToken })).status, 403, 'changed in the Secret, not through Keystone');
     });
   });
 

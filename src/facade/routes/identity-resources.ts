@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROJECT_LABEL } from '../../api/labels.ts';
 import type { Caller } from '../../identity/auth.ts';
-import type { AppCredential } from '../../identity/store.ts';
+import type { AppCredential, StaticUser } from '../../identity/store.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
 import { NAMESPACES, type Namespace } from '../../kube/types.ts';
 import { appCredentialView, domainView, listLinks, projectView, roleView, userView } from '../../nova/views/identity.ts';
@@ -32,10 +32,10 @@ export async function identityResourceRoutes(app: FastifyInstance): Promise<void
   app.post('/v3/projects', createProject);
   app.delete('/v3/projects/:id', deleteProject);
 
-  app.get('/v3/users/:user_id', async (req) => {
-    await selfOrAdmin(req, 'identity:get_user');
-    return { user: userView(originOf(req), (req.params as { user_id: string }).user_id) };
-  });
+  app.get('/v3/users/:user_id', showUser);
+  app.get('/v3/users', listUsers);
+  app.post('/v3/users', createUser);
+  app.delete('/v3/users/:user_id', deleteUser);
   app.get('/v3/roles', async (req) => {
     await keystoneCaller(req);
     return { roles: ROLES.map((r) => roleView(originOf(req), r)), links: listLinks(`${originOf(req)}/identity/v3/roles`) };
@@ -59,6 +59,57 @@ export async function identityResourceRoutes(app: FastifyInstance): Promise<void
     return { domain: domainView(originOf(req)) };
   });
   app.get('/v3/role_assignments', roleAssignments);
+}
+
+/** A static user as Keystone shows it. */
+const staticUserView = (req: FastifyRequest, u: StaticUser) => ({ ...userView(originOf(req), u.id, u.name), description: u.description, ...(u.email ? { email: u.email } : {}) });
+
+/** GET /v3/users/{id}: oneself (any Kubernetes user), or a static user (by id or name) for an admin. */
+async function showUser(req: FastifyRequest) {
+  const caller = await selfOrAdmin(req, 'identity:get_user');
+  const id = (req.params as { user_id: string }).user_id;
+  const u = req.server.kova.identity.staticUser(id);
+  if (u && (u.id === caller.user || (await req.server.kova.authz.isAdmin(caller)))) return { user: staticUserView(req, u) };
+  if (id === caller.user) return { user: userView(originOf(req), id) };
+  throw notFound('user', id);
+}
+
+/** GET /v3/users (admin): the static users; users of the cluster's IdP are not listed. */
+async function listUsers(req: FastifyRequest) {
+  await requireAdmin(req, 'identity:list_users');
+  const { name } = req.query as { name?: string };
+  const users = req.server.kova.identity.staticUsers().filter((u) => name === undefined || u.name === name);
+  return { users: users.map((u) => staticUserView(req, u)), links: listLinks(`${originOf(req)}${req.url}`) };
+}
+
+/** Static user names: what can follow `kova:` in a Kubernetes user name and read well in a RoleBinding. */
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,62}$/;
+
+async function createUser(req: FastifyRequest, reply: FastifyReply) {
+  await requireAdmin(req, 'identity:create_user');
+  const b = (req.body as { user?: { name?: unknown; password?: unknown; description?: unknown; email?: unknown; domain_id?: unknown } } | undefined)?.user;
+  if (!b || typeof b !== 'object') throw invalid('user', 'request body');
+  if (typeof b.name !== 'string' || !b.name) throw invalid('name', 'user');
+  if (!USER_NAME.test(b.name)) throw new KeystoneError(400, `Invalid user name ${b.name}: letters, digits, '.', '_', '@' and '-', at most 63, starting with a letter or digit.`);
+  if (typeof b.password !== 'string' || !b.password) throw new KeystoneError(400, 'Kova\'s users log in with a password: give user.password (or use the cluster\'s IdP instead).');
+  if (b.domain_id !== undefined && b.domain_id !== null && b.domain_id !== 'default') throw notFound('domain', String(b.domain_id));
+  const store = req.server.kova.identity;
+  const made = await store.createStaticUser(b.name, b.password, { description: typeof b.description === 'string' ? b.description : null, email: typeof b.email === 'string' ? b.email : null });
+  if (!made) throw new KeystoneError(409, `Conflict occurred attempting to store user - Duplicate entry found with name ${b.name} at domain ID default.`);
+  await cacheCatchUp(store.informer, () => !!store.staticUser(made.name));
+  return reply.code(201).send({ user: staticUserView(req, made) });
+}
+
+async function deleteUser(req: FastifyRequest, reply: FastifyReply) {
+  await requireAdmin(req, 'identity:delete_user');
+  const id = (req.params as { user_id: string }).user_id;
+  const store = req.server.kova.identity;
+  const u = store.staticUser(id);
+  if (!u) throw notFound('user', id);
+  if (store.isInstallUser(u.name)) throw new KeystoneError(403, `User ${u.name} comes from the install's static users Secret: remove it there.`);
+  await store.deleteStaticUser(u);
+  await cacheCatchUp(store.informer, () => !store.staticUser(u.name));
+  return reply.code(204).send();
 }
 
 /** The caller, who must be the path's user or an admin. */
@@ -94,6 +145,7 @@ function credentialRoles(asked: unknown, tokenRoles: string[]): string[] {
 
 async function createAppCredential(req: FastifyRequest, reply: FastifyReply) {
   const caller = await keystoneCaller(req);
+  if (req.server.kova.applicationCredentials === false) throw new KeystoneError(403, 'Application credentials are turned off on this cloud (Helm value identity.applicationCredentials).');
   const userId = (req.params as { user_id: string }).user_id;
   if (userId !== caller.user) throw new KeystoneError(403, 'Cannot create an application credential for another user.');
   notRestricted(caller);

@@ -66,6 +66,7 @@ async function fromAppCredential(req: FastifyRequest, body: NonNullable<AuthBody
   if (a.id === undefined && a.name === undefined) throw invalid('id or name', 'application_credential');
   if (a.id === undefined && !a.user) throw invalid('user', 'application_credential');
   if (body.scope) throw new KeystoneError(401, 'Application credentials cannot request a scope.');
+  if (req.server.kova.applicationCredentials === false) throw unauthorized();
   const cred = await req.server.kova.identity.checkAppCredential({ id: a.id, name: a.name, user: a.user?.id ?? a.user?.name }, a.secret);
   if (!cred) throw unauthorized();
   return {
@@ -88,7 +89,13 @@ async function issueToken(req: FastifyRequest, reply: FastifyReply) {
     ({ who, project, notAfter } = await fromAppCredential(req, auth));
   } else if (methods.includes('password')) {
     const u = identity.password?.user;
-    who = u?.password !== undefined ? deps.passwords.check(u.name ?? u.id ?? '', u.password) : undefined;
+    const ref = u?.name ?? u?.id ?? '';
+    if (u?.password !== undefined) {
+      // Users Kova is started with (the sandbox's admin), then the static users it keeps.
+      who = deps.passwords.check(ref, u.password);
+      const stat = who ? undefined : await deps.identity.checkStaticUser(ref, u.password);
+      if (stat) who = { user: stat.id, groups: [] };
+    }
   } else if (methods.includes('token')) {
     const c = identity.token?.id ? await deps.authn.authenticate(identity.token.id) : undefined;
     if (c) {

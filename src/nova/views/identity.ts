@@ -127,8 +127,8 @@ export const domainView = (origin: string) => ({
 });
 
 /** A user as Keystone shows it: a Kubernetes user name is its id and name. */
-export const userView = (origin: string, user: string) => ({
-  id: user, name: user, domain_id: DOMAIN.id, enabled: true, password_expires_at: null, options: {}, links: { self: `${origin}/identity/v3/users/${encodeURIComponent(user)}` },
+export const userView = (origin: string, user: string, name = user) => ({
+  id: user, name, domain_id: DOMAIN.id, enabled: true, password_expires_at: null, options: {}, links: { self: `${origin}/identity/v3/users/${encodeURIComponent(user)}` },
 });
 
 /** A collection's links (Kova does not page Keystone lists). */
