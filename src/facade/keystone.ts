@@ -12,14 +12,9 @@ import { originOf } from './origin.ts';
 
 const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 501: 'Not Implemented' };
 
-/** A Keystone error, rendered as `{"error": {code, title, message}}`. */
-export class KeystoneError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = 'KeystoneError';
-    this.code = code;
-  }
+/** A Keystone error, rendered as `{"error": {code, title, message}}` by the /identity error handler. */
+export class KeystoneError extends NovaError {
+  override readonly name = 'KeystoneError';
 }
 
 export const unauthorized = (): KeystoneError => new KeystoneError(401, 'The request you have made requires authentication.');
@@ -32,7 +27,7 @@ export const invalid = (attr: string, target: string): KeystoneError =>
 export function sendKeystoneError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   let code = 500;
   let message = 'An unexpected error prevented the server from fulfilling your request.';
-  if (err instanceof KeystoneError || err instanceof NovaError) [code, message] = [err.code, err.message];
+  if (err instanceof NovaError) [code, message] = [err.code, err.message];
   else if (err instanceof KubeError && [403, 404, 409, 422].includes(err.code)) [code, message] = [err.code === 422 ? 400 : err.code, err.status?.message ?? err.message];
   else if ((err as FastifyError).statusCode === 400 || (err as FastifyError).statusCode === 413) [code, message] = [(err as FastifyError).statusCode ?? 400, err.message];
   else req.server.kova.log.error('identity request failed', { requestId: req.requestId, err });
@@ -47,6 +42,12 @@ export async function keystoneCaller(req: FastifyRequest): Promise<Caller> {
   if (!caller) throw unauthorized();
   return caller;
 }
+
+/** A read any authenticated caller may make: the handler runs once X-Auth-Token checks out. */
+export const authenticated = <T>(handler: (req: FastifyRequest) => T) => async (req: FastifyRequest): Promise<Awaited<T>> => {
+  await keystoneCaller(req);
+  return await handler(req);
+};
 
 /** The claims of a live Kova token named by X-Subject-Token, or Keystone's 404. */
 export function subjectClaims(req: FastifyRequest): TokenClaims {

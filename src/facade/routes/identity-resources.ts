@@ -10,7 +10,7 @@ import type { AppCredential, StaticUser } from '../../identity/store.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
 import { NAMESPACES, type Namespace } from '../../kube/types.ts';
 import { appCredentialView, domainView, listLinks, projectView, roleView, userView } from '../../nova/views/identity.ts';
-import { KeystoneError, ROLES, canSeeProject, forbidden, invalid, keystoneCaller, notFound, rolesIn } from '../keystone.ts';
+import { KeystoneError, ROLES, authenticated, canSeeProject, forbidden, invalid, keystoneCaller, notFound, rolesIn } from '../keystone.ts';
 import { originOf } from '../origin.ts';
 import { cacheCatchUp } from './common.ts';
 
@@ -36,28 +36,20 @@ export async function identityResourceRoutes(app: FastifyInstance): Promise<void
   app.get('/v3/users', listUsers);
   app.post('/v3/users', createUser);
   app.delete('/v3/users/:user_id', deleteUser);
-  app.get('/v3/roles', async (req) => {
-    await keystoneCaller(req);
-    return { roles: ROLES.map((r) => roleView(originOf(req), r)), links: listLinks(`${originOf(req)}/identity/v3/roles`) };
-  });
-  app.get('/v3/roles/:id', async (req) => {
-    await keystoneCaller(req);
+  app.get('/v3/roles', authenticated((req) => ({ roles: ROLES.map((r) => roleView(originOf(req), r)), links: listLinks(`${originOf(req)}/identity/v3/roles`) })));
+  app.get('/v3/roles/:id', authenticated((req) => {
     const id = (req.params as { id: string }).id;
     if (!(ROLES as readonly string[]).includes(id)) throw notFound('role', id);
     return { role: roleView(originOf(req), id) };
-  });
-  const domains = async (req: FastifyRequest) => {
-    await keystoneCaller(req);
-    return { domains: [domainView(originOf(req))], links: listLinks(`${originOf(req)}${req.url}`) };
-  };
+  }));
+  const domains = authenticated((req) => ({ domains: [domainView(originOf(req))], links: listLinks(`${originOf(req)}${req.url}`) }));
   app.get('/v3/auth/domains', domains);
   app.get('/v3/domains', domains);
-  app.get('/v3/domains/:id', async (req) => {
-    await keystoneCaller(req);
+  app.get('/v3/domains/:id', authenticated((req) => {
     const id = (req.params as { id: string }).id;
     if (id !== 'default') throw notFound('domain', id);
     return { domain: domainView(originOf(req)) };
-  });
+  }));
   app.get('/v3/role_assignments', roleAssignments);
 }
 

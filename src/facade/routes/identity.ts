@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../identity/auth.ts';
 import type { TokenClaims } from '../../identity/tokens.ts';
 import { catalogView, keystoneVersion, keystoneVersions, tokenView } from '../../nova/views/identity.ts';
-import { KeystoneError, canSeeProject, forbidden, invalid, keystoneCaller, rolesIn, sendKeystoneError, subjectClaims, unauthorized } from '../keystone.ts';
+import { KeystoneError, authenticated, canSeeProject, forbidden, invalid, keystoneCaller, rolesIn, sendKeystoneError, subjectClaims, unauthorized } from '../keystone.ts';
 import { originOf } from '../origin.ts';
 import { cacheCatchUp } from './common.ts';
 import { identityResourceRoutes } from './identity-resources.ts';
@@ -41,10 +41,7 @@ export async function identityRoutes(app: FastifyInstance): Promise<void> {
   app.delete('/v3/auth/tokens', revokeToken);
   app.post('/v3/OS-FEDERATION/identity_providers/:idp/protocols/:protocol/auth', federatedLogin);
   app.get('/v3/OS-FEDERATION/identity_providers/:idp/protocols/:protocol/auth', federatedLogin);
-  app.get('/v3/auth/catalog', async (req) => {
-    await keystoneCaller(req);
-    return catalogView(originOf(req));
-  });
+  app.get('/v3/auth/catalog', authenticated((req) => catalogView(originOf(req))));
   await app.register(identityResourceRoutes);
   app.all('/*', async () => {
     throw new KeystoneError(404, `The resource could not be found. (${randomUUID()})`);
