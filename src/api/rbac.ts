@@ -42,8 +42,8 @@ const USER_ROLES: KubeObject[] = [
       rule([''], ['secrets'], ['create']),
       rule([''], ['pods/log'], ['get']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
-      // Keystone's project create / delete (POST, DELETE /identity/v3/projects) is a namespace's.
-      rule([''], ['namespaces'], [...READ, 'create', 'delete']),
+      // Keystone's project create / update / delete (/identity/v3/projects) is a namespace's.
+      rule([''], ['namespaces'], [...READ, 'create', 'patch', 'delete']),
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
       rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
       // Server diagnostics read the VMI as the caller.

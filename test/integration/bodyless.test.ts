@@ -114,6 +114,7 @@ describe('every route, with a JSON content type and an empty body, and with no c
     'GET /identity/v3/projects/:id': { status: 200, params: async () => ({ id: pid }) },
     'POST /identity/v3/projects': { status: 400, message: /^Expecting to find project in request body\./ },
     'DELETE /identity/v3/projects/:id': { status: 404, params: async () => ({ id: 'nope' }) },
+    'PATCH /identity/v3/projects/:id': { status: 400, message: /^Expecting to find project in request body\./, params: async () => ({ id: pid }) },
     'GET /identity/v3/users/:user_id': { status: 200, params: async () => ({ user_id: 'root' }) },
     'GET /identity/v3/users': { status: 200 }, 'POST /identity/v3/users': { status: 400, message: /^Expecting to find user in request body\./ },
     'DELETE /identity/v3/users/:user_id': { status: 404, params: async () => ({ user_id: 'nope' }) },

@@ -224,6 +224,9 @@ describe('Keystone: application credentials, projects, revocation', () => {
       const all = await cliJson<{ Name: string }[]>(admin, 'project', 'list');
       assert.ok([a, b, name].every((n) => all.some((p) => p.Name === n)));
       assert.equal((await cliJson<{ id: string }>(admin, 'project', 'show', name)).id, made.id);
+      await cli(admin, 'project', 'set', '--description', 'changed', name);
+      assert.equal((await cliJson<{ description: string }>(admin, 'project', 'show', name)).description, 'changed');
+      await assert.rejects(cli(admin, 'project', 'set', '--disable', name), /cannot be disabled/);
       await cli(admin, 'project', 'delete', name);
       await eventually('the namespace to go', async () => (await kova.client.find<Namespace>(NAMESPACES, name))?.status?.phase === 'Terminating' || !(await kova.client.find(NAMESPACES, name)));
       await assert.rejects(cli(passwordCloud(alice), 'project', 'create', uniq('nope')), /403|not authorized/i);

@@ -30,6 +30,7 @@ export async function identityResourceRoutes(app: FastifyInstance): Promise<void
   app.get('/v3/projects', listProjects);
   app.get('/v3/projects/:id', showProject);
   app.post('/v3/projects', createProject);
+  app.patch('/v3/projects/:id', updateProject);
   app.delete('/v3/projects/:id', deleteProject);
 
   app.get('/v3/users/:user_id', showUser);
@@ -265,6 +266,25 @@ async function createProject(req: FastifyRequest, reply: FastifyReply) {
   }
   await cacheCatchUp(deps.caches.namespaces, () => deps.caches.projectIdOf(b.name as string) === id);
   return reply.code(201).send({ project: projectView(originOf(req), { namespace: b.name, id, description }) });
+}
+
+/** PATCH /v3/projects/{id} (admin): the description; a project's name is its namespace's, fixed. */
+async function updateProject(req: FastifyRequest) {
+  const caller = await requireAdmin(req, 'identity:update_project');
+  const p = await findProject(req, caller, 'identity:update_project');
+  const b = (req.body as { project?: { name?: unknown; description?: unknown; enabled?: unknown } } | undefined)?.project;
+  if (!b || typeof b !== 'object') throw invalid('project', 'request body');
+  if (b.name !== undefined && b.name !== p.namespace) throw new KeystoneError(400, `A project's name is its namespace's (${p.namespace}) and cannot change.`);
+  if (b.enabled === false) throw new KeystoneError(400, 'Kova projects cannot be disabled: remove the users\' RoleBindings instead.');
+  if (b.description !== undefined && b.description !== null && typeof b.description !== 'string') throw new KeystoneError(400, 'Invalid input for field description: expected a string.');
+  const deps = req.server.kova;
+  let description = p.description ?? '';
+  if (typeof b.description === 'string' || b.description === null) {
+    description = b.description ?? '';
+    await deps.client.as(caller.user, caller.groups).mergePatch(NAMESPACES, p.namespace, undefined, { metadata: { annotations: { [DESCRIPTION]: description || null } } });
+    await cacheCatchUp(deps.caches.namespaces, () => (deps.caches.namespaces.get(p.namespace)?.metadata.annotations?.[DESCRIPTION] ?? '') === description);
+  }
+  return { project: projectView(originOf(req), { ...p, description }) };
 }
 
 async function deleteProject(req: FastifyRequest, reply: FastifyReply) {

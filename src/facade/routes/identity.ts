@@ -33,6 +33,17 @@ interface AuthBody {
 
 export async function identityRoutes(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendKeystoneError(err as Error, req, reply));
+  // Keystone updates with PATCH (project set): read its JSON body here too (the app reads POST and PUT only).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    if (!['POST', 'PUT', 'PATCH'].includes(req.method) || text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new KeystoneError(400, 'The request body is not valid JSON.'), undefined);
+    }
+  });
   app.get('/', async (req, reply) => reply.code(300).send(keystoneVersions(originOf(req))));
   app.get('/v3', async (req) => keystoneVersion(originOf(req)));
   app.get('/v3/', async (req) => keystoneVersion(originOf(req)));
