@@ -44,6 +44,9 @@ const USER_ROLES: KubeObject[] = [
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
       // Keystone's project create / update / delete (/identity/v3/projects) is a namespace's.
       rule([''], ['namespaces'], [...READ, 'create', 'patch', 'delete']),
+      // Keystone's role grants (openstack role add / remove) are RoleBindings of kova-reader / kova-member.
+      rule(['rbac.authorization.k8s.io'], ['rolebindings'], [...READ, 'create', 'patch', 'delete']),
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['kova-reader', 'kova-member'] },
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
       rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
       // Server diagnostics read the VMI as the caller.

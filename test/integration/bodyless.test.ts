@@ -122,6 +122,8 @@ describe('every route, with a JSON content type and an empty body, and with no c
     'GET /identity/v3/auth/domains': { status: 200 }, 'GET /identity/v3/domains': { status: 200 },
     'GET /identity/v3/domains/:id': { status: 200, params: async () => ({ id: 'default' }) },
     'GET /identity/v3/role_assignments': { status: 200 },
+    ...Object.fromEntries([['PUT', 400], ['GET', 404], ['DELETE', 404]].map(([m, status]) => [`${m} /identity/v3/projects/:id/users/:user_id/roles/:role_id`, { status: status as number, params: async () => ({ id: pid, user_id: uniq('nobody'), role_id: 'admin' }) }])),
+    'GET /identity/v3/projects/:id/users/:user_id/roles': { status: 200, params: async () => ({ id: pid, user_id: 'root' }) },
     ...anyMethod('/identity/*', { status: 404, params: async () => ({ '*': 'no-such-thing' }) }),
     'GET /image': { status: 300 }, 'GET /image/versions': { status: 200 }, 'GET /image/v2/images': { status: 200 },
     'GET /image/v2/images/:id': { status: 200, params: async () => ({ id: imageId }) },

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { PROJECT_LABEL } from '../../src/api/labels.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { hashSecret } from '../../src/identity/store.ts';
-import { NAMESPACES, SECRETS, type Namespace, type Secret } from '../../src/kube/types.ts';
+import { NAMESPACES, ROLE_BINDING_TYPE, SECRETS, type KubeObject, type Namespace, type Secret } from '../../src/kube/types.ts';
 import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { createServer, ensureFlavor, uniq } from '../support/fixtures.ts';
@@ -25,6 +25,7 @@ import { openstackCli } from './openstack-cli.ts';
 
 const exec = promisify(execFile);
 const KEY = Buffer.alloc(32, 7);
+type RoleBinding = KubeObject & { roleRef: { name: string }; subjects?: { name: string }[] };
 
 describe('Keystone: application credentials, projects, revocation', () => {
   let kova: Kova;
@@ -248,9 +249,21 @@ describe('Keystone: application credentials, projects, revocation', () => {
       const stored = JSON.stringify((await kova.client.list<Secret>(SECRETS, { namespace: 'kova-system', labelSelector: 'identity.kova.io/kind=user' })).items.map((x) => Object.values(x.data ?? {}).map((v) => Buffer.from(v, 'base64').toString())));
       assert.ok(stored.includes(dave) && !stored.includes('dave-pw-1'), 'only a hash of the password is stored');
       assert.ok((await cliJson<{ Name: string }[]>(admin, 'user', 'list')).some((u) => u.Name === dave));
-      await grant(kova.client, `kova:${dave}`, 'kova-member', a);
+      // Granting a role is a RoleBinding, made as the admin.
+      await cli(admin, 'role', 'add', '--project', a, '--user', dave, 'member');
+      const bindings = (await kova.client.list<RoleBinding>(ROLE_BINDING_TYPE, { namespace: a })).items.filter((x) => x.subjects?.some((su) => su.name === `kova:${dave}`));
+      assert.deepEqual(bindings.map((x) => x.roleRef.name), ['kova-member']);
+      const assigned = await cliJson<{ Role: string; Project: string }[]>(admin, 'role', 'assignment', 'list', '--user', dave, '--project', a, '--names');
+      assert.deepEqual(assigned.map((x) => x.Role).sort(), ['member', 'reader']);
+      // Only an admin grants (the CLI reports no failure here: openstacksdk ignores the status of a grant).
+      const byMember = await api.call('PUT', `/identity/v3/projects/${aId}/users/kova:${dave}/roles/reader`, { token: (await login(alice)).token });
+      assert.equal(byMember.status, 403);
+      assert.equal((await api.call('PUT', `/identity/v3/projects/${aId}/users/kova:${dave}/roles/admin`, { token: (await login(root)).token })).status, 400, 'admin is cluster-wide');
       const cloud = { username: dave, password: 'dave-pw-1', project_name: a, user_domain_name: 'Default', project_domain_name: 'Default' };
       assert.deepEqual((await cliJson<{ Name: string }[]>(cloud, 'server', 'list')).map((x) => x.Name), ['vm-a']);
+      await cli(admin, 'role', 'remove', '--project', a, '--user', dave, 'member');
+      assert.equal((await kova.client.list<RoleBinding>(ROLE_BINDING_TYPE, { namespace: a })).items.filter((x) => x.subjects?.some((su) => su.name === `kova:${dave}`)).length, 0);
+      await grant(kova.client, `kova:${dave}`, 'kova-member', a);
       const r = await api.call('POST', '/identity/v3/auth/tokens', { body: { auth: { identity: { methods: ['password'], password: { user: { name: dave, domain: { id: 'default' }, password: 'dave-pw-1' } } }, scope: { project: { id: aId } } } } });
       assert.equal(r.status, 201);
       assert.equal(r.body.token.user.id, `kova:${dave}`);

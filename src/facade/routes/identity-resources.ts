@@ -2,13 +2,14 @@
 // Secrets in Kova's namespace), projects (namespaces labelled compute.kova.io/project; an admin
 // creates and deletes them as themself), users (Kubernetes users: only oneself is shown), the one
 // domain, the three roles and role assignments (what RBAC grants, asked of the apiserver).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROJECT_LABEL } from '../../api/labels.ts';
+import { roleBinding } from '../../api/rbac.ts';
 import type { Caller } from '../../identity/auth.ts';
 import type { AppCredential, StaticUser } from '../../identity/store.ts';
 import { isAlreadyExists } from '../../kube/client.ts';
-import { NAMESPACES, type Namespace } from '../../kube/types.ts';
+import { NAMESPACES, ROLE_BINDING_TYPE, type Namespace } from '../../kube/types.ts';
 import { appCredentialView, domainView, listLinks, projectView, roleView, userView } from '../../nova/views/identity.ts';
 import { KeystoneError, ROLES, authenticated, canSeeProject, forbidden, invalid, keystoneCaller, notFound, rolesIn } from '../keystone.ts';
 import { originOf } from '../origin.ts';
@@ -52,19 +53,27 @@ export async function identityResourceRoutes(app: FastifyInstance): Promise<void
     return { domain: domainView(originOf(req)) };
   }));
   app.get('/v3/role_assignments', roleAssignments);
+  const grant = '/v3/projects/:id/users/:user_id/roles/:role_id';
+  app.put(grant, grantRole);
+  app.get(grant, checkGrant);
+  app.delete(grant, revokeGrant);
+  app.get('/v3/projects/:id/users/:user_id/roles', async (req) => {
+    const { project, user } = await grantTarget(req, 'identity:list_grants');
+    return { roles: (await rolesIn(req, user, project.namespace)).map((r) => roleView(originOf(req), r)), links: listLinks(`${originOf(req)}${req.url}`) };
+  });
 }
 
 /** A static user as Keystone shows it. */
 const staticUserView = (req: FastifyRequest, u: StaticUser) => ({ ...userView(originOf(req), u.id, u.name), description: u.description, ...(u.email ? { email: u.email } : {}) });
 
-/** GET /v3/users/{id}: oneself (any Kubernetes user), or a static user (by id or name) for an admin. */
+/** GET /v3/users/{id}: oneself, or for an admin a static user (by id or name) or any Kubernetes user name. */
 async function showUser(req: FastifyRequest) {
   const caller = await selfOrAdmin(req, 'identity:get_user');
   const id = (req.params as { user_id: string }).user_id;
   const u = req.server.kova.identity.staticUser(id);
   if (u && (u.id === caller.user || (await req.server.kova.authz.isAdmin(caller)))) return { user: staticUserView(req, u) };
-  if (id === caller.user) return { user: userView(originOf(req), id) };
-  throw notFound('user', id);
+  // Any other Kubernetes user exists wherever RBAC names one: an admin may look them up (role add).
+  return { user: userView(originOf(req), id) };
 }
 
 /** GET /v3/users (admin): the static users; users of the cluster's IdP are not listed. */
@@ -327,4 +336,41 @@ async function roleAssignments(req: FastifyRequest) {
     }
   }
   return { role_assignments: out, links: listLinks(`${origin}${req.url}`) };
+}
+
+/** The project, user and role of a grant path; admins only (roles are RoleBindings). */
+async function grantTarget(req: FastifyRequest, action: string) {
+  const caller = await requireAdmin(req, action);
+  const project = await findProject(req, caller, action);
+  const { user_id: userId, role_id: role } = req.params as { user_id: string; role_id?: string };
+  if (role !== undefined && !(ROLES as readonly string[]).includes(role)) throw notFound('role', role);
+  return { caller, project, user: { user: req.server.kova.identity.staticUser(userId)?.id ?? userId, groups: [] } as Caller, role };
+}
+
+/** The RoleBinding Keystone makes for a grant: kova-reader or kova-member to one user in the project's namespace. */
+const grantBinding = (namespace: string, user: string, role: string) =>
+  roleBinding(namespace, `kova-keystone-${role}-${createHash('sha256').update(user).digest('hex').slice(0, 16)}`, `kova-${role}`, { kind: 'User', name: user });
+
+/** PUT /v3/projects/{p}/users/{u}/roles/{r}: a RoleBinding, made as the admin (RBAC checks they may bind). */
+async function grantRole(req: FastifyRequest, reply: FastifyReply) {
+  const { caller, project, user, role } = await grantTarget(req, 'identity:create_grant');
+  if (role === 'admin') throw new KeystoneError(400, 'admin is cluster-wide in Kova: bind ClusterRole kova-admin with a ClusterRoleBinding.');
+  await req.server.kova.client.as(caller.user, caller.groups).apply(ROLE_BINDING_TYPE, grantBinding(project.namespace, user.user, role!), { fieldManager: 'kova-keystone' });
+  return reply.code(204).send();
+}
+
+/** HEAD/GET: 204 when RBAC gives the user the role there (however it was granted), else 404. */
+async function checkGrant(req: FastifyRequest, reply: FastifyReply) {
+  const { project, user, role } = await grantTarget(req, 'identity:check_grant');
+  if (!(await rolesIn(req, user, project.namespace)).includes(role!)) throw notFound('role assignment', `${role} for ${user.user} on ${project.id}`);
+  return reply.code(204).send();
+}
+
+/** DELETE: removes the RoleBinding Keystone made; roles granted otherwise are kubectl's to remove. */
+async function revokeGrant(req: FastifyRequest, reply: FastifyReply) {
+  const { caller, project, user, role } = await grantTarget(req, 'identity:revoke_grant');
+  const b = grantBinding(project.namespace, user.user, role!);
+  const gone = await req.server.kova.client.as(caller.user, caller.groups).delete(ROLE_BINDING_TYPE, b.metadata.name ?? '', project.namespace);
+  if (!gone) throw notFound('role assignment', `${role} for ${user.user} on ${project.id} (only roles granted through Keystone are removed here; others are RoleBindings to delete with kubectl)`);
+  return reply.code(204).send();
 }
