@@ -15,15 +15,15 @@ const USER_ROLES: KubeObject[] = [
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'kova-reader', labels: { 'app.kubernetes.io/part-of': 'kova' } },
-    rules: [rule([GROUP], ['servers', 'keypairs', 'flavors'], READ)],
+    rules: [rule([GROUP], ['servers', 'keypairs', 'flavors', 'servergroups'], READ)],
   },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'kova-member', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
-      rule([GROUP], ['servers', 'keypairs', 'flavors'], READ),
-      rule([GROUP], ['servers', 'keypairs'], WRITE),
+      rule([GROUP], ['servers', 'keypairs', 'flavors', 'servergroups'], READ),
+      rule([GROUP], ['servers', 'keypairs', 'servergroups'], WRITE),
       // User data travels in a Secret the façade creates for the server, as the caller.
       rule([''], ['secrets'], ['create']),
       VNC,
@@ -36,7 +36,7 @@ const USER_ROLES: KubeObject[] = [
     kind: 'ClusterRole',
     metadata: { name: 'kova-admin', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
-      rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates'], [...READ, ...WRITE]),
+      rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates', 'servergroups'], [...READ, ...WRITE]),
       // The virtual resource that makes a caller a Nova admin (Nova's role:admin).
       rule([GROUP], ['nova-admin'], ['use']),
       rule([''], ['secrets'], ['create']),
@@ -104,6 +104,8 @@ export const OPERATOR_ROLES: KubeObject[] = [
     metadata: { name: 'kova-controller', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], [...READ, 'patch', 'update']),
+      rule([GROUP], ['servergroups'], READ),
+      rule([GROUP], ['servergroups/status'], ['get', 'update']), // members' slots (docs/adr/020)
       rule([GROUP], ['servers'], ['delete']), // reclaiming soft-deleted servers
       rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
       rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),
@@ -129,7 +131,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([''], ['users', 'groups', 'serviceaccounts'], ['impersonate']),
       rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
       rule(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
-      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], READ),
+      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates', 'servergroups'], READ),
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.

@@ -73,8 +73,8 @@ async function main(): Promise<void> {
   const stepMs = values['step-ms'] ? Number(values['step-ms']) : undefined;
   switch (command) {
     case 'controller': {
-      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-controller' });
       const metrics = new Metrics();
+      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-controller', onWrite: (verb, resource) => metrics.kubeWrites.inc({ verb, resource }) });
       const mgr = new ControllerManager(client, defaultConfig(), log, metrics);
       let started = false;
       let leading = false;
@@ -137,10 +137,11 @@ async function main(): Promise<void> {
       return;
     }
     case 'api': {
-      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-api' });
+      const metrics = new Metrics();
+      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-api', onWrite: (verb, resource) => metrics.kubeWrites.inc({ verb, resource }) });
       const key = process.env.KOVA_TOKEN_KEY ? Buffer.from(process.env.KOVA_TOKEN_KEY, 'base64') : undefined;
       const api = await Facade.start(client, defaultConfig(), log, {
-        host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics: new Metrics(),
+        host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics,
         consoleTokenTtlSeconds: process.env.KOVA_CONSOLE_TOKEN_TTL ? Number(process.env.KOVA_CONSOLE_TOKEN_TTL) : undefined,
         novncProxyBaseUrl: process.env.KOVA_NOVNC_PROXY_BASE_URL || undefined,
         identityNamespace: process.env.KOVA_NAMESPACE || podNamespace() || 'kova-system',

@@ -14,6 +14,7 @@ import { Caches, observeCaches } from '../cache/caches.ts';
 import { reconcileFlavor } from './flavor.ts';
 import { reconcileKeyPair } from './keypair.ts';
 import { reconcileServer, serverKeyOfLabelled } from './server/index.ts';
+import { namesGroup } from '../nova/server-groups.ts';
 
 export class ControllerManager {
   readonly ctx: ControllerDeps;
@@ -53,6 +54,7 @@ export class ControllerManager {
       keyPairs.enqueue(keyOf(kp));
       serversWhere((s) => s.metadata.namespace === kp.metadata.namespace && (s.spec.keyName === kp.metadata.name || s.spec.keyName === kp.spec.name));
     }));
+    caches.serverGroups.on(each((g) => serversWhere((s) => namesGroup(s, g))));
     caches.images.on(each((img) => serversWhere((s) => s.spec.image === img.metadata.name || s.spec.image === img.metadata.uid)));
     caches.aggregates.on(each((a) => aggregates.enqueue(keyOf(a))));
     caches.nodes.on(each((n) => {

@@ -10,7 +10,13 @@ import { NovaError } from '../nova/faults.ts';
 import { keystoneError } from '../nova/views/identity.ts';
 import { originOf } from './origin.ts';
 
-const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 501: 'Not Implemented' };
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type', 500: 'Internal Server Error', 501: 'Not Implemented',
+};
+/** What Keystone says of a body that is not a JSON object. */
+export const BAD_JSON = 'The request body must be a JSON object.';
+const NOT_JSON = 'Expecting to find application/json in Content-Type header - the server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.';
 
 /** A Keystone error, rendered as `{"error": {code, title, message}}` by the /identity error handler. */
 export class KeystoneError extends NovaError {
@@ -23,14 +29,22 @@ export const notFound = (target: string, id: string): KeystoneError => new Keyst
 export const invalid = (attr: string, target: string): KeystoneError =>
   new KeystoneError(400, `Expecting to find ${attr} in ${target}. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.`);
 
-/** The /identity error handler: Keystone's body for every error; a 401 says where to authenticate. */
+/**
+ * The /identity error handler: Keystone's body for every error, including what fails before a
+ * handler runs (content type, JSON, size); a 401 says where to authenticate.
+ */
 export function sendKeystoneError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   let code = 500;
   let message = 'An unexpected error prevented the server from fulfilling your request.';
-  if (err instanceof NovaError) [code, message] = [err.code, err.message];
+  const e = err as { statusCode?: number; code?: number | string; message?: string };
+  const status = typeof e.code === 'number' ? e.code : e.statusCode;
+  if (err instanceof KeystoneError) [code, message] = [err.code, err.message];
+  // The app's own body parsers speak Nova; here they get Keystone's words.
+  else if (err instanceof NovaError) [code, message] = [err.code, err.code === 400 ? BAD_JSON : err.message];
   else if (err instanceof KubeError && [403, 404, 409, 422].includes(err.code)) [code, message] = [err.code === 422 ? 400 : err.code, err.status?.message ?? err.message];
-  else if ((err as FastifyError).statusCode === 400 || (err as FastifyError).statusCode === 413) [code, message] = [(err as FastifyError).statusCode ?? 400, err.message];
-  else req.server.kova.log.error('identity request failed', { requestId: req.requestId, err });
+  else if (status !== undefined && status >= 400 && status < 500) [code, message] = [status, status === 400 ? BAD_JSON : e.message ?? 'Bad request'];
+  else req.server.kova.log.error('identity request failed', { requestId: req.requestId, url: req.url, err });
+  if (code === 415 || (code === 400 && /content.type/i.test(e.message ?? ''))) [code, message] = [400, NOT_JSON];
   if (code === 401) reply.header('www-authenticate', `Keystone uri="${originOf(req)}/identity"`);
   return reply.code(code).send(keystoneError(code, TITLES[code] ?? 'Error', message));
 }

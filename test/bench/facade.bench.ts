@@ -17,17 +17,11 @@ import { createLogger } from '../../src/log.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { FLAVORS } from '../../src/api/flavor.ts';
+import { stats } from './stats.ts';
 
 const SERVERS_N = Number(process.env.KOVA_BENCH_SERVERS ?? 1000);
 const LIST_RUNS = Number(process.env.KOVA_BENCH_LIST_RUNS ?? 30);
 const CREATE_RUNS = Number(process.env.KOVA_BENCH_CREATE_RUNS ?? 50);
-
-function stats(samples: number[]): { runs: number; median_ms: number; p99_ms: number; min_ms: number; max_ms: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? 0;
-  const r = (x: number): number => Math.round(x * 100) / 100;
-  return { runs: s.length, median_ms: r(at(0.5)), p99_ms: r(at(0.99)), min_ms: r(s[0] ?? 0), max_ms: r(s.at(-1) ?? 0) };
-}
 
 async function time<T>(fn: () => Promise<T>): Promise<number> {
   const t = performance.now();

@@ -39,6 +39,7 @@ export async function globalSetup(): Promise<void> {
   // Test files add JWT authenticators (an OIDC issuer they serve) by rewriting this file.
   process.env.KOVA_TEST_AUTHENTICATION_CONFIG = cp.authenticationConfigPath;
   process.env.KOVA_TEST_BIN = binDir;
+  process.env.KOVA_TEST_DIR = cp.dir; // the components' logs, for test/support/diagnostics.ts
 }
 
 export async function globalTeardown(): Promise<void> {

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../../identity/auth.ts';
 import type { TokenClaims } from '../../identity/tokens.ts';
 import { catalogView, keystoneVersion, keystoneVersions, tokenView } from '../../nova/views/identity.ts';
-import { KeystoneError, authenticated, canSeeProject, forbidden, invalid, keystoneCaller, rolesIn, sendKeystoneError, subjectClaims, unauthorized } from '../keystone.ts';
+import { BAD_JSON, KeystoneError, authenticated, canSeeProject, forbidden, invalid, keystoneCaller, rolesIn, sendKeystoneError, subjectClaims, unauthorized } from '../keystone.ts';
 import { originOf } from '../origin.ts';
 import { cacheCatchUp } from './common.ts';
 import { identityResourceRoutes } from './identity-resources.ts';
@@ -41,7 +41,7 @@ export async function identityRoutes(app: FastifyInstance): Promise<void> {
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(new KeystoneError(400, 'The request body is not valid JSON.'), undefined);
+      done(new KeystoneError(400, BAD_JSON), undefined);
     }
   });
   app.get('/', async (req, reply) => reply.code(300).send(keystoneVersions(originOf(req))));
