@@ -18,6 +18,7 @@ import { ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { createServer, ensureFlavor, uniq } from '../support/fixtures.ts';
 import { grant } from '../support/people.ts';
+import { recordSecret } from '../support/secrets.ts';
 import { eventually } from '../support/waiting.ts';
 import { writeAuthenticationConfig } from '../../src/controlplane/controlplane.ts';
 import { TestIssuer } from '../support/oidc.ts';
@@ -57,6 +58,8 @@ describe('Keystone: application credentials, projects, revocation', () => {
     await ensureFlavor(kova.client, { id: '1', name: 'm1.tiny', vcpus: 1, ramMiB: 512, diskGiB: 1 });
     await ensureImage(kova.client, 'kova-images', 'cirros');
     for (const u of [alice, bob, root, eve]) passwords.add(u, `${u}-pw`);
+    // The final secrets scan looks for these everywhere but in Secrets.
+    for (const x of ['sup3r-s3cret-value', 'dave-pw-1', `${erin}-pw`]) recordSecret(x);
     api = await startApi(kova, { passwords, tokenKey: KEY });
     await kova.client.apply(SECRETS, { metadata: { name: STATIC_USERS, namespace: 'kova-system' }, stringData: { [erin]: await hashSecret(`${erin}-pw`) } } as Secret);
     api2 = await startApi(kova, { tokenKey: KEY, staticUsersSecret: STATIC_USERS });
@@ -140,6 +143,7 @@ describe('Keystone: application credentials, projects, revocation', () => {
       const { token } = await login(alice);
       const made = (await api.call('POST', creds(alice), { token, body: { application_credential: { name: 'login', roles: [{ name: 'reader' }] } } })).body.application_credential;
       assert.ok(made.secret.length >= 64, 'a generated secret');
+      recordSecret(made.secret);
       assert.deepEqual(made.roles.map((r: { name: string }) => r.name), ['reader']);
       const byId = await appCredLogin({ id: made.id, secret: made.secret });
       assert.equal(byId.status, 201, JSON.stringify(byId.body));
@@ -202,6 +206,7 @@ describe('Keystone: application credentials, projects, revocation', () => {
       const shown = await cliJson<{ ID: string; Secret: string; Name: string; 'Project ID': string; Roles: { name: string }[] }>(me, 'application', 'credential', 'create', '--description', 'cli', 'cli-cred');
       assert.deepEqual([shown.Name, shown['Project ID'], shown.Roles.map((r) => r.name)], ['cli-cred', aId, ['member', 'reader']]);
       const made = { id: shown.ID, secret: shown.Secret };
+      recordSecret(made.secret);
       const list = await cliJson<{ ID: string; Name: string }[]>(me, 'application', 'credential', 'list');
       assert.ok(list.some((c) => c.ID === made.id && c.Name === 'cli-cred'));
       const cred = { auth_type: 'v3applicationcredential', application_credential_id: made.id, application_credential_secret: made.secret };
