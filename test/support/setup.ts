@@ -20,6 +20,8 @@ export async function globalSetup(): Promise<void> {
   const components = await startKubeVirt(cp, kv, { controller: true });
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
+  // Test files add JWT authenticators (an OIDC issuer they serve) by rewriting this file.
+  process.env.KOVA_TEST_AUTHENTICATION_CONFIG = cp.authenticationConfigPath;
   process.env.KOVA_TEST_BIN = cp.binDir;
   process.env.KOVA_TEST_DIR = cp.dir; // the components' logs, for test/support/diagnostics.ts
 }
