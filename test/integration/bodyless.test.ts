@@ -84,6 +84,7 @@ describe('every route, with a JSON content type and an empty body, and with no c
     return { name };
   };
   const freshAggregate = async () => ({ id: String((await call('POST', '/v2.1/os-aggregates', { body: { aggregate: { name: uniq('bl-a') } } })).body.aggregate.id) });
+  const freshGroup = async () => ({ id: (await call('POST', '/v2.1/os-server-groups', { body: { server_group: { name: uniq('bl-g'), policy: 'anti-affinity' } } })).body.server_group.id as string });
   const server = async () => ({ id: serverId });
   const withTag = (tag: string, present: boolean) => async () => {
     await call(present ? 'PUT' : 'DELETE', `/v2.1/servers/${serverId}/tags/${tag}`);
@@ -239,6 +240,10 @@ describe('every route, with a JSON content type and an empty body, and with no c
     ...Object.fromEntries(['', '/detail', '/defaults'].map((x) => [`GET /os-quota-sets/:tenant${x}`, { status: 200, params: async () => ({ tenant: pid }) }])),
     'PUT /os-quota-sets/:tenant': { status: 400, message: NO_BODY, params: async () => ({ tenant: pid }) },
     'DELETE /os-quota-sets/:tenant': { status: 501, params: async () => ({ tenant: pid }) },
+    'GET /os-server-groups': { status: 200 },
+    'POST /os-server-groups': { status: 400, message: NO_BODY },
+    'GET /os-server-groups/:id': { status: 200, params: freshGroup },
+    'DELETE /os-server-groups/:id': { status: 204, params: freshGroup },
     'GET /os-simple-tenant-usage': { status: 200 },
     'GET /os-simple-tenant-usage/:tenant': { status: 200, params: async () => ({ tenant: pid }) },
     'GET /extensions': { status: 200 },
