@@ -42,7 +42,11 @@ const USER_ROLES: KubeObject[] = [
       rule([''], ['secrets'], ['create']),
       rule([''], ['pods/log'], ['get']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
-      rule([''], ['namespaces'], READ),
+      // Keystone's project create / update / delete (/identity/v3/projects) is a namespace's.
+      rule([''], ['namespaces'], [...READ, 'create', 'patch', 'delete']),
+      // Keystone's role grants (openstack role add / remove) are RoleBindings of kova-reader / kova-member.
+      rule(['rbac.authorization.k8s.io'], ['rolebindings'], [...READ, 'create', 'patch', 'delete']),
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['kova-reader', 'kova-member'] },
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
       rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
       // Server diagnostics read the VMI as the caller.
@@ -137,5 +141,13 @@ export const OPERATOR_ROLES: KubeObject[] = [
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),
     ],
+  },
+  {
+    // Bound by a RoleBinding in Kova's own namespace only: application credentials and revoked
+    // tokens are Secrets there, written by the API as itself (docs/adr/021).
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-api-identity', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [rule([''], ['secrets'], [...READ, 'create', 'delete'])],
   },
 ];

@@ -6,7 +6,7 @@
 // by SIGKILL, so no etcd or apiserver outlives the test run or the sandbox.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'node:https';
@@ -54,6 +54,17 @@ export async function freePort(): Promise<number> {
 const GUARD = 'parent=$1; shift; "$@" & child=$!; trap \'kill -TERM $child 2>/dev/null\' TERM INT; ' +
   'while kill -0 $parent 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill -TERM $child 2>/dev/null; wait $child';
 
+/**
+ * Writes an AuthenticationConfiguration with these JWT authenticators (apiserver.config.k8s.io/v1
+ * `jwt` entries, e.g. an OIDC issuer); the apiserver picks up a rewrite by itself. Atomic (rename),
+ * so the apiserver never reads half a file.
+ */
+export function writeAuthenticationConfig(path: string, jwt: unknown[]): void {
+  const doc = { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'AuthenticationConfiguration', jwt };
+  writeFileSync(`${path}.tmp`, JSON.stringify(doc, null, 2));
+  renameSync(`${path}.tmp`, path);
+}
+
 export interface ControlPlaneOptions {
   /** Where state, certificates, logs and the kubeconfig go. Removed on stop unless `keepDir`. */
   dir: string;
@@ -72,9 +83,14 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
   readonly dir: string;
   readonly kubeconfigPath: string;
+  /**
+   * The apiserver's structured authentication configuration (--authentication-config), which it
+   * reloads when the file changes: rewrite it (setAuthenticationConfig) to add JWT authenticators.
+   */
+  readonly authenticationConfigPath: string;
   readonly token: string;
   apiServerUrl = '';
-  private readonly binDir: string;
+  readonly binDir: string;
   private readonly keepDir: boolean;
   private readonly procs: { name: string; bin: string; args: string[]; child: ChildProcess }[] = [];
   /** How to tell each restartable component is ready again. */
@@ -96,6 +112,7 @@ export class ControlPlane {
     this.beforeControllers = o.beforeControllers;
     this.apiServerArgs = o.apiServerArgs ?? [];
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
+    this.authenticationConfigPath = join(this.dir, 'authentication.yaml');
     this.token = randomBytes(24).toString('hex');
   }
 
@@ -110,6 +127,7 @@ export class ControlPlane {
       writeFileSync(join(d, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
       writeFileSync(join(d, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
       writeFileSync(join(d, 'tokens.csv'), `${this.token},kova-admin,kova-admin,"system:masters"\n`);
+      writeAuthenticationConfig(this.authenticationConfigPath, []);
       const aggregation = await frontProxyArgs(join(d, 'front-proxy'));
       if (!aggregation.length) this.log('openssl not found: no aggregation layer (the simulator cannot serve subresources.kubevirt.io)');
       const kubelet = await kubeletClientArgs(join(d, 'kubelet-client'));
@@ -140,6 +158,7 @@ export class ControlPlane {
         '--endpoint-reconciler-type=none',
         '--authorization-mode=RBAC',
         `--token-auth-file=${join(d, 'tokens.csv')}`,
+        `--authentication-config=${this.authenticationConfigPath}`,
         '--service-cluster-ip-range=10.0.0.0/24',
         '--allow-privileged=true',
         // No kubelet mints pod service-account tokens here; the launcher pods need none.

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { KubeError } from '../kube/client.ts';
+import { withinRoles } from '../identity/auth.ts';
 import type { Logger } from '../log.ts';
 import { faultBody, NovaError } from '../nova/faults.ts';
 import { MIN, negotiate } from '../nova/microversion.ts';
@@ -170,6 +171,10 @@ async function computeContext(req: FastifyRequest, reply: FastifyReply, deps: Fa
   const token = String(req.headers['x-auth-token'] ?? '');
   const caller = token ? await deps.authn.authenticate(token) : undefined;
   if (!caller) throw new NovaError(401, 'The request you have made requires authentication.');
+  // A token limited to the reader role (an application credential's) only reads.
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !withinRoles(caller.roles, { verb: 'create', resource: '' })) {
+    throw new NovaError(403, 'Policy doesn\'t allow this request to be performed: the token\'s roles allow reading only.');
+  }
   const urlProject = (req.params as { project_id?: string }).project_id;
   let project = caller.project;
   if (urlProject) {

@@ -9,8 +9,6 @@
 // Prints one JSON document. KOVA_BENCH_THROUGHPUT_SERVERS sets N (200 by default; 1,000 and 5,000
 // by `npm run bench -- --servers N`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,8 +16,8 @@ import { FLAVORS } from '../../src/api/flavor.ts';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { defaultConfig } from '../../src/cache/config.ts';
-import { ControlPlane, ensureBinaries, REPO_ROOT } from '../../src/controlplane/controlplane.ts';
-import { CRDS, crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
+import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
+import { CRDS, installCrds } from '../../src/controlplane/crds.ts';
 import { handlerEndpointOf, kubevirtBuild, startKubeVirt } from '../../src/controlplane/kubevirt.ts';
 import { Facade } from '../../src/facade/serve.ts';
 import { KubeClient } from '../../src/kube/client.ts';
@@ -32,6 +30,7 @@ import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
+import { startControlPlane } from '../support/controlplane.ts';
 
 const N = Number(process.env.KOVA_BENCH_THROUGHPUT_SERVERS ?? 200);
 const IN_FLIGHT = 50; // concurrent creates, the same for the raw objects and both doors
@@ -115,20 +114,8 @@ async function timeline(client: KubeClient, namespace: string): Promise<Record<s
 }
 
 async function main(): Promise<void> {
-  const binDir = await ensureBinaries(log);
-  const kubevirt = await kubevirtCrdDir(log);
   const kv = await kubevirtBuild(log);
-  const dir = join(mkdtempSync(join(tmpdir(), 'kova-bench-')), 'cp');
-  const cp = new ControlPlane({
-    dir,
-    binDir,
-    beforeControllers: async (kc) => {
-      const c = await KubeClient.load(kc);
-      await installCrds(c, [...kovaCrds(), ...crdsInDir(kubevirt)]);
-      c.close();
-    },
-  });
-  await cp.start();
+  const cp = await startControlPlane({ prefix: 'kova-bench-', progress: log });
   const stops: (() => Promise<void> | void)[] = [];
   try {
     const components = await startKubeVirt(cp, kv, { controller: true });

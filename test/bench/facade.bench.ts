@@ -2,15 +2,10 @@
 //   - GET /v2.1/servers/detail over N servers (median, p99) vs a raw LIST of the same Server objects;
 //   - POST /v2.1/servers latency (including read-your-writes) vs a raw Server create.
 // Prints one JSON document. Aim (issue 3): the façade list at most half the raw list time.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { defaultConfig } from '../../src/cache/config.ts';
-import { ControlPlane, ensureBinaries } from '../../src/controlplane/controlplane.ts';
-import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
 import { Facade } from '../../src/facade/serve.ts';
 import { KubeClient, resourcePath } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
@@ -18,6 +13,7 @@ import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/typ
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { FLAVORS } from '../../src/api/flavor.ts';
 import { stats } from './stats.ts';
+import { startControlPlane } from '../support/controlplane.ts';
 
 const SERVERS_N = Number(process.env.KOVA_BENCH_SERVERS ?? 1000);
 const LIST_RUNS = Number(process.env.KOVA_BENCH_LIST_RUNS ?? 30);
@@ -32,19 +28,7 @@ async function time<T>(fn: () => Promise<T>): Promise<number> {
 const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
 
 async function main(): Promise<void> {
-  const binDir = await ensureBinaries(log);
-  const kubevirt = await kubevirtCrdDir(log);
-  const dir = join(mkdtempSync(join(tmpdir(), 'kova-bench-')), 'cp');
-  const cp = new ControlPlane({
-    dir,
-    binDir,
-    beforeControllers: async (kc) => {
-      const c = await KubeClient.load(kc);
-      await installCrds(c, [...kovaCrds(), ...crdsInDir(kubevirt)]);
-      c.close();
-    },
-  });
-  await cp.start();
+  const cp = await startControlPlane({ prefix: 'kova-bench-', progress: log });
   try {
     const client = await KubeClient.load(cp.kubeconfigPath, { fieldManager: 'kova-bench' });
     const ns = 'bench';

@@ -8,21 +8,19 @@
 //   - the API's RSS, and the controller's (started last, run until its work queue is empty).
 // Prints one JSON document.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FLAVORS } from '../../src/api/flavor.ts';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
-import { ControlPlane, ensureBinaries, freePort, REPO_ROOT } from '../../src/controlplane/controlplane.ts';
-import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
+import { freePort, REPO_ROOT } from '../../src/controlplane/controlplane.ts';
 import { KubeClient, resourcePath } from '../../src/kube/client.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
 import { TokenIssuer } from '../../src/identity/tokens.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { stats } from './stats.ts';
+import { startControlPlane } from '../support/controlplane.ts';
 
 const N = Number(process.env.KOVA_BENCH_SCALE_SERVERS ?? 10_000);
 const SPREAD = 100;
@@ -53,18 +51,7 @@ async function populate(client: KubeClient, ns: string, count: number, prefix: s
 }
 
 async function main(): Promise<void> {
-  const binDir = await ensureBinaries(log);
-  const kubevirt = await kubevirtCrdDir(log);
-  const cp = new ControlPlane({
-    dir: join(mkdtempSync(join(tmpdir(), 'kova-bench-')), 'cp'),
-    binDir,
-    beforeControllers: async (kc) => {
-      const c = await KubeClient.load(kc);
-      await installCrds(c, [...kovaCrds(), ...crdsInDir(kubevirt)]);
-      c.close();
-    },
-  });
-  await cp.start();
+  const cp = await startControlPlane({ prefix: 'kova-bench-', progress: log });
   const procs: ChildProcess[] = [];
   try {
     const client = await KubeClient.load(cp.kubeconfigPath, { fieldManager: 'kova-bench' });

@@ -74,7 +74,7 @@ export interface Api {
 }
 
 /** Starts the Compute API façade on a free port, with Kova's ClusterRoles installed. */
-export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds'> & { log?: Logger } = {}): Promise<Api> {
+export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds' | 'staticUsersSecret'> & { log?: Logger } = {}): Promise<Api> {
   await Promise.all(CLUSTER_ROLES.map((r) => kova.client.apply(CLUSTER_ROLE_TYPE, r)));
   const { log, ...options } = o;
   const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, log ?? quietLog(), { port: 0, ...options });
