@@ -150,6 +150,8 @@ export function checkMetadataItems(limits: Limits, count: number): string | unde
 
 /** Nova's 403 for a server group over the server_groups quota. */
 export const SERVER_GROUPS_EXCEEDED = 'Quota exceeded, too many server groups.';
+/** Nova's 403 when a create would put more servers in a group than server_group_members allows. */
+export const SERVER_GROUP_MEMBERS_EXCEEDED = 'Quota exceeded, too many servers in group';
 
 /** Nova's 403 for a key pair over the key_pairs quota (the user's). */
 export const KEY_PAIRS_EXCEEDED = 'Quota exceeded, too many key pairs.';

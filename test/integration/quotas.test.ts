@@ -194,7 +194,7 @@ describe('quotas', () => {
     assert.ok(checked >= 20, `${checked} sample × version pairs checked`);
   });
 
-  test("Nova's 403 for each enforced resource: instances, cores, ram, key_pairs, metadata_items, server_groups", async () => {
+  test("Nova's 403 for each enforced resource: instances, cores, ram, key_pairs, metadata_items, server_groups, server_group_members", async () => {
     const p = await quotaProject();
     await setQuota(api, p.admin, p.id, { instances: 3, cores: 7, ram: 8192, key_pairs: 1, metadata_items: 2 });
     const first = await create(api, p.member, p.zone, { flavorRef: 'q.quad' });
@@ -227,6 +227,14 @@ describe('quotas', () => {
     const g2 = await group('g2');
     assert.deepEqual([g2.status, g2.body.forbidden?.message], [403, 'Quota exceeded, too many server groups.']);
     assert.equal((await api.call('GET', '/v2.1/limits', { token: p.member })).body.limits.absolute.totalServerGroupsUsed, 1);
+
+    // server_group_members: counted per group at create.
+    await setQuota(api, p.admin, p.id, { instances: 10, cores: 20, ram: 65536, server_group_members: 1 });
+    const g1 = (await api.call('GET', '/v2.1/os-server-groups', { token: p.member })).body.server_groups.find((g: { name: string }) => g.name === 'g1').id;
+    const member = () => api.call('POST', '/v2.1/servers', { token: p.member, body: { server: { name: 'm', flavorRef: 'q.tiny', imageRef: imageId, availability_zone: p.zone }, 'os:scheduler_hints': { group: g1 } } });
+    assert.equal((await member()).status, 202);
+    const second = await member();
+    assert.deepEqual([second.status, second.body.forbidden?.message], [403, 'Quota exceeded, too many servers in group']);
   });
 
   test('min_count/max_count: as many as fit between them; refused when min does not fit', async () => {

@@ -17,8 +17,9 @@ import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
 import { canUseFlavor, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
-import { acquireQuotaLock, freshHoldings, limitsFor, scopesFor } from '../../compute/quotas.ts';
-import { checkMetadataItems, serversThatFit } from '../../nova/quotas.ts';
+import { acquireQuotaLock, holdingsOf, limitsFor, scopesFor } from '../../compute/quotas.ts';
+import { checkMetadataItems, SERVER_GROUP_MEMBERS_EXCEEDED, serversThatFit } from '../../nova/quotas.ts';
+import { groupMembers } from '../../nova/server-groups.ts';
 import { findServerGroup } from '../../compute/server-groups.ts';
 import { schedulerHints } from '../../nova/scheduler-hints.ts';
 import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
@@ -148,7 +149,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const created: Server[] = [];
   // Counted and created under the project's quota lock: as many as fit between min and max (docs/adr/019).
   const release = await acquireQuotaLock(req.server.kova.client, project.namespace);
-  const fit = await serversThatFitNow(req, project.namespace, flavor.spec, min, max).catch(async (e: unknown) => {
+  const fit = await serversThatFitNow(req, project.namespace, flavor.spec, min, max, hints.serverGroup).catch(async (e: unknown) => {
     await release();
     throw e;
   });
@@ -213,10 +214,16 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
 }
 
 /** How many of min..max servers of `flavor` the project (and the caller) has room for now, or Nova's 403. */
-async function serversThatFitNow(req: FastifyRequest, namespace: string, flavor: { vcpus: number; ramMiB: number }, min: number, max: number): Promise<number> {
+async function serversThatFitNow(req: FastifyRequest, namespace: string, flavor: { vcpus: number; ramMiB: number }, min: number, max: number, group: string | undefined): Promise<number> {
   const { client, caches, cfg } = req.server.kova;
-  const fit = serversThatFit(scopesFor(caches, cfg, namespace, await freshHoldings(client, caches, namespace), req.nova.caller.user), flavor, min, max);
+  const servers = (await client.listAll<Server>(SERVERS, { namespace })).items;
+  const fit = serversThatFit(scopesFor(caches, cfg, namespace, holdingsOf(caches, servers, []), req.nova.caller.user), flavor, min, max);
   if ('refusal' in fit) throw forbidden(fit.refusal);
+  // server_group_members: the group's members now (a fresh list, as for the rest) and each new one.
+  const g = group ? findServerGroup(caches, namespace, group) : undefined;
+  if (g && groupMembers(g, servers).length + fit.count > limitsFor(caches, cfg, namespace, req.nova.caller.user).server_group_members) {
+    throw forbidden(SERVER_GROUP_MEMBERS_EXCEEDED);
+  }
   return fit.count;
 }
 
