@@ -2,13 +2,14 @@
 // generated manifest (crds/, the chart's crds/, config/rbac and the chart's user roles).
 import { stringify } from 'yaml';
 import { AggregateDefinition } from './aggregate.ts';
+import { DeletedServerDefinition } from './deleted-server.ts';
 import { FlavorDefinition } from './flavor.ts';
 import { KeyPairDefinition } from './keypair.ts';
 import { CLUSTER_ROLES, imageUsersBinding, OPERATOR_ROLES } from './rbac.ts';
 import { crdOf, type KindDefinition } from './schema.ts';
 import { ServerDefinition } from './server.ts';
 
-export const DEFINITIONS: KindDefinition[] = [FlavorDefinition, KeyPairDefinition, ServerDefinition, AggregateDefinition];
+export const DEFINITIONS: KindDefinition[] = [FlavorDefinition, KeyPairDefinition, ServerDefinition, AggregateDefinition, DeletedServerDefinition];
 
 const HEADER = '# Generated from src/api/ by `npm run crds`. Do not edit.\n';
 const yaml = (o: unknown): string => stringify(o, { lineWidth: 0 });

@@ -39,6 +39,7 @@ const USER_ROLES: KubeObject[] = [
       rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates'], [...READ, ...WRITE]),
       // The virtual resource that makes a caller a Nova admin (Nova's role:admin).
       rule([GROUP], ['nova-admin'], ['use']),
+      rule([GROUP], ['deletedservers'], READ),
       rule([''], ['secrets'], ['create']),
       rule([''], ['pods/log'], ['get']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
@@ -101,6 +102,8 @@ export const OPERATOR_ROLES: KubeObject[] = [
     rules: [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], [...READ, 'patch', 'update']),
       rule([GROUP], ['servers'], ['delete']), // reclaiming soft-deleted servers
+      // Deleted servers' records (docs/adr/022): written at a Server's finalization, pruned by count and age.
+      rule([GROUP], ['deletedservers'], [...READ, 'create', 'delete']),
       rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
       rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),
       rule(['kubevirt.io'], ['virtualmachineinstances'], [...READ, 'delete']),
@@ -125,7 +128,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([''], ['users', 'groups', 'serviceaccounts'], ['impersonate']),
       rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
       rule(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
-      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], READ),
+      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates', 'deletedservers'], READ),
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.

@@ -1,6 +1,7 @@
 // The informer caches the controllers, the API and the simulator read from: one informer per kind,
 // with the indexes and look-ups (by Nova id, by name) every reader uses.
 import { AGGREGATES, type Aggregate } from '../api/aggregate.ts';
+import { DELETED_SERVERS, type DeletedServer } from '../api/deleted-server.ts';
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../api/labels.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
@@ -19,6 +20,8 @@ export class Caches {
   readonly flavors: Informer<Flavor>;
   readonly keyPairs: Informer<KeyPair>;
   readonly aggregates: Informer<Aggregate>;
+  /** Deleted servers' records (docs/adr/022), by Nova id. */
+  readonly deletedServers: Informer<DeletedServer>;
   readonly vms: Informer<VirtualMachine>;
   readonly vmis: Informer<VirtualMachineInstance>;
   readonly dataVolumes: Informer<DataVolume>;
@@ -48,6 +51,7 @@ export class Caches {
     this.flavors = make<Flavor>(FLAVORS).addIndex('id', (f) => [f.spec.id ?? f.metadata.name ?? '']);
     this.keyPairs = make<KeyPair>(KEYPAIRS).addIndex('name', (k) => [`${k.metadata.namespace}/${k.spec.name}`]);
     this.aggregates = make<Aggregate>(AGGREGATES);
+    this.deletedServers = make<DeletedServer>(DELETED_SERVERS).addIndex('uid', (d) => [d.spec.serverId]);
     this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: SERVER_LABEL });
     this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: SERVER_LABEL });
     this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: SERVER_LABEL });

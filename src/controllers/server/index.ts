@@ -6,14 +6,18 @@ import { splitKey } from '../../kube/types.ts';
 import type { ControllerDeps } from '../deps.ts';
 import { act } from './act.ts';
 import { decide } from './decide.ts';
+import { finalizeServer, holdServer } from './history.ts';
 import { observe } from './observe.ts';
 
 export async function reconcileServer(deps: ControllerDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
   const { namespace, name } = splitKey(key);
   const server = deps.caches.servers.get(name, namespace);
   if (!server) return; // the VM is owned by it: garbage collection removes it
+  if (await finalizeServer(deps, server)) return;
   const o = observe(deps.caches, server);
-  return act(deps, server, o.vmi, decide(o, deps.caches, deps.cfg));
+  const result = await act(deps, server, o.vmi, decide(o, deps.caches, deps.cfg));
+  await holdServer(deps, server);
+  return result;
 }
 
 /** Work-queue keys of the Servers a change to another object concerns. */
