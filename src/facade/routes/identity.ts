@@ -89,6 +89,8 @@ async function validateToken(req: FastifyRequest, reply: FastifyReply) {
   if (!caller) return sendError(reply, 401, 'Unauthorized', 'The request you have made requires authentication.');
   const claims = deps.issuer.verify(subject);
   if (!claims) return sendError(reply, 404, 'Not Found', `Could not find token: ${subject.slice(0, 8)}….`);
+  // Keystone's identity:validate_token: the token's own user, or an admin.
+  if (claims.user !== caller.user && !(await deps.authz.isAdmin(caller))) return sendError(reply, 403, 'Forbidden', 'You are not authorized to perform the requested action: identity:validate_token.');
   reply.header('x-subject-token', subject);
   return tokenBody(req, claims, ['token']);
 }

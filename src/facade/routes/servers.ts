@@ -16,7 +16,7 @@ import { serverState } from '../../nova/server-state.ts';
 import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
-import { canUseFlavor, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
+import { canUseFlavor, canUseImage, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
 import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
 import { allTenants, checkListQuery, serverFilter, serverOrder, wantsDeleted } from '../server-filters.ts';
@@ -98,7 +98,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const { imageRef, rootDiskGiB } = bootImage(b);
   if (!imageRef) throw badRequest('Missing imageRef attribute');
   const image = c.image(imageRef);
-  if (!image) throw badRequest('Can not find requested image');
+  if (!image || !canUseImage(image, project)) throw badRequest('Can not find requested image');
   let keyObjectName: string | undefined;
   if (b.key_name !== undefined) {
     const kp = findKeyPair(c, project.namespace, String(b.key_name), caller.user);
