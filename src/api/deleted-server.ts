@@ -32,7 +32,8 @@ export const DeletedServerDefinition: KindDefinition = {
   scope: 'Namespaced',
   description: 'What Kova keeps of a deleted Nova server, for a bounded time and number (written by the controller).',
   spec: deletedServerSpec,
-  status: obj({}),
+  // A record has no status; the field is declared (not empty: the apiserver drops an empty properties map).
+  status: obj({ observedGeneration: int({ minimum: 0, description: 'Reserved: the controller writes no status to a record.' }) }),
   printerColumns: [
     { name: 'Server', type: 'string', jsonPath: '.spec.name' },
     { name: 'Id', type: 'string', jsonPath: '.spec.serverId' },
@@ -43,4 +44,4 @@ export const DeletedServerDefinition: KindDefinition = {
 
 export const DELETED_SERVERS = resourceTypeOf(DeletedServerDefinition);
 export type DeletedServerSpec = Infer<typeof deletedServerSpec>;
-export type DeletedServer = CustomResource<DeletedServerSpec, Record<string, never>>;
+export type DeletedServer = CustomResource<DeletedServerSpec, { observedGeneration?: number }>;
