@@ -106,6 +106,7 @@ export function deletedAsServer(r: DeletedServer): Server {
       ...(d.flavor?.name ? { flavor: d.flavor } : {}),
       ...(d.image ? { image: d.image } : {}),
       ...(d.launchedAt ? { launchedAt: d.launchedAt } : {}),
+      ...(d.host ? { host: d.host, hypervisorHostname: d.host } : {}),
       terminatedAt: d.deletedAt,
       instanceActions: d.instanceActions ?? [],
     },
