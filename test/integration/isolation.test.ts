@@ -217,6 +217,11 @@ describe('tenant isolation on every route', () => {
     assert.equal((await api.call('GET', `/v2.1/flavors/${b.flavor}`, { token: tokenB })).status, 200);
     assert.equal((await api.call('GET', `/v2.1/flavors/${b.flavor}/os-flavor-access`, { token: api.token('root', nsB) })).body.flavor_access.length, 1);
     assert.equal((await api.call('GET', `/v2.1/servers/${b.deleted}/os-instance-actions`, { token: tokenB, version: '2.21' })).status, 200);
+    // B's snapshot is B's: private to it, owned by it, listed for it.
+    const img = (await api.call('GET', `/image/v2/images/${b.image}`, { token: tokenB })).body;
+    assert.deepEqual([img.name, img.visibility, img.owner], [b.imageName, 'private', projectB]);
+    assert.ok((await api.call('GET', '/image/v2/images?visibility=private', { token: tokenB })).body.images.some((i: { id: string }) => i.id === b.image));
+    assert.equal((await api.call('GET', `/v2.1/images/${b.image}`, { token: tokenB, version: '2.35' })).status, 200);
     // A's own view is A's alone.
     const mine = await api.call('GET', '/v2.1/servers/detail?changes-since=2000-01-01T00:00:00Z', { token: tokenA });
     assert.deepEqual(mine.body.servers, []);

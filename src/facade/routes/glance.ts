@@ -1,6 +1,7 @@
 // A read-only Glance v2 subset (/image) over the CDI DataSources of the images namespace, for
 // clients that look images up in Glance. Any valid Keystone or Kubernetes token may read it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { IMAGE_OWNER_ANNOTATION } from '../../api/labels.ts';
 import { canUseImage } from '../../compute/references.ts';
 import type { Caller } from '../../identity/auth.ts';
 import type { DataSource } from '../../kubevirt/types.ts';
@@ -46,8 +47,11 @@ async function listImages(req: FastifyRequest, reply: FastifyReply) {
   if (names) list = list.filter((d) => names.has(imageName(d)));
   if (ids) list = list.filter((d) => ids.has(imageIdOf(d)));
   if (q.status !== undefined) list = list.filter((d) => glanceStatus(d) === q.status);
-  if (q.visibility !== undefined && q.visibility !== 'public' && q.visibility !== 'all') list = [];
-  return glanceImageList(page(list, (d) => imageIdOf(d), { limit: q.limit, marker: q.marker }, 25));
+  const owner = ownerOf(req);
+  // Glance's visibility filter: public, private (a project's snapshots), all; shared and community: none.
+  if (q.visibility === 'public' || q.visibility === 'private') list = list.filter((d) => (owner(d) ? 'private' : 'public') === q.visibility);
+  else if (q.visibility !== undefined && q.visibility !== 'all') list = [];
+  return glanceImageList(page(list, (d) => imageIdOf(d), { limit: q.limit, marker: q.marker }, 25), owner);
 }
 
 async function showImage(req: FastifyRequest, reply: FastifyReply) {
@@ -63,5 +67,11 @@ async function showImage(req: FastifyRequest, reply: FastifyReply) {
   const pending = pool.find((s) => s.spec.createImage?.imageId === id);
   if (pending) return queuedGlanceImage(id, pending.spec.createImage?.name ?? id);
   if (!d) return glanceError(reply, 404, `Not Found: No image found with ID ${id}`);
-  return glanceImage(d);
+  return glanceImage(d, ownerOf(req)(d));
 }
+
+/** The project id owning an image made from a server (its namespace's), or undefined for a public image. */
+const ownerOf = (req: FastifyRequest) => (d: DataSource): string | undefined => {
+  const ns = d.metadata.annotations?.[IMAGE_OWNER_ANNOTATION];
+  return ns ? req.server.kova.caches.projectIdOf(ns) ?? ns : undefined;
+};
