@@ -11,6 +11,7 @@ export class Metrics {
   readonly watchRelists: Counter<'resource'>;
   readonly servers: Gauge<'status'>;
   readonly leader: Gauge;
+  readonly kubeWrites: Counter<'verb' | 'resource'>;
   readonly apiDuration: Histogram<'method' | 'route' | 'status_code' | 'microversion'>;
 
   constructor() {
@@ -23,6 +24,7 @@ export class Metrics {
     this.watchRestarts = new Counter({ name: 'kova_watch_restarts_total', help: 'Watches restarted after a failure.', labelNames: ['resource'], registers: r });
     this.watchRelists = new Counter({ name: 'kova_watch_relists_total', help: 'Full relists (initial, expired watch or watchdog).', labelNames: ['resource'], registers: r });
     this.servers = new Gauge({ name: 'kova_servers', help: 'Servers by Nova status.', labelNames: ['status'], registers: r });
+    this.kubeWrites = new Counter({ name: 'kova_kube_writes_total', help: 'Writes this process sent to the kube-apiserver, by verb and resource.', labelNames: ['verb', 'resource'], registers: r });
     this.leader = new Gauge({ name: 'kova_leader', help: '1 while this controller holds the leader Lease.', registers: r });
     this.apiDuration = new Histogram({
       name: 'kova_api_request_duration_seconds',

@@ -8,8 +8,9 @@ import { KeyPairDefinition } from './keypair.ts';
 import { CLUSTER_ROLES, imageUsersBinding, OPERATOR_ROLES } from './rbac.ts';
 import { crdOf, type KindDefinition } from './schema.ts';
 import { ServerDefinition } from './server.ts';
+import { ServerGroupDefinition } from './server-group.ts';
 
-export const DEFINITIONS: KindDefinition[] = [FlavorDefinition, KeyPairDefinition, ServerDefinition, AggregateDefinition, DeletedServerDefinition];
+export const DEFINITIONS: KindDefinition[] = [FlavorDefinition, KeyPairDefinition, ServerDefinition, AggregateDefinition, ServerGroupDefinition, DeletedServerDefinition];
 
 const HEADER = '# Generated from src/api/ by `npm run crds`. Do not edit.\n';
 const yaml = (o: unknown): string => stringify(o, { lineWidth: 0 });

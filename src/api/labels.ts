@@ -17,6 +17,10 @@ export const PROJECT_LABEL = `${GROUP}/project`;
 // Servers and what Kova makes for them.
 /** On a VM, VMI, DataVolume, migration: the Server it belongs to (the Server's metadata.name). */
 export const SERVER_LABEL = `${GROUP}/server`;
+/** On a VM's template (so on its launcher pods): the uid of the ServerGroup the server is a member of. */
+export const SERVER_GROUP_LABEL = `${GROUP}/server-group`;
+/** On a VM's template: the member's slot in an anti-affinity group with max_server_per_host > 1 (docs/adr/020). */
+export const SERVER_GROUP_SLOT_LABEL = `${GROUP}/server-group-slot`;
 /** On a VM: the hash of what Kova applied, so an unchanged VM is not applied again. */
 export const APPLIED_HASH = `${GROUP}/applied-hash`;
 /** On a Server: the Compute API's stamp of the last request it made of it (docs/adr/009). */

@@ -15,15 +15,15 @@ const USER_ROLES: KubeObject[] = [
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'kova-reader', labels: { 'app.kubernetes.io/part-of': 'kova' } },
-    rules: [rule([GROUP], ['servers', 'keypairs', 'flavors'], READ)],
+    rules: [rule([GROUP], ['servers', 'keypairs', 'flavors', 'servergroups'], READ)],
   },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'kova-member', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
-      rule([GROUP], ['servers', 'keypairs', 'flavors'], READ),
-      rule([GROUP], ['servers', 'keypairs'], WRITE),
+      rule([GROUP], ['servers', 'keypairs', 'flavors', 'servergroups'], READ),
+      rule([GROUP], ['servers', 'keypairs', 'servergroups'], WRITE),
       // User data travels in a Secret the façade creates for the server, as the caller.
       rule([''], ['secrets'], ['create']),
       VNC,
@@ -36,14 +36,18 @@ const USER_ROLES: KubeObject[] = [
     kind: 'ClusterRole',
     metadata: { name: 'kova-admin', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
-      rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates'], [...READ, ...WRITE]),
+      rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates', 'servergroups'], [...READ, ...WRITE]),
       // The virtual resource that makes a caller a Nova admin (Nova's role:admin).
       rule([GROUP], ['nova-admin'], ['use']),
       rule([GROUP], ['deletedservers'], READ),
       rule([''], ['secrets'], ['create']),
       rule([''], ['pods/log'], ['get']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
-      rule([''], ['namespaces'], READ),
+      // Keystone's project create / update / delete (/identity/v3/projects) is a namespace's.
+      rule([''], ['namespaces'], [...READ, 'create', 'patch', 'delete']),
+      // Keystone's role grants (openstack role add / remove) are RoleBindings of kova-reader / kova-member.
+      rule(['rbac.authorization.k8s.io'], ['rolebindings'], [...READ, 'create', 'patch', 'delete']),
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['kova-reader', 'kova-member'] },
       // Aborting a live migration (DELETE /servers/{id}/migrations/{id}).
       rule(['kubevirt.io'], ['virtualmachineinstancemigrations'], ['get', 'delete']),
       // Server diagnostics read the VMI as the caller.
@@ -101,6 +105,8 @@ export const OPERATOR_ROLES: KubeObject[] = [
     metadata: { name: 'kova-controller', labels: { 'app.kubernetes.io/part-of': 'kova' } },
     rules: [
       rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates'], [...READ, 'patch', 'update']),
+      rule([GROUP], ['servergroups'], READ),
+      rule([GROUP], ['servergroups/status'], ['get', 'update']), // members' slots (docs/adr/020)
       rule([GROUP], ['servers'], ['delete']), // reclaiming soft-deleted servers
       // Deleted servers' records (docs/adr/022): written at a Server's finalization, pruned by count and age.
       rule([GROUP], ['deletedservers'], [...READ, 'create', 'delete']),
@@ -128,7 +134,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([''], ['users', 'groups', 'serviceaccounts'], ['impersonate']),
       rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
       rule(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
-      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates', 'deletedservers'], READ),
+      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates', 'servergroups', 'deletedservers'], READ),
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.
@@ -136,5 +142,13 @@ export const OPERATOR_ROLES: KubeObject[] = [
       // The launcher pod of a server whose console log a caller asks for (read as the caller).
       rule([''], ['pods'], ['list']),
     ],
+  },
+  {
+    // Bound by a RoleBinding in Kova's own namespace only: application credentials and revoked
+    // tokens are Secrets there, written by the API as itself (docs/adr/021).
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'kova-api-identity', labels: { 'app.kubernetes.io/part-of': 'kova' } },
+    rules: [rule([''], ['secrets'], [...READ, 'create', 'delete'])],
   },
 ];

@@ -23,6 +23,9 @@ const passwordRef = (description: string) => obj(
   { description },
 );
 
+/** Another Server of the namespace, as a label value (its metadata.name or Nova id). */
+const serverRef = str({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' });
+
 const serverSpec = cel(
   obj(
     {
@@ -42,6 +45,9 @@ const serverSpec = cel(
       tags: arr(str({ minLength: 1, maxLength: 60, pattern: '^[^/,]+$' }), { description: 'Nova server tags (2.26).', maxItems: 50, 'x-kubernetes-list-type': 'set' }),
       availabilityZone: str({ description: 'Availability zone (Node label topology.kubernetes.io/zone).', minLength: 1, maxLength: 255 }),
       host: str({ description: 'Requested host (a Node name), as admins may ask from Nova 2.74.', minLength: 1, maxLength: 253 }),
+      serverGroup: str({ description: "Nova's `group` scheduler hint: a ServerGroup in this namespace, by metadata.name or Nova id. Its policy becomes the VM's pod (anti-)affinity (docs/adr/020).", minLength: 1, maxLength: 253 }),
+      sameHost: arr(serverRef, { description: "Nova's `same_host` hint: run on a host that runs one of these Servers (metadata.name or Nova id).", maxItems: 100 }),
+      differentHost: arr(serverRef, { description: "Nova's `different_host` hint: run on a host that runs none of these Servers (metadata.name or Nova id).", maxItems: 100 }),
       hostname: str({ description: 'Guest hostname (2.90); defaults to a sanitised name.', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
       networks: oneOf(['auto', 'none'] as const, { description: 'auto: one interface on the pod network; none: no network (2.37).', default: 'auto' }),
       powerState: oneOf(POWER_REQUESTS, {
@@ -115,6 +121,9 @@ const serverSpec = cel(
   immutable('rootDiskGiB', 'rootDiskGiB is immutable'),
   immutable('host', 'host is immutable'),
   immutable('networks', 'networks is immutable'),
+  immutable('serverGroup', 'serverGroup is immutable (a scheduler hint)'),
+  immutable('sameHost', 'sameHost is immutable (a scheduler hint)'),
+  immutable('differentHost', 'differentHost is immutable (a scheduler hint)'),
   {
     rule: '!has(self.metadata) || self.metadata.all(k, size(k) >= 1 && size(k) <= 255)',
     message: 'metadata keys must be 1-255 characters',

@@ -6,6 +6,7 @@ import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../api/labels.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
 import { SERVERS, type Server } from '../api/server.ts';
+import { SERVER_GROUPS, type ServerGroup } from '../api/server-group.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { LEASES, NAMESPACES, NODES, type KubeObject, type Namespace, type Node, type ResourceType } from '../kube/types.ts';
 import { Informer, type InformerOptions } from '../kube/informer.ts';
@@ -20,6 +21,7 @@ export class Caches {
   readonly flavors: Informer<Flavor>;
   readonly keyPairs: Informer<KeyPair>;
   readonly aggregates: Informer<Aggregate>;
+  readonly serverGroups: Informer<ServerGroup>;
   /** Deleted servers' records (docs/adr/022), by Nova id. */
   readonly deletedServers: Informer<DeletedServer>;
   readonly vms: Informer<VirtualMachine>;
@@ -51,6 +53,7 @@ export class Caches {
     this.flavors = make<Flavor>(FLAVORS).addIndex('id', (f) => [f.spec.id ?? f.metadata.name ?? '']);
     this.keyPairs = make<KeyPair>(KEYPAIRS).addIndex('name', (k) => [`${k.metadata.namespace}/${k.spec.name}`]);
     this.aggregates = make<Aggregate>(AGGREGATES);
+    this.serverGroups = make<ServerGroup>(SERVER_GROUPS).addIndex('uid', (g) => [g.metadata.uid ?? '']);
     this.deletedServers = make<DeletedServer>(DELETED_SERVERS).addIndex('uid', (d) => [d.spec.serverId]);
     this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: SERVER_LABEL });
     this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: SERVER_LABEL });
@@ -108,6 +111,11 @@ export class Caches {
   /** A KeyPair of `namespace` by metadata.name or by Nova name. */
   keyPair(namespace: string, ref: string): KeyPair | undefined {
     return this.keyPairs.get(ref, namespace) ?? this.keyPairs.byIndex('name', `${namespace}/${ref}`)[0];
+  }
+
+  /** A ServerGroup of `namespace` by metadata.name or Nova id. */
+  serverGroup(namespace: string, ref: string): ServerGroup | undefined {
+    return this.serverGroups.get(ref, namespace) ?? this.serverGroups.byIndex('uid', ref).find((g) => g.metadata.namespace === namespace);
   }
 
   /** An image (DataSource) by name or uid. */

@@ -8,7 +8,7 @@ import { CLUSTER_ROLES, clusterRoleBinding } from '../api/rbac.ts';
 import { Facade } from '../facade/serve.ts';
 import { PasswordUsers } from '../identity/auth.ts';
 import { Metrics } from '../metrics.ts';
-import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, type KubeObject } from '../kube/types.ts';
+import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, NAMESPACES, type KubeObject } from '../kube/types.ts';
 import { join, relative } from 'node:path';
 import { ControllerManager } from '../controllers/manager.ts';
 import { defaultConfig } from '../cache/config.ts';
@@ -141,9 +141,11 @@ export async function runDev(o: DevOptions): Promise<void> {
     await Promise.all(CLUSTER_ROLES.map((r) => client.apply(CLUSTER_ROLE_TYPE, r)));
     await client.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding('kova-dev-admin', 'kova-admin', { kind: 'User', name: 'admin' }));
     const password = randomBytes(12).toString('base64url');
+    // Application credentials and revoked tokens live in Kova's namespace (docs/adr/021).
+    await client.apply(NAMESPACES, { metadata: { name: 'kova-system' } });
     const passwords = new PasswordUsers();
     passwords.add('admin', password);
-    const api = await Facade.start(await KubeClient.load(kubeconfig, { fieldManager: 'kova-api' }), cfg, log, { host: o.host, port: o.port, passwords, metrics: new Metrics() });
+    const api = await Facade.start(await KubeClient.load(kubeconfig, { fieldManager: 'kova-api' }), cfg, log, { host: o.host, port: o.port, passwords, metrics: new Metrics(), identityNamespace: 'kova-system' });
     stops.push(() => api.stop());
     const project = api.caches.projectByIdOrName('demo');
     const { token } = api.issuer.issue({ user: 'admin', groups: [], ...(project ? { project } : {}) });

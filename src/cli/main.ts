@@ -13,6 +13,7 @@ import { serveHealth } from './health.ts';
 import { LeaderElector } from '../kube/leader.ts';
 import { Metrics } from '../metrics.ts';
 import { Facade } from '../facade/serve.ts';
+import { hashSecret } from '../identity/store.ts';
 import { CONTROLLER_LEASE } from '../api/group.ts';
 
 const USAGE = `usage: kova <command> [options]
@@ -22,6 +23,7 @@ commands:
   api          run the Compute API façade (Nova v2.1, Keystone v3 and Glance v2 subsets) on 127.0.0.1:8774
   sim          run the KubeVirt simulator (virt-controller, virt-handler, kubelet, CDI)
   dev          start a local sandbox cloud: control plane, nodes, flavors, image, simulator, controllers
+  hash-password  read a password on stdin, print its scrypt hash (for the static users Secret)
 
 options:
   --kubeconfig PATH   cluster to use (default: $KUBECONFIG, ~/.kube/config or in-cluster)
@@ -36,6 +38,9 @@ api environment:
   KOVA_NOVNC_PROXY_BASE_URL   the noVNC page console URLs point at (default: the API's own /novnc/vnc_lite.html)
   KOVA_POD_CIDRS              the pod network's CIDRs, comma-separated, as Neutron's subnets (default 10.244.0.0/16)
   KOVA_POD_MTU                the pod network's MTU as Neutron shows it (default 1500)
+  KOVA_IDENTITY_PROVIDERS     identity provider names OS-FEDERATION logins may name, comma-separated (default: any)
+  KOVA_APPLICATION_CREDENTIALS  false turns application credentials off (default on)
+  KOVA_STATIC_USERS_SECRET    a Secret in Kova's namespace of password users: user name → \`kova hash-password\` output
 `;
 
 const envMs = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
@@ -68,8 +73,8 @@ async function main(): Promise<void> {
   const stepMs = values['step-ms'] ? Number(values['step-ms']) : undefined;
   switch (command) {
     case 'controller': {
-      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-controller' });
       const metrics = new Metrics();
+      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-controller', onWrite: (verb, resource) => metrics.kubeWrites.inc({ verb, resource }) });
       const mgr = new ControllerManager(client, defaultConfig(), log, metrics);
       let started = false;
       let leading = false;
@@ -123,13 +128,26 @@ async function main(): Promise<void> {
       });
       return;
     }
+    case 'hash-password': {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      if (!password) throw new Error('no password on stdin');
+      process.stdout.write(`${await hashSecret(password)}\n`);
+      return;
+    }
     case 'api': {
-      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-api' });
+      const metrics = new Metrics();
+      const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-api', onWrite: (verb, resource) => metrics.kubeWrites.inc({ verb, resource }) });
       const key = process.env.KOVA_TOKEN_KEY ? Buffer.from(process.env.KOVA_TOKEN_KEY, 'base64') : undefined;
       const api = await Facade.start(client, defaultConfig(), log, {
-        host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics: new Metrics(),
+        host: values.host, port: values.port ? Number(values.port) : undefined, tokenKey: key, metrics,
         consoleTokenTtlSeconds: process.env.KOVA_CONSOLE_TOKEN_TTL ? Number(process.env.KOVA_CONSOLE_TOKEN_TTL) : undefined,
         novncProxyBaseUrl: process.env.KOVA_NOVNC_PROXY_BASE_URL || undefined,
+        identityNamespace: process.env.KOVA_NAMESPACE || podNamespace() || 'kova-system',
+        identityProviders: process.env.KOVA_IDENTITY_PROVIDERS ? process.env.KOVA_IDENTITY_PROVIDERS.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+        applicationCredentials: !['false', '0', 'no', 'off'].includes((process.env.KOVA_APPLICATION_CREDENTIALS ?? '').toLowerCase()),
+        staticUsersSecret: process.env.KOVA_STATIC_USERS_SECRET || undefined,
       });
       await runUntilSignal(async () => {
         await api.stop();

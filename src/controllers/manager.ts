@@ -15,6 +15,7 @@ import { reconcileDeletedServer } from './deleted-server.ts';
 import { reconcileFlavor } from './flavor.ts';
 import { reconcileKeyPair } from './keypair.ts';
 import { reconcileServer, serverKeyOfLabelled } from './server/index.ts';
+import { namesGroup } from '../nova/server-groups.ts';
 
 export class ControllerManager {
   readonly ctx: ControllerDeps;
@@ -55,6 +56,7 @@ export class ControllerManager {
       keyPairs.enqueue(keyOf(kp));
       serversWhere((s) => s.metadata.namespace === kp.metadata.namespace && (s.spec.keyName === kp.metadata.name || s.spec.keyName === kp.spec.name));
     }));
+    caches.serverGroups.on(each((g) => serversWhere((s) => namesGroup(s, g))));
     caches.images.on(each((img) => serversWhere((s) => s.spec.image === img.metadata.name || s.spec.image === img.metadata.uid)));
     caches.aggregates.on(each((a) => aggregates.enqueue(keyOf(a))));
     caches.nodes.on(each((n) => {

@@ -6,7 +6,7 @@
 // by SIGKILL, so no etcd or apiserver outlives the test run or the sandbox.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'node:https';
@@ -54,6 +54,17 @@ export async function freePort(): Promise<number> {
 const GUARD = 'parent=$1; shift; "$@" & child=$!; trap \'kill -TERM $child 2>/dev/null\' TERM INT; ' +
   'while kill -0 $parent 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done; kill -TERM $child 2>/dev/null; wait $child';
 
+/**
+ * Writes an AuthenticationConfiguration with these JWT authenticators (apiserver.config.k8s.io/v1
+ * `jwt` entries, e.g. an OIDC issuer); the apiserver picks up a rewrite by itself. Atomic (rename),
+ * so the apiserver never reads half a file.
+ */
+export function writeAuthenticationConfig(path: string, jwt: unknown[]): void {
+  const doc = { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'AuthenticationConfiguration', jwt };
+  writeFileSync(`${path}.tmp`, JSON.stringify(doc, null, 2));
+  renameSync(`${path}.tmp`, path);
+}
+
 export interface ControlPlaneOptions {
   /** Where state, certificates, logs and the kubeconfig go. Removed on stop unless `keepDir`. */
   dir: string;
@@ -65,16 +76,28 @@ export interface ControlPlaneOptions {
    * the garbage collector knows their types from the start instead of after its next discovery.
    */
   beforeControllers?: (kubeconfigPath: string) => Promise<void>;
+  /** More kube-apiserver flags (the robustness suite's watch storm: `--min-request-timeout`). */
+  apiServerArgs?: string[];
 }
 
 export class ControlPlane {
   readonly dir: string;
   readonly kubeconfigPath: string;
+  /**
+   * The apiserver's structured authentication configuration (--authentication-config), which it
+   * reloads when the file changes: rewrite it (setAuthenticationConfig) to add JWT authenticators.
+   */
+  readonly authenticationConfigPath: string;
   readonly token: string;
   apiServerUrl = '';
-  private readonly binDir: string;
+  readonly binDir: string;
   private readonly keepDir: boolean;
-  private readonly procs: { name: string; child: ChildProcess }[] = [];
+  private readonly procs: { name: string; bin: string; args: string[]; child: ChildProcess }[] = [];
+  /** How to tell each restartable component is ready again. */
+  private readonly readiness = new Map<string, () => Promise<boolean>>();
+  private readonly restarting = new Set<string>();
+  private readonly restartable = new Set<string>();
+  private readonly apiServerArgs: string[];
   private readonly log: (line: string) => void;
   private readonly beforeControllers: ControlPlaneOptions['beforeControllers'];
   private stopping = false;
@@ -87,7 +110,9 @@ export class ControlPlane {
     this.keepDir = o.keepDir ?? false;
     this.log = o.log ?? (() => {});
     this.beforeControllers = o.beforeControllers;
+    this.apiServerArgs = o.apiServerArgs ?? [];
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
+    this.authenticationConfigPath = join(this.dir, 'authentication.yaml');
     this.token = randomBytes(24).toString('hex');
   }
 
@@ -102,6 +127,7 @@ export class ControlPlane {
       writeFileSync(join(d, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
       writeFileSync(join(d, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
       writeFileSync(join(d, 'tokens.csv'), `${this.token},kova-admin,kova-admin,"system:masters"\n`);
+      writeAuthenticationConfig(this.authenticationConfigPath, []);
       const aggregation = await frontProxyArgs(join(d, 'front-proxy'));
       if (!aggregation.length) this.log('openssl not found: no aggregation layer (the simulator cannot serve subresources.kubevirt.io)');
       const kubelet = await kubeletClientArgs(join(d, 'kubelet-client'));
@@ -118,7 +144,8 @@ export class ControlPlane {
         '--unsafe-no-fsync=true',
         '--log-level=warn',
       ]);
-      await this.waitFor('etcd', () => httpOk(`http://127.0.0.1:${etcdClient}/health`), 30_000);
+      this.readiness.set('etcd', () => httpOk(`http://127.0.0.1:${etcdClient}/health`));
+      await this.waitFor('etcd', this.readiness.get('etcd')!, 30_000);
 
       this.apiServerUrl = `https://127.0.0.1:${apiPort}`;
       this.spawn('kube-apiserver', [
@@ -131,6 +158,7 @@ export class ControlPlane {
         '--endpoint-reconciler-type=none',
         '--authorization-mode=RBAC',
         `--token-auth-file=${join(d, 'tokens.csv')}`,
+        `--authentication-config=${this.authenticationConfigPath}`,
         '--service-cluster-ip-range=10.0.0.0/24',
         '--allow-privileged=true',
         // No kubelet mints pod service-account tokens here; the launcher pods need none.
@@ -144,8 +172,10 @@ export class ControlPlane {
         '--v=0',
         ...aggregation,
         ...kubelet,
+        ...this.apiServerArgs,
       ]);
-      await this.waitFor('kube-apiserver', () => httpOk(`${this.apiServerUrl}/readyz`, this.token), 120_000);
+      this.readiness.set('kube-apiserver', () => httpOk(`${this.apiServerUrl}/readyz`, this.token));
+      await this.waitFor('kube-apiserver', this.readiness.get('kube-apiserver')!, 120_000);
       this.writeKubeconfig();
       await this.beforeControllers?.(this.kubeconfigPath);
 
@@ -201,18 +231,66 @@ export class ControlPlane {
     this.launch(name, join(this.binDir, name), args);
   }
 
-  /** Starts a process supervised like the control plane's own (log in `<dir>/<name>.log`, stopped with it). */
-  launch(name: string, bin: string, args: string[]): void {
+  /**
+   * Starts a process supervised like the control plane's own (log in `<dir>/<name>.log`, stopped with
+   * it). With `restart`, one that exits on its own is started again a second later, as a Deployment's
+   * pod would be (virt-controller exits when it loses its leader Lease, e.g. during an apiserver outage).
+   */
+  launch(name: string, bin: string, args: string[], o: { restart?: boolean } = {}): void {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run test/tools/build.sh`);
-    const out = createWriteStream(join(this.dir, `${name}.log`));
+    if (o.restart) this.restartable.add(name);
+    const out = createWriteStream(join(this.dir, `${name}.log`), { flags: 'a' });
     const child = spawn('bash', ['-c', GUARD, 'kova-guard', String(process.pid), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     child.on('exit', (code, signal) => {
       this.exited.add(name);
-      if (!this.stopping) this.log(`${name} exited unexpectedly (${signal ?? code}); see ${join(this.dir, `${name}.log`)}`);
+      if (this.stopping || this.restarting.has(name)) return;
+      if (this.restartable.has(name)) {
+        this.log(`${name} exited (${signal ?? code}); starting it again`);
+        setTimeout(() => {
+          if (this.stopping || this.restarting.has(name)) return;
+          this.exited.delete(name);
+          this.launch(name, bin, args);
+        }, 1000).unref();
+        return;
+      }
+      this.log(`${name} exited unexpectedly (${signal ?? code}); see ${join(this.dir, `${name}.log`)}`);
     });
-    this.procs.push({ name, child });
+    const at = this.procs.findIndex((p) => p.name === name);
+    if (at >= 0) this.procs[at] = { name, bin, args, child };
+    else this.procs.push({ name, bin, args, child });
+  }
+
+  /**
+   * Kills components (SIGKILL, as a crash or a node failure would), keeps them down for `downMs`,
+   * then starts them again with the same flags and data, in the order they were first started,
+   * each once the previous is ready (etcd before kube-apiserver). For the robustness suite.
+   */
+  async restart(names: string[], o: { downMs?: number } = {}): Promise<void> {
+    const targets = this.procs.filter((p) => names.includes(p.name));
+    for (const p of targets) this.restarting.add(p.name);
+    try {
+      for (const p of [...targets].reverse()) {
+        if (!p.child.pid || p.child.exitCode !== null || p.child.signalCode !== null) continue;
+        const gone = new Promise<void>((r) => p.child.once('exit', () => r()));
+        try {
+          process.kill(-p.child.pid, 'SIGKILL');
+        } catch {
+          continue;
+        }
+        await gone;
+      }
+      await sleep(o.downMs ?? 0);
+      for (const p of targets) {
+        this.exited.delete(p.name);
+        this.launch(p.name, p.bin, p.args);
+        const ready = this.readiness.get(p.name);
+        if (ready) await this.waitFor(p.name, ready, 120_000);
+      }
+    } finally {
+      for (const p of targets) this.restarting.delete(p.name);
+    }
   }
 
   /** The apiserver's serving CA (its self-signed certificate). */

@@ -215,7 +215,7 @@ export async function startKubeVirt(cp: ControlPlane, build: { binDir: string; i
   const components = new KubeVirtComponents({
     dir: cp.dir, binDir: build.binDir, installDir: build.installDir, controller: o.controller,
     apiServerUrl: cp.apiServerUrl, apiServerCa: cp.servingCa(), adminToken: cp.token,
-    launch: (name, bin, args) => cp.launch(name, bin, args), exited: (name) => cp.hasExited(name),
+    launch: (name, bin, args) => cp.launch(name, bin, args, { restart: true }), exited: (name) => cp.hasExited(name),
   });
   const client = await KubeClient.load(cp.kubeconfigPath);
   try {

@@ -6,9 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { KubeError } from '../kube/client.ts';
+import { withinRoles } from '../identity/auth.ts';
 import type { Logger } from '../log.ts';
 import { faultBody, NovaError } from '../nova/faults.ts';
 import { MIN, negotiate } from '../nova/microversion.ts';
+import { keystoneError } from '../nova/views/identity.ts';
+import { NeutronError, neutronErrorBody } from '../neutron/query.ts';
 import { serveConsoleProxy } from './console-proxy.ts';
 import type { FacadeDeps, NovaRequestContext } from './deps.ts';
 import { originOf } from './origin.ts';
@@ -29,6 +32,14 @@ export async function buildFacade(deps: FacadeDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     // Console tokens (GET /os-console-auth-tokens/{token}) are signed claims, longer than Nova's uuids.
     routerOptions: { maxParamLength: 1024 },
+    // A path that is not valid percent-encoded UTF-8 never reaches a route: each API's 400.
+    frameworkErrors: (err, req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const path = req.url ?? '/';
+      if (path.startsWith('/identity')) return void reply.code(400).send(keystoneError(400, 'Bad Request', 'The request URL is not valid.'));
+      if (path.startsWith('/networking')) return void reply.code(400).send(neutronErrorBody(new NeutronError(400, 'HTTPBadRequest', 'The request URL is not valid.')));
+      void reply.code(400).type('application/json; charset=UTF-8').send(faultBody(400, `The request URL is not valid: ${err.message}`));
+    },
     // Nova picks the version from the media type when the URI names none.
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
@@ -132,6 +143,17 @@ function jsonBody(method: string, text: string): [Error | null, unknown] {
 
 const unsupportedMediaType = (): NovaError => new NovaError(415, 'Unsupported Content-Type');
 
+/** A connection to the kube-apiserver refused, reset or timed out (it is down or restarting). */
+export const isUnreachable = (err: unknown): boolean => {
+  const code = (err as { code?: unknown; cause?: { code?: unknown } })?.code ?? (err as { cause?: { code?: unknown } })?.cause?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ABORT_ERR', 'KOVA_KUBE_TIMEOUT'].includes(code);
+};
+
+function unavailable(log: Logger, req: FastifyRequest, err: unknown): NovaError {
+  log.warn('the kube-apiserver is unavailable', { err, requestId: req.requestId, url: req.url });
+  return new NovaError(503, 'The compute service is temporarily unavailable (its Kubernetes API cannot be reached); retry the request.');
+}
+
 /** Nova refuses any other content type on every request, with or without a body. */
 function checkContentType(req: FastifyRequest): void {
   const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -149,6 +171,10 @@ async function computeContext(req: FastifyRequest, reply: FastifyReply, deps: Fa
   const token = String(req.headers['x-auth-token'] ?? '');
   const caller = token ? await deps.authn.authenticate(token) : undefined;
   if (!caller) throw new NovaError(401, 'The request you have made requires authentication.');
+  // A token limited to the reader role (an application credential's) only reads.
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !withinRoles(caller.roles, { verb: 'create', resource: '' })) {
+    throw new NovaError(403, 'Policy doesn\'t allow this request to be performed: the token\'s roles allow reading only.');
+  }
   const urlProject = (req.params as { project_id?: string }).project_id;
   let project = caller.project;
   if (urlProject) {
@@ -194,7 +220,10 @@ export function toNovaError(err: unknown, log: Logger, req: FastifyRequest): Nov
       case 422:
         return new NovaError(400, msg);
     }
+    // The apiserver overloaded, starting or without its etcd: the cloud is unavailable, not broken.
+    if (err.code === 429 || err.code >= 500) return unavailable(log, req, err);
   }
+  if (isUnreachable(err)) return unavailable(log, req, err);
   const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   if (e.validation) return new NovaError(400, e.message ?? 'Invalid input');
   switch (e.code) {

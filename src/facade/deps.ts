@@ -4,6 +4,7 @@
 import type { KovaConfig } from '../cache/config.ts';
 import type { Caches } from '../cache/caches.ts';
 import type { Authenticator, Authorizer, Caller, PasswordUsers } from '../identity/auth.ts';
+import type { IdentityStore } from '../identity/store.ts';
 import type { TokenIssuer } from '../identity/tokens.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from '../log.ts';
@@ -21,6 +22,15 @@ export interface FacadeDeps {
   authz: Authorizer;
   issuer: TokenIssuer;
   passwords: PasswordUsers;
+  /** Application credentials and revoked tokens (Secrets in Kova's namespace, docs/adr/021). */
+  identity: IdentityStore;
+  /**
+   * Identity provider names the OS-FEDERATION login accepts (any when undefined): names only, the
+   * bearer token itself is checked by the apiserver's authenticators (TokenReview).
+   */
+  identityProviders?: string[];
+  /** Whether application credentials can be made and used (default true). */
+  applicationCredentials?: boolean;
   log: Logger;
   /** Largest request body accepted (bytes). */
   bodyLimit?: number;

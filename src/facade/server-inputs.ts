@@ -21,6 +21,7 @@ export function serverViewInputs(c: Caches, s: Server): ServerViewInputs {
     flavorId: s.status?.flavor?.id ?? (flavor ? flavorId(flavor) : undefined),
     zone: hostZone(node),
     hostStatus: hostStatus(node),
+    serverGroupId: s.spec.serverGroup ? c.serverGroup(s.metadata.namespace ?? '', s.spec.serverGroup)?.metadata.uid : undefined,
   };
 }
 

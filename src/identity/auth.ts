@@ -4,28 +4,61 @@
 import { createHash, timingSafeEqual, scryptSync, randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
 import type { ResourceType } from '../kube/types.ts';
-import type { TokenIssuer } from './tokens.ts';
+import type { TokenClaims, TokenIssuer } from './tokens.ts';
 import { GROUP } from '../api/group.ts';
+import { STATIC_USER_PREFIX } from './store.ts';
 
 export interface Caller {
   user: string;
   groups: string[];
   /** The project the token is scoped to, if any. */
   project?: { namespace: string; id: string };
+  /** Keystone roles the token is limited to (an application credential's): no more than RBAC grants, maybe less. */
+  roles?: string[];
+  /** The application credential behind the token. */
+  appcred?: { id: string; name: string; restricted: boolean };
+  /** The token's own id and expiry (Kova tokens only), for revocation. */
+  jti?: string;
+  exp?: number;
+  methods?: string[];
+  federation?: { idp: string; protocol: string };
 }
 
 export interface Authenticator {
   authenticate(token: string): Promise<Caller | undefined>;
 }
 
+/** What a Kova token's validity depends on besides its signature and expiry. */
+export interface TokenState {
+  isRevoked(jti: string): boolean;
+  appCredential(id: string, user?: string): unknown;
+  staticUser(ref: string): unknown;
+}
+
+/**
+ * The claims of a Kova token that is valid now: signed, unexpired, not revoked, and (for an
+ * application credential's token) its credential still there — on every replica.
+ */
+export function liveClaims(issuer: TokenIssuer, state: TokenState | undefined, token: string): TokenClaims | undefined {
+  const c = issuer.verify(token);
+  if (!c || state?.isRevoked(c.jti)) return undefined;
+  if (c.appcred && !state?.appCredential(c.appcred.id, c.user)) return undefined;
+  // A deleted static user's tokens die with them (their names are `kova:<name>`, docs/adr/021).
+  if (c.user.startsWith(STATIC_USER_PREFIX) && !state?.staticUser(c.user)) return undefined;
+  return c;
+}
+
 export class KovaTokenAuthenticator implements Authenticator {
   private readonly issuer: TokenIssuer;
-  constructor(issuer: TokenIssuer) {
+  private readonly state: TokenState | undefined;
+  constructor(issuer: TokenIssuer, state?: TokenState) {
     this.issuer = issuer;
+    this.state = state;
   }
   async authenticate(token: string): Promise<Caller | undefined> {
-    const c = this.issuer.verify(token);
-    return c ? { user: c.user, groups: c.groups, project: c.project } : undefined;
+    const c = liveClaims(this.issuer, this.state, token);
+    if (!c) return undefined;
+    return { user: c.user, groups: c.groups, project: c.project, roles: c.roles, appcred: c.appcred, jti: c.jti, exp: c.exp, methods: c.methods, federation: c.federation };
   }
 }
 
@@ -119,6 +152,18 @@ export interface Access {
 /** The virtual resource whose `use` verb makes a caller a Nova admin (granted by ClusterRole kova-admin). */
 export const NOVA_ADMIN: Access = { verb: 'use', group: GROUP, resource: 'nova-admin' };
 
+const READ_VERBS = ['get', 'list', 'watch'];
+
+/**
+ * Whether a token limited to `roles` (an application credential's) may make the access at all:
+ * Nova's admin needs `admin`, anything but reading needs `member`. RBAC still decides the rest.
+ */
+export function withinRoles(roles: string[] | undefined, a: Pick<Access, 'verb' | 'resource'>): boolean {
+  if (!roles) return true;
+  if (a.resource === NOVA_ADMIN.resource) return roles.includes('admin');
+  return READ_VERBS.includes(a.verb) || roles.includes('member') || roles.includes('admin');
+}
+
 export class Authorizer {
   private readonly client: KubeClient;
   private readonly cache = new TtlCache<boolean>(10_000);
@@ -127,6 +172,7 @@ export class Authorizer {
   }
 
   async can(caller: Caller, a: Access): Promise<boolean> {
+    if (!withinRoles(caller.roles, a)) return false;
     const key = JSON.stringify([caller.user, caller.groups, a]);
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;

@@ -17,6 +17,14 @@ export interface TokenClaims extends Stamp {
   groups: string[];
   /** Project scope: the namespace and its Nova project id. */
   project?: { namespace: string; id: string };
+  /** Keystone roles the token is limited to (an application credential's); absent = whatever RBAC grants. */
+  roles?: string[];
+  /** The application credential the token came from; its tokens die with it. */
+  appcred?: { id: string; name: string; restricted: boolean };
+  /** Keystone auth methods that made the token. */
+  methods?: string[];
+  /** A federated login's identity provider and protocol (OS-FEDERATION). */
+  federation?: { idp: string; protocol: string };
 }
 
 /** Claims signed under a prefix that names their kind: `<prefix>.<payload>.<signature>`. */
@@ -32,9 +40,10 @@ export class SignedTokens<C extends object> {
     this.ttlSeconds = ttlSeconds;
   }
 
-  issue(c: C, now = Date.now()): { token: string; claims: C & Stamp } {
+  /** A new token; `notAfter` (seconds since the epoch) cuts its lifetime short. */
+  issue(c: C, now = Date.now(), notAfter = Infinity): { token: string; claims: C & Stamp } {
     const iat = Math.floor(now / 1000);
-    const claims = { ...c, iat, exp: iat + this.ttlSeconds, jti: randomBytes(8).toString('hex') };
+    const claims = { ...c, iat, exp: Math.min(iat + this.ttlSeconds, Math.floor(notAfter)), jti: randomBytes(8).toString('hex') };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return { token: `${this.prefix}.${payload}.${this.sign(payload)}`, claims };
   }

@@ -48,6 +48,8 @@ export interface RequestOptions {
   contentType?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Idle time after which the request fails (default: the client's, 30 s). */
+  timeoutMs?: number;
 }
 
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -58,6 +60,20 @@ export interface ClientOptions {
   fieldManager?: string;
   /** Impersonate this user (and groups) on every request: the façade acts as the caller. */
   impersonate?: { user: string; groups?: string[] };
+  /** Called on every write (any verb but GET) with its verb and resource, as `/metrics` counts them. */
+  onWrite?: (verb: string, resource: string) => void;
+  /** Idle time after which a request (not a watch) fails; 30 s by default. */
+  timeoutMs?: number;
+}
+
+/** The resource a request path names: `plural` or `plural/subresource` (core or group API, any scope). */
+export function resourceOfPath(path: string): string {
+  const p = path.split('?')[0]!.split('/').filter(Boolean);
+  // /api/v1/… or /apis/<group>/<version>/…, then [namespaces/<ns>/]<plural>[/<name>[/<sub>]]
+  let rest = p[0] === 'api' ? p.slice(2) : p.slice(3);
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [plural = '', , sub] = rest;
+  return sub ? `${plural}/${sub}` : plural;
 }
 
 export class KubeClient {
@@ -67,6 +83,8 @@ export class KubeClient {
   private readonly agent: https.Agent | http.Agent;
   private readonly baseOptions: https.RequestOptions;
   private readonly impersonate: ClientOptions['impersonate'];
+  private readonly onWrite: ClientOptions['onWrite'];
+  private readonly timeoutMs: number;
 
   private constructor(kc: KubeConfig, base: https.RequestOptions, opts: ClientOptions) {
     this.kubeConfig = kc;
@@ -75,6 +93,8 @@ export class KubeClient {
     this.server = new URL(cluster.server);
     this.fieldManager = opts.fieldManager ?? 'kova';
     this.impersonate = opts.impersonate;
+    this.onWrite = opts.onWrite;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.baseOptions = base;
     const agentOptions = { keepAlive: true, maxSockets: 32, ...pickTls(base) };
     this.agent = this.server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent(agentOptions);
@@ -96,7 +116,7 @@ export class KubeClient {
 
   /** A client that sends every request as `user` (Kubernetes impersonation). */
   as(user: string, groups: string[] = []): KubeClient {
-    return new KubeClient(this.kubeConfig, this.baseOptions, { fieldManager: this.fieldManager, impersonate: { user, groups } });
+    return new KubeClient(this.kubeConfig, this.baseOptions, { fieldManager: this.fieldManager, impersonate: { user, groups }, onWrite: this.onWrite, timeoutMs: this.timeoutMs });
   }
 
   close(): void {
@@ -133,6 +153,7 @@ export class KubeClient {
       headers['content-length'] = payload.length;
     }
     const mod = url.protocol === 'http:' ? http : https;
+    if (method !== 'GET') this.onWrite?.(o.contentType === APPLY_PATCH ? 'APPLY' : method, resourceOfPath(url.pathname));
     return new Promise<string>((resolve, reject) => {
       const req = mod.request(url, { ...pickTls(this.baseOptions), method, headers, agent: this.agent, signal: o.signal }, (res) => {
         const chunks: Buffer[] = [];
@@ -149,6 +170,8 @@ export class KubeClient {
         });
       });
       req.on('error', reject);
+      // A request the apiserver never answers (it or its etcd went away mid-request) fails, never hangs.
+      req.setTimeout(o.timeoutMs ?? this.timeoutMs, () => req.destroy(Object.assign(new Error(`${method} ${url.pathname}: no answer from the kube-apiserver within ${(o.timeoutMs ?? this.timeoutMs) / 1000}s`), { code: 'KOVA_KUBE_TIMEOUT' })));
       req.end(payload);
     });
   }
@@ -224,8 +247,10 @@ export class KubeClient {
   }
 
   replace<T extends KubeObject>(t: ResourceType, obj: T, subresource?: string): Promise<T> {
+    // Without managedFields the apiserver keeps its own (a cached copy's are compacted: see Informer).
+    const { managedFields: _dropped, ...metadata } = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
     return this.request<T>('PUT', resourcePath(t, obj.metadata.namespace, obj.metadata.name, subresource), {
-      body: { apiVersion: apiVersionOf(t), kind: t.kind, ...obj },
+      body: { apiVersion: apiVersionOf(t), kind: t.kind, ...obj, metadata },
       query: { fieldManager: this.fieldManager },
     });
   }

@@ -198,7 +198,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (obj.metadata?.resourceVersion) this.rv = obj.metadata.resourceVersion;
   }
 
-  private upsert(obj: T): void {
+  private upsert(raw: T): void {
+    const obj = compact(raw);
     const key = keyOf(obj);
     const old = this.store.get(key);
     if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
@@ -237,3 +238,21 @@ function addTo(map: Map<string, Set<string>>, value: string, key: string): void 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface ManagedFieldsEntry { manager?: string; operation?: string; time?: string; subresource?: string; fieldsV1?: Record<string, unknown> }
+
+/**
+ * What the caches keep of an object: all of it but the bulk of metadata.managedFields — each
+ * writer's entry keeps its manager, operation, time and subresource and only the top-level fields it
+ * owns (`f:spec`, `f:status`, …), which is what Kova reads of them (src/nova/timestamps.ts). On large
+ * objects the field sets are most of the bytes. Writes never send them back (KubeClient.replace).
+ */
+export function compact<T extends KubeObject>(obj: T): T {
+  const mf = (obj.metadata as { managedFields?: ManagedFieldsEntry[] }).managedFields;
+  if (!mf?.length) return obj;
+  const managedFields = mf.map((e) => ({
+    ...(e.manager ? { manager: e.manager } : {}), ...(e.operation ? { operation: e.operation } : {}), ...(e.time ? { time: e.time } : {}), ...(e.subresource ? { subresource: e.subresource } : {}),
+    ...(e.fieldsV1 ? { fieldsV1: Object.fromEntries(Object.keys(e.fieldsV1).map((k) => [k, {}])) } : {}),
+  }));
+  return { ...obj, metadata: { ...obj.metadata, managedFields } };
+}

@@ -40,7 +40,10 @@ export async function reconcileDataVolume(d: SimDeps, key: string): Promise<{ re
   else if (phase === 'ImportScheduled') status = { phase: 'ImportInProgress', progress: '0.00%', conditions: [{ type: 'Running', status: 'True', reason: 'Pod is running' }] };
   else if (held(vm) === 'provisioning') status = { ...dv.status, progress: `${Math.min(progress + step, 50).toFixed(2)}%` };
   else if (progress + step < 100) status = { phase: 'ImportInProgress', progress: `${(progress + step).toFixed(2)}%`, conditions: [{ type: 'Running', status: 'True', reason: 'Pod is running' }] };
-  else status = { phase: 'Succeeded', progress: '100.0%', conditions: [{ type: 'Running', status: 'False', reason: 'Completed' }, { type: 'Ready', status: 'True' }, { type: 'Bound', status: 'True' }] };
+  else {
+    const t = now();
+    status = { phase: 'Succeeded', progress: '100.0%', conditions: [{ type: 'Running', status: 'False', reason: 'Completed', lastTransitionTime: t }, { type: 'Ready', status: 'True', lastTransitionTime: t }, { type: 'Bound', status: 'True', lastTransitionTime: t }] };
+  }
   if (!isDeepStrictEqual(JSON.parse(JSON.stringify(dv.status ?? {})), status)) await d.client.mergePatch(DATA_VOLUMES, name, namespace, { status }, 'status');
   return status.phase === 'Succeeded' || status.phase === 'Failed' ? undefined : { requeueAfterMs: d.stepMs };
 }

@@ -24,7 +24,9 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
   const vm = d.vms.get(name, namespace);
   // After a migration the pod on the VMI's node is the one that counts.
   const pods = d.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace);
-  const pod = pods.find((p) => p.spec.nodeName === vmi.status?.nodeName) ?? pods[0];
+  // (A Node can also hold the launcher that exited there after an earlier migration: the live one counts.)
+  const here = pods.filter((p) => p.spec.nodeName === vmi.status?.nodeName);
+  const pod = here.find((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')) ?? here[0] ?? pods[0];
   const inject = injected(vm);
   if (d.realController) return reconcileNodeVMI(d, vmi, pod, vm);
 

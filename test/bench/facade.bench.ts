@@ -2,32 +2,22 @@
 //   - GET /v2.1/servers/detail over N servers (median, p99) vs a raw LIST of the same Server objects;
 //   - POST /v2.1/servers latency (including read-your-writes) vs a raw Server create.
 // Prints one JSON document. Aim (issue 3): the façade list at most half the raw list time.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { defaultConfig } from '../../src/cache/config.ts';
-import { ControlPlane, ensureBinaries } from '../../src/controlplane/controlplane.ts';
-import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
 import { Facade } from '../../src/facade/serve.ts';
 import { KubeClient, resourcePath } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/log.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { FLAVORS } from '../../src/api/flavor.ts';
+import { stats } from './stats.ts';
+import { startControlPlane } from '../support/controlplane.ts';
 
 const SERVERS_N = Number(process.env.KOVA_BENCH_SERVERS ?? 1000);
 const LIST_RUNS = Number(process.env.KOVA_BENCH_LIST_RUNS ?? 30);
 const CREATE_RUNS = Number(process.env.KOVA_BENCH_CREATE_RUNS ?? 50);
-
-function stats(samples: number[]): { runs: number; median_ms: number; p99_ms: number; min_ms: number; max_ms: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? 0;
-  const r = (x: number): number => Math.round(x * 100) / 100;
-  return { runs: s.length, median_ms: r(at(0.5)), p99_ms: r(at(0.99)), min_ms: r(s[0] ?? 0), max_ms: r(s.at(-1) ?? 0) };
-}
 
 async function time<T>(fn: () => Promise<T>): Promise<number> {
   const t = performance.now();
@@ -38,19 +28,7 @@ async function time<T>(fn: () => Promise<T>): Promise<number> {
 const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
 
 async function main(): Promise<void> {
-  const binDir = await ensureBinaries(log);
-  const kubevirt = await kubevirtCrdDir(log);
-  const dir = join(mkdtempSync(join(tmpdir(), 'kova-bench-')), 'cp');
-  const cp = new ControlPlane({
-    dir,
-    binDir,
-    beforeControllers: async (kc) => {
-      const c = await KubeClient.load(kc);
-      await installCrds(c, [...kovaCrds(), ...crdsInDir(kubevirt)]);
-      c.close();
-    },
-  });
-  await cp.start();
+  const cp = await startControlPlane({ prefix: 'kova-bench-', progress: log });
   try {
     const client = await KubeClient.load(cp.kubeconfigPath, { fieldManager: 'kova-bench' });
     const ns = 'bench';

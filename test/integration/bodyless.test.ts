@@ -84,6 +84,7 @@ describe('every route, with a JSON content type and an empty body, and with no c
     return { name };
   };
   const freshAggregate = async () => ({ id: String((await call('POST', '/v2.1/os-aggregates', { body: { aggregate: { name: uniq('bl-a') } } })).body.aggregate.id) });
+  const freshGroup = async () => ({ id: (await call('POST', '/v2.1/os-server-groups', { body: { server_group: { name: uniq('bl-g'), policy: 'anti-affinity' } } })).body.server_group.id as string });
   const server = async () => ({ id: serverId });
   const withTag = (tag: string, present: boolean) => async () => {
     await call(present ? 'PUT' : 'DELETE', `/v2.1/servers/${serverId}/tags/${tag}`);
@@ -101,9 +102,29 @@ describe('every route, with a JSON content type and an empty body, and with no c
     'GET /novnc/core/*': { status: 200, params: async () => ({ '*': 'rfb.js' }) },
     'GET /novnc/vendor/*': { status: 200, params: async () => ({ '*': 'pako/lib/zlib/adler32.js' }) },
     'GET /identity': { status: 300 }, 'GET /identity/v3': { status: 200 }, 'GET /identity/v3/': { status: 200 },
-    'POST /identity/v3/auth/tokens': { status: 400, message: 'Expecting to find identity methods password or token.' },
-    'GET /identity/v3/auth/tokens': { status: 404 },
+    'POST /identity/v3/auth/tokens': { status: 400, message: /^Expecting to find identity in auth\./ },
+    'GET /identity/v3/auth/tokens': { status: 404 }, 'DELETE /identity/v3/auth/tokens': { status: 404 },
     'GET /identity/v3/auth/catalog': { status: 200 },
+    ...Object.fromEntries(['GET', 'POST'].map((m) => [`${m} /identity/v3/OS-FEDERATION/identity_providers/:idp/protocols/:protocol/auth`, { status: 401, params: async () => ({ idp: 'corp', protocol: 'openid' }) }])),
+    'POST /identity/v3/users/:user_id/application_credentials': { status: 400, message: /^Expecting to find application_credential in request body\./, params: async () => ({ user_id: 'root' }) },
+    'GET /identity/v3/users/:user_id/application_credentials': { status: 200, params: async () => ({ user_id: 'root' }) },
+    'GET /identity/v3/users/:user_id/application_credentials/:id': { status: 404, params: async () => ({ user_id: 'root', id: 'nope' }) },
+    'DELETE /identity/v3/users/:user_id/application_credentials/:id': { status: 404, params: async () => ({ user_id: 'root', id: 'nope' }) },
+    'GET /identity/v3/auth/projects': { status: 200 }, 'GET /identity/v3/projects': { status: 200 },
+    'GET /identity/v3/users/:user_id/projects': { status: 200, params: async () => ({ user_id: 'root' }) },
+    'GET /identity/v3/projects/:id': { status: 200, params: async () => ({ id: pid }) },
+    'POST /identity/v3/projects': { status: 400, message: /^Expecting to find project in request body\./ },
+    'DELETE /identity/v3/projects/:id': { status: 404, params: async () => ({ id: 'nope' }) },
+    'PATCH /identity/v3/projects/:id': { status: 400, message: /^Expecting to find project in request body\./, params: async () => ({ id: pid }) },
+    'GET /identity/v3/users/:user_id': { status: 200, params: async () => ({ user_id: 'root' }) },
+    'GET /identity/v3/users': { status: 200 }, 'POST /identity/v3/users': { status: 400, message: /^Expecting to find user in request body\./ },
+    'DELETE /identity/v3/users/:user_id': { status: 404, params: async () => ({ user_id: 'nope' }) },
+    'GET /identity/v3/roles': { status: 200 }, 'GET /identity/v3/roles/:id': { status: 200, params: async () => ({ id: 'member' }) },
+    'GET /identity/v3/auth/domains': { status: 200 }, 'GET /identity/v3/domains': { status: 200 },
+    'GET /identity/v3/domains/:id': { status: 200, params: async () => ({ id: 'default' }) },
+    'GET /identity/v3/role_assignments': { status: 200 },
+    ...Object.fromEntries([['PUT', 400], ['GET', 404], ['DELETE', 404]].map(([m, status]) => [`${m} /identity/v3/projects/:id/users/:user_id/roles/:role_id`, { status: status as number, params: async () => ({ id: pid, user_id: uniq('nobody'), role_id: 'admin' }) }])),
+    'GET /identity/v3/projects/:id/users/:user_id/roles': { status: 200, params: async () => ({ id: pid, user_id: 'root' }) },
     ...anyMethod('/identity/*', { status: 404, params: async () => ({ '*': 'no-such-thing' }) }),
     'GET /image': { status: 300 }, 'GET /image/versions': { status: 200 }, 'GET /image/v2/images': { status: 200 },
     'GET /image/v2/images/:id': { status: 200, params: async () => ({ id: imageId }) },
@@ -219,6 +240,10 @@ describe('every route, with a JSON content type and an empty body, and with no c
     ...Object.fromEntries(['', '/detail', '/defaults'].map((x) => [`GET /os-quota-sets/:tenant${x}`, { status: 200, params: async () => ({ tenant: pid }) }])),
     'PUT /os-quota-sets/:tenant': { status: 400, message: NO_BODY, params: async () => ({ tenant: pid }) },
     'DELETE /os-quota-sets/:tenant': { status: 501, params: async () => ({ tenant: pid }) },
+    'GET /os-server-groups': { status: 200 },
+    'POST /os-server-groups': { status: 400, message: NO_BODY },
+    'GET /os-server-groups/:id': { status: 200, params: freshGroup },
+    'DELETE /os-server-groups/:id': { status: 204, params: freshGroup },
     'GET /os-simple-tenant-usage': { status: 200 },
     'GET /os-simple-tenant-usage/:tenant': { status: 200, params: async () => ({ tenant: pid }) },
     'GET /extensions': { status: 200 },

@@ -12,6 +12,7 @@ import { FREE_KEYS, NULLABLE } from '../conformance/differences.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { grant } from '../support/people.ts';
 import { eventually } from '../support/waiting.ts';
+import { vmDiagnostics } from '../support/diagnostics.ts';
 import { ensureFlavor, project, TEST_PUBLIC_KEY, uniq } from '../support/fixtures.ts';
 
 /** What Kova answers differently, on purpose (README, "Differences from Nova"). */
@@ -61,8 +62,9 @@ describe('conformance with Nova\'s server-action samples', () => {
     const s = await show();
     last = `${s.status}/${s['OS-EXT-STS:task_state']}/${s.locked}`;
     return s.status === want && s['OS-EXT-STS:task_state'] === null ? s : undefined;
-  }).catch((e: Error) => {
-    throw new Error(`${e.message} (last seen ${last}; power ${server().spec.powerState}; fault ${JSON.stringify(server().status?.fault)}; ${JSON.stringify(server().status?.instanceActions?.slice(0, 3).map((a) => a.action))})`);
+  }, 90_000).catch(async (e: Error) => {
+    const kv = await vmDiagnostics(kova.client, ns, server().metadata.name ?? '');
+    throw new Error(`${e.message} (last seen ${last}; power ${server().spec.powerState}; fault ${JSON.stringify(server().status?.fault)}; ${JSON.stringify(server().status?.instanceActions?.slice(0, 3).map((a) => a.action))})\n${kv}`);
   });
   const values = async (): Promise<Record<string, unknown>> => {
     const here = (await show())['OS-EXT-SRV-ATTR:host'];

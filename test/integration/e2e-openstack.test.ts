@@ -88,6 +88,24 @@ describe('openstack CLI against kova dev', () => {
     assert.deepEqual(after, []);
   });
 
+  test('server group create / show / delete; server create --hint group=… is placed by it; a hint Kova cannot honour is refused', async () => {
+    const g = await json<{ id: string }>('server', 'group', 'create', '--policy', 'anti-affinity', 'e2e-spread');
+    const ids: string[] = [];
+    const hosts: string[] = [];
+    for (const name of ['e2e-g1', 'e2e-g2']) {
+      const s = await json<{ id: string }>('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--availability-zone', 'zone-a', '--hint', `group=${g.id}`, '--wait', name);
+      ids.push(s.id);
+      hosts.push((await json<{ 'OS-EXT-SRV-ATTR:host': string }>('server', 'show', name))['OS-EXT-SRV-ATTR:host']);
+    }
+    assert.equal(new Set(hosts).size, 2, 'zone-a has two hosts: one member on each');
+    const shown = await json<{ members: unknown }>('server', 'group', 'show', 'e2e-spread');
+    assert.deepEqual([...(Array.isArray(shown.members) ? shown.members : String(shown.members).split(/,\s*/))].sort(), [...ids].sort());
+    await assert.rejects(os('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--hint', 'query=[">=","$free_ram_mb",1024]', 'e2e-refused'), /Scheduler hint query is not supported by Kova/);
+    for (const name of ['e2e-g1', 'e2e-g2']) await os('server', 'delete', '--wait', name);
+    await os('server', 'group', 'delete', 'e2e-spread');
+    assert.deepEqual(await json<unknown[]>('server', 'group', 'list'), []);
+  });
+
   test('server stop / start / reboot --wait / pause / unpause / lock / unlock / event list; console url show; console log show', async () => {
     const made = await json<{ id: string; status: string }>('server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'auto', '--wait', 'e2e-life');
     assert.equal(made.status, 'ACTIVE');

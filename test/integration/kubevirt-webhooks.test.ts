@@ -1,7 +1,7 @@
 // Real virt-api's admission webhooks accept every VirtualMachine Kova generates — each flavor extra
 // spec Kova maps, rescue, ephemeral and swap disks, the config drive, a key, the admin password
 // through the guest agent, a zone and a host, a
-// migration's placement, no network — and refuse a wrong one, so they are provably on. The VMs are
+// migration's placement, a server group's pod affinity, no network — and refuse a wrong one, so they are provably on. The VMs are
 // created with dryRun=All: admission runs in full, nothing is stored. The instancetypes they name
 // are the ones Kova's flavor controller would apply (instancetypeFor), created for real.
 import assert from 'node:assert/strict';
@@ -94,6 +94,11 @@ describe('real virt-api admits the VirtualMachines Kova generates', () => {
       ['a rebuilt root disk', vmOf(it, { rootVolume: 'vm-root-2' })],
       ['a chosen hostname', vmOf(it, { server: server({ hostname: 'db-1' }) })],
       ['UEFI (an image with hw_firmware_type=uefi)', vmOf(it, { uefi: needsUefi({}, { hw_firmware_type: 'uefi' }) })],
+      ['a server group, same_host and different_host, beside a host to leave (docs/adr/020)', vmOf(it, {
+        placement: { excludeHost: 'node-1' },
+        hints: { group: { uid: '00000000-0000-4000-8000-000000000002', policy: 'anti-affinity', slot: 1 }, sameHost: ['a'], differentHost: ['b'] },
+      })],
+      ['a soft-affinity server group', vmOf(it, { hints: { group: { uid: '00000000-0000-4000-8000-000000000002', policy: 'soft-affinity' } } })],
     ];
     const refused = [];
     for (const [what, vm] of variants) {

@@ -91,7 +91,9 @@ async function runDockerfile(dockerfile: string, context: string): Promise<{ roo
 describe('shipping', () => {
   before(async () => {
     const c = await client();
+    // The chart's namespaces: its own, and the images namespace it grants image use in.
     await ensureNamespace(c, 'kova-system');
+    await ensureNamespace(c, 'kova-images');
     c.close();
   });
 

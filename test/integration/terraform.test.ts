@@ -15,6 +15,7 @@ import { AGGREGATES, type Aggregate } from '../../src/api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { KEYPAIRS, type KeyPair } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
+import { SERVER_GROUPS, type ServerGroup } from '../../src/api/server-group.ts';
 import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { SECRETS, type KubeObject, type ResourceType, type Secret } from '../../src/kube/types.ts';
@@ -110,7 +111,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     assert.match(lock, new RegExp(`provider "registry.opentofu.org/terraform-provider-openstack/openstack"[\\s\\S]*version\\s+= "${tools.providerVersion}"`));
   });
 
-  test('apply: key pairs, flavors (extra specs, private with access), an aggregate and two servers', async () => {
+  test('apply: key pairs, flavors (extra specs, private with access), an aggregate, a server group and two servers', async () => {
     await apply();
     const o = await outputs();
     // Key pairs: one imported, one generated (its private key returned once).
@@ -136,6 +137,9 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     // The worker: booted from the image by a block device mapping, on the network by id, private flavor, stopped.
     const w = await settled('tf-worker', 'SHUTOFF');
     assert.deepEqual([w.spec.flavor, w.spec.image, w.spec.networks], [priv?.metadata.name, 'cirros', 'auto']);
+    // Its server group: the `group` scheduler hint made it a member.
+    const group = (await list<ServerGroup>(SERVER_GROUPS, PROJECT)).find((g) => g.spec.name === 'tf-spread');
+    assert.deepEqual([group?.metadata.uid, group?.spec.policy, w.spec.serverGroup], [o.group_id!.value, 'anti-affinity', group?.metadata.name]);
     // Neutron's port for the web server is its interface: the MAC and the IP the server shows.
     const inst = (await state()).find((r) => r.address === 'openstack_compute_instance_v2.web');
     const [nic] = inst.values.network;
@@ -188,7 +192,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     const o = await outputs();
     const r = await tofu('destroy', '-auto-approve', '-input=false', '-no-color', ...vars);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /Destroy complete! Resources: 8 destroyed\./);
+    assert.match(r.stdout, /Destroy complete! Resources: 9 destroyed\./);
     let left: string[] = [];
     const leftover = async (): Promise<string[]> => [
       ...(await list<Server>(SERVERS, PROJECT)).map((x) => `server ${x.spec.name}`),
@@ -198,6 +202,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
       ...(await list<KeyPair>(KEYPAIRS, PROJECT)).filter((k) => k.spec.name.startsWith('tf-')).map((k) => `keypair ${k.spec.name}`),
       ...(await list<Flavor>(FLAVORS)).filter((f) => f.spec.name.startsWith('tf.')).map((f) => `flavor ${f.spec.name}`),
       ...(await list<Aggregate>(AGGREGATES)).filter((a) => a.spec.name === 'tf-ssd').map(() => 'aggregate tf-ssd'),
+      ...(await list<ServerGroup>(SERVER_GROUPS, PROJECT)).map((g) => `server group ${g.spec.name}`),
       ...(await list<Secret>(SECRETS, PROJECT)).filter((x) => x.metadata.name?.endsWith('-user-data')).map((x) => `secret ${x.metadata.name}`),
     ];
     await eventually('nothing Terraform made to be left', async () => (left = await leftover()).length === 0, 60_000).catch((e: Error) => {

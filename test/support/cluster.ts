@@ -4,7 +4,8 @@
 import { ControllerManager } from '../../src/controllers/manager.ts';
 import { defaultConfig, type KovaConfig } from '../../src/cache/config.ts';
 import { KubeClient } from '../../src/kube/client.ts';
-import { createLogger, type Logger } from '../../src/log.ts';
+import type { Logger } from '../../src/log.ts';
+import { recordExchange, recordSecret, testLogger } from './secrets.ts';
 import { handlerEndpointOf } from '../../src/controlplane/kubevirt.ts';
 import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { CLUSTER_ROLES } from '../../src/api/rbac.ts';
@@ -19,7 +20,7 @@ export const kubeconfig = (): string => {
 
 export const client = (): Promise<KubeClient> => KubeClient.load(kubeconfig(), { fieldManager: 'kova-test' });
 
-const quietLog = () => createLogger({}, (process.env.KOVA_TEST_LOG as 'debug') ?? 'error');
+const quietLog = (): Logger => testLogger();
 
 export interface Kova {
   client: KubeClient;
@@ -73,7 +74,7 @@ export interface Api {
 }
 
 /** Starts the Compute API façade on a free port, with Kova's ClusterRoles installed. */
-export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds'> & { log?: Logger } = {}): Promise<Api> {
+export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 'tokenKey' | 'consoleTokenTtlSeconds' | 'staticUsersSecret'> & { log?: Logger } = {}): Promise<Api> {
   await Promise.all(CLUSTER_ROLES.map((r) => kova.client.apply(CLUSTER_ROLE_TYPE, r)));
   const { log, ...options } = o;
   const facade = await Facade.start(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-api' }), kova.cfg, log ?? quietLog(), { port: 0, ...options });
@@ -81,7 +82,9 @@ export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 
   const token = (user: string, namespace?: string): string => {
     const project = namespace ? facade.caches.projectByIdOrName(namespace) : undefined;
     if (namespace && !project) throw new Error(`no project ${namespace} in the façade's cache`);
-    return facade.issuer.issue({ user, groups: [], ...(project ? { project } : {}) }).token;
+    const t = facade.issuer.issue({ user, groups: [], ...(project ? { project } : {}) }).token;
+    recordSecret(t);
+    return t;
   };
   return {
     url,
@@ -98,6 +101,7 @@ export async function startApi(kova: Kova, o: Pick<FacadeOptions, 'passwords' | 
       } catch {
         // not JSON
       }
+      recordExchange(headers, c.body, body, res.headers);
       return { status: res.status, headers: res.headers, body };
     },
     stop: () => facade.stop(),

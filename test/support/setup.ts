@@ -3,13 +3,9 @@
 // (generated from their Go modules by test/tools/build.sh kubevirt-crds, or $KOVA_KUBEVIRT_CRDS).
 // Test files find it through KOVA_TEST_KUBECONFIG; teardown always stops every process.
 // Also fetches Nova's API-sample templates the conformance suites read (test/tools/nova-samples.ts).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ControlPlane, ensureBinaries } from '../../src/controlplane/controlplane.ts';
-import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../../src/controlplane/crds.ts';
+import type { ControlPlane } from '../../src/controlplane/controlplane.ts';
 import { kubevirtBuild, startKubeVirt } from '../../src/controlplane/kubevirt.ts';
-import { KubeClient } from '../../src/kube/client.ts';
+import { startControlPlane } from './controlplane.ts';
 import { prepareNovaSamples } from '../tools/nova-samples.ts';
 
 let cp: ControlPlane | undefined;
@@ -17,26 +13,17 @@ let cp: ControlPlane | undefined;
 export async function globalSetup(): Promise<void> {
   prepareNovaSamples();
   const progress = (line: string): void => void process.stderr.write(line + '\n');
-  const binDir = await ensureBinaries(progress);
-  const kubevirt = await kubevirtCrdDir(progress);
   const kv = await kubevirtBuild(progress);
-  cp = new ControlPlane({
-    dir: mkdtempSync(join(tmpdir(), 'kova-test-')),
-    binDir,
-    log: (l) => process.stderr.write(`control plane: ${l}\n`),
-    beforeControllers: async (kubeconfig) => {
-      const client = await KubeClient.load(kubeconfig);
-      await installCrds(client, [...kovaCrds(), ...crdsInDir(kubevirt)]);
-      client.close();
-    },
-  });
-  await cp.start();
+  cp = await startControlPlane({ prefix: 'kova-test-', progress, log: (l) => process.stderr.write(`control plane: ${l}\n`) });
   // Real virt-api (its webhooks check every VM and VMI; it serves subresources.kubevirt.io) and real
   // virt-controller (VM → VMI → launcher pod, printableStatus, migrations); the simulator plays the Nodes.
   const components = await startKubeVirt(cp, kv, { controller: true });
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
-  process.env.KOVA_TEST_BIN = binDir;
+  // Test files add JWT authenticators (an OIDC issuer they serve) by rewriting this file.
+  process.env.KOVA_TEST_AUTHENTICATION_CONFIG = cp.authenticationConfigPath;
+  process.env.KOVA_TEST_BIN = cp.binDir;
+  process.env.KOVA_TEST_DIR = cp.dir; // the components' logs, for test/support/diagnostics.ts
 }
 
 export async function globalTeardown(): Promise<void> {

@@ -111,12 +111,12 @@ describe('the controller\'s password plan', () => {
     assert.deepEqual(back, { from: 'p1', user: 'root', superseded: ['rp'], handled: { [COPIED]: 'p1' } }, 'restored, not published again');
   });
 
-  test('whose guest it is: the one an unfinished rescue or unrescue replaces keeps its password', () => {
+  test('whose guest it is: the one an unfinished rescue replaces keeps its password; an unrescue restores the own at once', () => {
     const rescuing = server({ rescue: { requestId: 'r' } });
     assert.equal(guestKind(rescuing, { kind: 'rescue', fromVMI: 'old' }, 'old', 'web-rescue-r'), 'wait');
     assert.equal(guestKind(rescuing, { kind: 'rescue', fromVMI: 'old' }, 'new', 'web-rescue-r'), 'rescue');
     assert.equal(guestKind(rescuing, { kind: 'rescue', fromVMI: 'old' }, undefined, 'web-rescue-r'), 'rescue');
-    assert.equal(guestKind(server({}), { kind: 'unrescue', fromVMI: 'resc' }, 'resc', 'web-rescue-r'), 'wait');
+    assert.equal(guestKind(server({}), { kind: 'unrescue', fromVMI: 'resc' }, 'resc', 'web-rescue-r'), 'own', 'an unrescue switches back before the rescue guest stops');
     assert.equal(guestKind(server({}), { kind: 'unrescue', fromVMI: 'resc' }, 'back', 'web-rescue-r'), 'own');
     assert.equal(guestKind(server({}), { kind: 'rebuild', fromVMI: 'old' }, 'old', undefined), 'own', 'a rebuild\'s password is set at once');
   });

@@ -10,6 +10,8 @@ import { encryptedPassword, PASSWORD_KEY } from '../../nova/password.ts';
 import type { PasswordStep } from './password.ts';
 import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, VMI_SUBRESOURCES, type DataSource, type VirtualMachineInstance } from '../../kubevirt/types.ts';
 import type { ControllerDeps } from '../deps.ts';
+import { SERVER_GROUPS, type ServerGroup } from '../../api/server-group.ts';
+import { freeSlot, groupMembers, perHost } from '../../nova/server-groups.ts';
 import type { Decision, Effect } from './decide.ts';
 import { backupTypeLabel, credentialsSecretName, imageVolumeName, rootVolumeName } from './vm.ts';
 
@@ -83,6 +85,8 @@ async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInst
       return rotateBackups(deps, server, e.backupType, e.rotation, e.imageId);
     case 'deleteVolume':
       return void (await deps.client.delete(DATA_VOLUMES, e.name, namespace, { uid: e.uid }));
+    case 'claimGroupSlot':
+      return claimGroupSlot(deps, server, e.group);
     case 'reclaim':
       return void (await deps.client.delete(SERVERS, name, namespace, { uid: server.metadata.uid }));
   }
@@ -209,4 +213,21 @@ async function rotateBackups(deps: ControllerDeps, server: Server, backupType: s
     await deps.client.delete(DATA_SOURCES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
     await deps.client.delete(DATA_VOLUMES, d.metadata.name ?? '', d.metadata.namespace).catch(() => undefined);
   }
+}
+
+/**
+ * Records a slot for the server in its anti-affinity group's status: the least used among the
+ * members' (docs/adr/020). The write is guarded by the group's resourceVersion, so two members
+ * never take a slot from the same count; the loser retries (and the group's change requeues both).
+ */
+async function claimGroupSlot(deps: ControllerDeps, server: Server, group: string): Promise<void> {
+  const namespace = server.metadata.namespace ?? '';
+  const g = await deps.client.get<ServerGroup>(SERVER_GROUPS, group, namespace);
+  const name = server.metadata.name ?? '';
+  if (g.status?.slots?.[name] !== undefined) return;
+  const members = new Set(groupMembers(g, deps.caches.servers.list(namespace)).map((s) => s.metadata.name));
+  const slots = Object.fromEntries(Object.entries(g.status?.slots ?? {}).filter(([n]) => members.has(n)));
+  slots[name] = freeSlot(perHost({ policy: g.spec.policy, maxServerPerHost: g.spec.rules?.maxServerPerHost }), Object.values(slots));
+  // A merge patch would keep the slots of servers that left: the whole map is replaced.
+  await deps.client.replace(SERVER_GROUPS, { ...g, status: { ...g.status, slots } }, 'status');
 }

@@ -14,7 +14,7 @@ import { networksSummary, novaStateOf, type NovaState } from '../../nova/status.
 import { APPLIED_HASH, REQUEST_ANNOTATION } from '../../api/labels.ts';
 import { advance, operationState, replacedAndRunning, updateMigrations, vmOverrides, type Observed, type Step } from './operations.ts';
 import { planRequests, unstampedRequest } from './requests.ts';
-import { resolveReferences, type Lookups, type Resolved } from './references.ts';
+import { resolveHints, resolveReferences, type Lookups, type Resolved } from './references.ts';
 import { desiredVirtualMachine, HALTED_STATES } from './vm.ts';
 import { guestKind, passwordCondition, planPassword, type PasswordStep } from './password.ts';
 
@@ -43,7 +43,8 @@ export type Effect =
   | { kind: 'createMigration'; name: string; toHost?: string }
   | { kind: 'createImage'; op: Operation }
   | { kind: 'deleteVolume'; name: string; uid?: string }
-  | { kind: 'reclaim' };
+  | { kind: 'reclaim' }
+  | { kind: 'claimGroupSlot'; group: string };
 
 export interface Decision {
   status: ServerStatus;
@@ -77,13 +78,17 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
   const plan = vm && !deleting ? planRequests(refs, server, vmi, stamp, now) : undefined;
   const planned: Server = plan ? { ...server, status: { ...prev, operation: plan.op, rescueVolume: plan.rescueVolume } } : server;
   const ov = vmOverrides(planned);
-  const resolved = resolveReferences(refs, cfg.imagesNamespace, server, !!vm, ov);
+  const references = resolveReferences(refs, cfg.imagesNamespace, server, !!vm, ov);
+  const { hints, fault: hintFault, claimSlot } = resolveHints(refs, server, vm);
+  const resolved: Resolved = hintFault && !references.fault ? { ...references, inputs: undefined, fault: hintFault } : references;
 
   const password = deleting ? undefined : planPassword(refs, server, guestKind(server, plan?.op, vmi?.metadata.uid, plan?.rescueVolume ?? prev?.rescueVolume));
 
   let apply: Decision['apply'];
-  if (!deleting && resolved.inputs) {
-    const desired = desiredVirtualMachine({ ...resolved.inputs, server, rootVolume: ov.rootVolume, placement: ov.placement, rescue: ov.rescue });
+  // A slot in the group first: the VM is rendered once the group's status records it.
+  if (!deleting && claimSlot) effects.push({ kind: 'claimGroupSlot', group: claimSlot });
+  if (!deleting && resolved.inputs && !claimSlot) {
+    const desired = desiredVirtualMachine({ ...resolved.inputs, server, rootVolume: ov.rootVolume, placement: ov.placement, rescue: ov.rescue, hints });
     if (vm?.metadata.annotations?.[APPLIED_HASH] !== desired.metadata.annotations?.[APPLIED_HASH]) {
       apply = { vm: desired, keySecretName: resolved.inputs.keySecretName, created: !vm };
     }

@@ -34,13 +34,15 @@ export interface PasswordStep {
 
 /**
  * Whose password the guest should have: the server's own, the rescue guest's, or — while a rescue
- * or an unrescue still runs the guest it replaces — no change yet (Nova sets a rescue password on
- * the rescue guest only, and never touches the rescue guest's at unrescue).
+ * still runs the server's own guest — no change yet (Nova sets a rescue password on the rescue guest
+ * only). An unrescue switches back at once, before the rescue guest is stopped: the credentials the
+ * restored guest boots with must not be the rescue guest's (the agent would make that user on the
+ * server's own disk); the rescue guest, about to go, may get the server's own.
  */
 export type GuestKind = 'own' | 'rescue' | 'wait';
 
 export function guestKind(server: Server, op: { kind: string; fromVMI?: string } | undefined, vmiUid: string | undefined, rescueVolume: string | undefined): GuestKind {
-  if ((op?.kind === 'rescue' || op?.kind === 'unrescue') && op.fromVMI && op.fromVMI === vmiUid) return 'wait';
+  if (op?.kind === 'rescue' && op.fromVMI && op.fromVMI === vmiUid) return 'wait';
   return server.spec.rescue && rescueVolume ? 'rescue' : 'own';
 }
 

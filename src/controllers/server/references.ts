@@ -9,10 +9,14 @@ import { findCondition, isTrue } from '../../kube/conditions.ts';
 import { imageIdOf, imageProperties } from '../../nova/images.ts';
 import type { NovaState } from '../../nova/status.ts';
 import type { VmOverrides } from './operations.ts';
-import { needsUefi, type VmInputs } from './vm.ts';
+import { needsUefi, type PodPlacement, type VmInputs } from './vm.ts';
+import { SERVER_GROUP_SLOT_LABEL } from '../../api/labels.ts';
+import { findServerGroup } from '../../compute/server-groups.ts';
+import { perHost } from '../../nova/server-groups.ts';
+import type { VirtualMachine } from '../../kubevirt/types.ts';
 
 /** The cache look-ups a decision needs (the Caches, or a table in tests). */
-export type Lookups = Pick<Caches, 'flavor' | 'image' | 'keyPair' | 'keyPairs' | 'projectIdOf'>;
+export type Lookups = Pick<Caches, 'flavor' | 'image' | 'keyPair' | 'keyPairs' | 'projectIdOf' | 'serverGroup' | 'servers'>;
 
 type Fault = NonNullable<NovaState['fault']>;
 
@@ -110,4 +114,37 @@ export function resolveReferences(refs: Lookups, imagesNamespace: string, server
       uefi: needsUefi(flavor.extraSpecs, imageProperties(img?.metadata.annotations)) || undefined,
     },
   };
+}
+
+/**
+ * The scheduler hints as the VM's pods carry them (docs/adr/020): the group's policy, and other
+ * servers named by metadata.name or Nova id (one that does not exist stays named, so same_host
+ * finds no host — Nova's NoValidHost — and different_host excludes none). A member of an
+ * anti-affinity group allowing several servers per host needs its slot, recorded in the group's
+ * status (`claimSlot`: claim one first); its VM's slot stands in when the record is gone. A group
+ * that is gone is a fault before the VM exists; after, its members are free of it (as in Nova).
+ */
+export function resolveHints(refs: Lookups, server: Server, vm: VirtualMachine | undefined): { hints?: PodPlacement; fault?: Fault; claimSlot?: string } {
+  const spec = server.spec;
+  if (!spec.serverGroup && !spec.sameHost?.length && !spec.differentHost?.length) return {};
+  const ns = server.metadata.namespace ?? '';
+  const hints: PodPlacement = {};
+  if (spec.serverGroup) {
+    const g = findServerGroup(refs, ns, spec.serverGroup);
+    if (!g && !vm) return { fault: { code: 400, message: `Instance group ${spec.serverGroup} could not be found.`, details: `no ServerGroup ${spec.serverGroup} in namespace ${ns}` } };
+    if (g) {
+      const max = perHost({ policy: g.spec.policy, maxServerPerHost: g.spec.rules?.maxServerPerHost });
+      let slot: number | undefined;
+      if (max > 1 && Number.isFinite(max)) {
+        const recorded = g.status?.slots?.[server.metadata.name ?? ''] ?? vm?.spec.template.metadata?.labels?.[SERVER_GROUP_SLOT_LABEL];
+        if (recorded === undefined || !(Number(recorded) < max)) return { claimSlot: g.metadata.name };
+        slot = Number(recorded);
+      }
+      hints.group = { uid: g.metadata.uid ?? '', policy: g.spec.policy, ...(slot !== undefined ? { slot } : {}) };
+    }
+  }
+  const names = (refsOf: string[] | undefined) => refsOf?.map((r) => (refs.servers.get(r, ns) ?? refs.servers.byIndex('uid', r).find((s) => s.metadata.namespace === ns))?.metadata.name ?? r);
+  if (spec.sameHost?.length) hints.sameHost = names(spec.sameHost);
+  if (spec.differentHost?.length) hints.differentHost = names(spec.differentHost);
+  return { hints };
 }

@@ -4,7 +4,8 @@ import { API_VERSION } from '../../api/group.ts';
 import type { Server } from '../../api/server.ts';
 import type { VirtualMachine, VirtualMachineInstanceSpec } from '../../kubevirt/types.ts';
 import { ownerReference } from '../../kube/types.ts';
-import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_LABEL, SIM_ANNOTATION_PREFIX, ZONE_LABEL } from '../../api/labels.ts';
+import { APPLIED_HASH, HOSTNAME_LABEL, SERVER_GROUP_LABEL, SERVER_GROUP_SLOT_LABEL, SERVER_LABEL, SIM_ANNOTATION_PREFIX, ZONE_LABEL } from '../../api/labels.ts';
+import type { ServerGroupPolicy } from '../../api/server-group.ts';
 import { hostnameOf } from '../../nova/hostname.ts';
 import { portMac } from '../../neutron/model.ts';
 
@@ -26,6 +27,47 @@ export interface VmInputs {
   rescue?: { volume: string; image: string };
   /** Boot with UEFI (needsUefi) instead of BIOS. */
   uefi?: boolean;
+  /** The scheduler hints, as pod (anti-)affinity the kube-scheduler enforces (docs/adr/020). */
+  hints?: PodPlacement;
+}
+
+/** The scheduler hints a VM's pods carry. */
+export interface PodPlacement {
+  /** The server group: its uid (the pods' label), its policy, and the member's slot when a host may run several. */
+  group?: { uid: string; policy: ServerGroupPolicy; slot?: number };
+  /** same_host / different_host: the other Servers' metadata.names. */
+  sameHost?: string[];
+  differentHost?: string[];
+}
+
+type Term = { labelSelector: Record<string, unknown>; topologyKey: string };
+const onHost = (labelSelector: Record<string, unknown>): Term => ({ labelSelector, topologyKey: HOSTNAME_LABEL });
+
+/** The labels and the pod (anti-)affinity that carry the hints (empty when there are none). */
+function hintAffinity(p: PodPlacement | undefined): { labels: Record<string, string>; podAffinity?: Record<string, unknown>; podAntiAffinity?: Record<string, unknown> } {
+  const labels: Record<string, string> = {};
+  const affinity: { required: Term[]; preferred: Term[] } = { required: [], preferred: [] };
+  const anti: { required: Term[]; preferred: Term[] } = { required: [], preferred: [] };
+  const g = p?.group;
+  if (g) {
+    labels[SERVER_GROUP_LABEL] = g.uid;
+    if (g.slot !== undefined) labels[SERVER_GROUP_SLOT_LABEL] = String(g.slot);
+    // A member with a slot keeps away from the members sharing it: at most one per slot on a host.
+    const term = onHost({ matchLabels: { ...labels } });
+    if (g.policy === 'affinity') affinity.required.push(term);
+    if (g.policy === 'soft-affinity') affinity.preferred.push(term);
+    if (g.policy === 'anti-affinity') anti.required.push(term);
+    if (g.policy === 'soft-anti-affinity') anti.preferred.push(term);
+  }
+  if (p?.sameHost?.length) affinity.required.push(onHost({ matchExpressions: [{ key: SERVER_LABEL, operator: 'In', values: p.sameHost }] }));
+  if (p?.differentHost?.length) anti.required.push(onHost({ matchExpressions: [{ key: SERVER_LABEL, operator: 'In', values: p.differentHost }] }));
+  const rules = (x: { required: Term[]; preferred: Term[] }) => (x.required.length || x.preferred.length
+    ? {
+        ...(x.required.length ? { requiredDuringSchedulingIgnoredDuringExecution: x.required } : {}),
+        ...(x.preferred.length ? { preferredDuringSchedulingIgnoredDuringExecution: x.preferred.map((podAffinityTerm) => ({ weight: 100, podAffinityTerm })) } : {}),
+      }
+    : undefined);
+  return { labels, podAffinity: rules(affinity), podAntiAffinity: rules(anti) };
 }
 
 /**
@@ -77,9 +119,14 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
   if (s.spec.availabilityZone) nodeSelector[ZONE_LABEL] = s.spec.availabilityZone;
   const host = i.placement?.host ?? s.spec.host;
   if (host) nodeSelector[HOSTNAME_LABEL] = host;
-  const exclude = i.placement?.excludeHost && !host
-    ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'NotIn', values: [i.placement.excludeHost] }] }] } } } }
-    : {};
+  const hints = hintAffinity(i.hints);
+  const affinity = {
+    ...(i.placement?.excludeHost && !host
+      ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'NotIn', values: [i.placement.excludeHost] }] }] } } }
+      : {}),
+    ...(hints.podAffinity ? { podAffinity: hints.podAffinity } : {}),
+    ...(hints.podAntiAffinity ? { podAntiAffinity: hints.podAntiAffinity } : {}),
+  };
 
   const templateSpec: VirtualMachineInstanceSpec = {
     domain: {
@@ -95,7 +142,7 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
     ...(s.spec.networks === 'none' ? { networks: [] } : { networks: [{ name: 'default', pod: {} }] }),
     volumes,
     ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
-    ...exclude,
+    ...(Object.keys(affinity).length ? { affinity } : {}),
     accessCredentials: [
       ...(i.keySecretName ? [{ sshPublicKey: { source: { secret: { secretName: i.keySecretName } }, propagationMethod: { configDrive: {} } } }] : []),
       // The admin password (docs/adr/016): always named, so a password set later reaches the
@@ -129,7 +176,7 @@ export function desiredVirtualMachine(i: VmInputs): VirtualMachine {
           },
         },
       ],
-      template: { metadata: { labels }, spec: templateSpec },
+      template: { metadata: { labels: { ...labels, ...hints.labels } }, spec: templateSpec },
     },
   };
   vm.metadata.annotations = { ...annotations, [APPLIED_HASH]: hashOf(vm) };

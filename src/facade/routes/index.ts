@@ -17,6 +17,7 @@ import { removedRoutes } from './removed.ts';
 import { serverActionRoutes } from './server-actions.ts';
 import { serverMetadataRoutes } from './server-metadata.ts';
 import { serverPasswordRoutes } from './server-password.ts';
+import { serverGroupRoutes } from './server-groups.ts';
 import { serverRoutes } from './servers.ts';
 import { usageRoutes } from './usage.ts';
 
@@ -24,6 +25,7 @@ export async function computeRoutes(app: FastifyInstance): Promise<void> {
   for (const routes of [
     flavorRoutes, keyPairRoutes, serverRoutes, serverMetadataRoutes, serverActionRoutes, serverPasswordRoutes, instanceActionRoutes, novaImageRoutes,
     aggregateRoutes, hostRoutes, limitRoutes, migrationRoutes, consoleRoutes, diagnosticsRoutes, extensionRoutes, removedRoutes, usageRoutes,
+    serverGroupRoutes,
   ]) await app.register(routes);
   // Inside the versioned API an unknown path is a 404, not the root's 300.
   app.all('/*', async () => {

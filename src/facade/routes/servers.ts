@@ -17,6 +17,8 @@ import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
 import { canUseFlavor, canUseImage, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
+import { findServerGroup } from '../../compute/server-groups.ts';
+import { schedulerHints } from '../../nova/scheduler-hints.ts';
 import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
 import { allTenants, checkListQuery, serverFilter, serverOrder, wantsDeleted } from '../server-filters.ts';
@@ -105,6 +107,13 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
     if (!kp) throw badRequest('Invalid key_name provided.');
     keyObjectName = kp.metadata.name;
   }
+  // Scheduler hints: the ones the kube-scheduler can enforce, or a 400 naming the one it cannot.
+  const hints = schedulerHints(req.body as Record<string, unknown>);
+  if (hints.serverGroup) {
+    const g = findServerGroup(c, project.namespace, hints.serverGroup);
+    if (!g) throw badRequest(`Instance group ${hints.serverGroup} could not be found.`);
+    hints.serverGroup = g.metadata.name;
+  }
   const nets = requestedPodNetwork(b.networks, podNetworkId(req.server.kova.network));
   if ('error' in nets) throw badRequest(nets.error);
   for (const sg of (b.security_groups as { name?: string }[] | undefined) ?? []) if (sg.name !== 'default') throw badRequest(`Security group ${sg.name} not found.`);
@@ -153,6 +162,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
         ...(host ? { host } : {}),
         ...(typeof b.hostname === 'string' ? { hostname: requestedHostname(b.hostname) } : {}),
         ...(typeof b.description === 'string' ? { description: b.description } : {}),
+        ...hints,
       };
       const server = await client.create<Server>(SERVERS, {
         metadata: {

@@ -13,6 +13,26 @@ export const PERSONALITY = {
 /** A server tag (2.26+): at create, PUT /tags and PUT /tags/{tag}. */
 export const TAG = compile({ type: 'string', minLength: 1, maxLength: 60, pattern: '^[^,/]*$' });
 
+/** Server ids in a same_host / different_host hint: one, or a list. */
+const SERVER_IDS = { anyOf: [S.uuid, { type: 'array', items: S.uuid }] };
+/**
+ * The scheduler hints as Nova's schema checks them (formats of the hints it knows, any other key
+ * allowed); which of them Kova honours is nova/scheduler-hints.ts's rule.
+ */
+const HINTS = {
+  type: 'object',
+  properties: {
+    group: S.uuid,
+    same_host: SERVER_IDS,
+    different_host: SERVER_IDS,
+    query: { type: ['string', 'object'] },
+    target_cell: { type: 'string', minLength: 1, maxLength: 255 },
+    different_cell: { type: ['string', 'array'], items: { type: 'string' } },
+    build_near_host_ip: { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] },
+    cidr: { type: 'string', pattern: '^/[0-9a-f.:]+$' },
+  },
+};
+
 /** POST /servers. */
 export const createServerSchema = perVersion(['2.19', '2.32', '2.33', '2.37', '2.42', '2.52', '2.57', '2.63', '2.74', '2.90', '2.94'], (v) => {
   const networkItem = {
@@ -64,8 +84,8 @@ export const createServerSchema = perVersion(['2.19', '2.32', '2.33', '2.37', '2
     additionalProperties: false,
     properties: {
       server: { type: 'object', required: v.atLeast('2.37') ? ['name', 'flavorRef', 'networks'] : ['name', 'flavorRef'], additionalProperties: false, properties: server },
-      'os:scheduler_hints': { type: 'object' },
-      'OS-SCH-HNT:scheduler_hints': { type: 'object' },
+      'os:scheduler_hints': HINTS,
+      'OS-SCH-HNT:scheduler_hints': HINTS,
     },
   };
 });

@@ -7,6 +7,7 @@ import { LAUNCH_INDEX_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
 import { accessIpOf, keyNameOf, reservationIdOf } from '../server-columns.ts';
 import { lastWriteAt } from '../timestamps.ts';
 import { POWER_STATE_CODES } from '../status.ts';
+import { hintsView } from '../scheduler-hints.ts';
 import { bookmark, naiveTime, pageBody, selfAndBookmark, type Page, type ViewContext } from './links.ts';
 
 /** What a server view needs besides the Server itself. */
@@ -20,6 +21,8 @@ export interface ServerViewInputs {
   hostStatus?: 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '';
   /** The availability zone of the server's host. */
   zone?: string;
+  /** The Nova id of the server group its `group` hint named, while the group exists (2.71). */
+  serverGroupId?: string;
 }
 
 const iso = (t: string | undefined): string => (t ?? new Date(0).toISOString()).replace(/\.\d+Z$/, 'Z');
@@ -118,10 +121,10 @@ function fullDetail(c: ViewContext, s: Server, i: ServerViewInputs, o: { show?: 
   if (v.atLeast('2.19')) out.description = s.spec.description ?? null;
   if (v.atLeast('2.26')) out.tags = s.spec.tags ?? [];
   if (v.atLeast('2.63')) out.trusted_image_certificates = null;
-  if (v.atLeast('2.71') && (o.show || o.update)) out.server_groups = [];
+  if (v.atLeast('2.71') && (o.show || o.update)) out.server_groups = i.serverGroupId ? [i.serverGroupId] : [];
   if (v.atLeast('2.73')) out.locked_reason = s.spec.locked ? s.spec.lockedReason ?? null : null;
   if (v.atLeast('2.96')) out.pinned_availability_zone = s.spec.availabilityZone ?? null;
-  if (v.atLeast('2.100')) out.scheduler_hints = {};
+  if (v.atLeast('2.100')) out.scheduler_hints = hintsView(s.spec, i.serverGroupId);
   return out;
 }
 
