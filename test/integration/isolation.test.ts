@@ -64,12 +64,12 @@ describe('tenant isolation on every route', () => {
   let projectA: string;
   let projectB: string;
   /** B's things, by what they are. */
-  const b = { server: '', serverName: `b-private-${hex()}`, deleted: '', deletedName: `b-gone-${hex()}`, key: `b-key-${hex()}`, metaKey: `bmeta-${hex()}`, metaValue: `bval-${hex()}`, tag: `btag-${hex()}`, request: '', flavor: `b-flavor-${hex()}`, image: '', imageName: `b-snap-${hex()}`, port: '', user: `bob-${hex()}` };
+  const b = { server: '', serverName: `b-private-${hex()}`, deleted: '', deletedName: `b-gone-${hex()}`, key: `b-key-${hex()}`, metaKey: `bmeta-${hex()}`, metaValue: `bval-${hex()}`, tag: `btag-${hex()}`, request: '', flavor: `b-flavor-${hex()}`, image: '', imageName: `b-snap-${hex()}`, port: '', user: `bob-${hex()}`, group: '', groupName: `b-group-${hex()}` };
   const userA = `alice-${hex()}`;
 
   /** What must never appear in an answer to A (but for an echo of what A sent). */
   const leaks = (answer: string, sent: string): string[] => secrets().filter((x) => answer.includes(x) && !sent.includes(x));
-  const secrets = (): string[] => [b.server, b.serverName, b.deleted, b.deletedName, b.key, b.metaKey, b.metaValue, b.tag, b.request, b.flavor, b.image, b.imageName, b.port, b.user].filter(Boolean);
+  const secrets = (): string[] => [b.server, b.serverName, b.deleted, b.deletedName, b.key, b.metaKey, b.metaValue, b.tag, b.request, b.flavor, b.image, b.imageName, b.port, b.user, b.group, b.groupName].filter(Boolean);
 
   before(async () => {
     kova = await startKova();
@@ -106,6 +106,9 @@ describe('tenant isolation on every route', () => {
     assert.equal(snap.status, 202, JSON.stringify(snap.body));
     b.image = snap.body.image_id;
     await eventually('B\'s snapshot done', async () => (await asB('GET', `/v2.1/servers/${b.server}`)).body.server?.['OS-EXT-STS:task_state'] === null && !!api.facade.caches.image(b.image), 120_000);
+    const group = await asB('POST', '/v2.1/os-server-groups', { server_group: { name: b.groupName, policy: 'anti-affinity' } });
+    assert.equal(group.status, 200, JSON.stringify(group.body));
+    b.group = group.body.server_group.id;
     const ports = await api.call('GET', `/networking/v2.0/ports?device_id=${b.server}`, { token: tokenB });
     b.port = ports.body.ports?.[0]?.id ?? '';
     assert.ok(b.port, JSON.stringify(ports.body));
@@ -126,6 +129,7 @@ describe('tenant isolation on every route', () => {
     if (name === 'id') {
       if (path.startsWith('/servers/')) return serverId;
       if (path.startsWith('/flavors/')) return b.flavor;
+      if (path.startsWith('/os-server-groups/')) return b.group;
       if (/^\/(images|v2\/images)\//.test(path)) return b.image;
       if (path.startsWith('/v2.0/ports/')) return b.port;
       return serverId;
@@ -214,6 +218,7 @@ describe('tenant isolation on every route', () => {
     assert.equal(s.locked, false);
     assert.equal(s.status, 'ACTIVE');
     assert.equal((await api.call('GET', `/v2.1/os-keypairs/${b.key}`, { token: tokenB })).status, 200);
+    assert.equal((await api.call('GET', `/v2.1/os-server-groups/${b.group}`, { token: tokenB })).status, 200);
     assert.equal((await api.call('GET', `/v2.1/flavors/${b.flavor}`, { token: tokenB })).status, 200);
     assert.equal((await api.call('GET', `/v2.1/flavors/${b.flavor}/os-flavor-access`, { token: api.token('root', nsB) })).body.flavor_access.length, 1);
     assert.equal((await api.call('GET', `/v2.1/servers/${b.deleted}/os-instance-actions`, { token: tokenB, version: '2.21' })).status, 200);
