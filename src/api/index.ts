@@ -2,6 +2,7 @@
 // generated manifest (crds/, the chart's crds/, config/rbac and the chart's user roles).
 import { stringify } from 'yaml';
 import { AggregateDefinition } from './aggregate.ts';
+import { DeletedServerDefinition } from './deleted-server.ts';
 import { FlavorDefinition } from './flavor.ts';
 import { KeyPairDefinition } from './keypair.ts';
 import { QuotaSetDefinition } from './quotaset.ts';
@@ -10,7 +11,7 @@ import { crdOf, type KindDefinition } from './schema.ts';
 import { ServerDefinition } from './server.ts';
 import { ServerGroupDefinition } from './server-group.ts';
 
-export const DEFINITIONS: KindDefinition[] = [FlavorDefinition, KeyPairDefinition, ServerDefinition, AggregateDefinition, ServerGroupDefinition, QuotaSetDefinition];
+export const DEFINITIONS: KindDefinition[] = [FlavorDefinition, KeyPairDefinition, ServerDefinition, AggregateDefinition, ServerGroupDefinition, QuotaSetDefinition, DeletedServerDefinition];
 
 const HEADER = '# Generated from src/api/ by `npm run crds`. Do not edit.\n';
 const yaml = (o: unknown): string => stringify(o, { lineWidth: 0 });

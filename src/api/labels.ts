@@ -69,6 +69,8 @@ export const IMAGE_PROPERTY_PREFIX = 'image.kova.io/';
  * managedFields times miss a removal (a host or metadata key taken out).
  */
 export const UPDATED_AT_ANNOTATION = `${GROUP}/updated-at`;
+/** On a Server: the controller records it as a DeletedServer before it goes (docs/adr/022). */
+export const HISTORY_FINALIZER = `${GROUP}/history`;
 /** On an Aggregate: its labels are removed from the Nodes before it goes. */
 export const AGGREGATE_FINALIZER = `${GROUP}/aggregate-labels`;
 /** A Node's membership of an aggregate (long names are shortened with a hash: label names have 63 characters). */

@@ -39,6 +39,7 @@ const USER_ROLES: KubeObject[] = [
       rule([GROUP], ['servers', 'keypairs', 'flavors', 'aggregates', 'servergroups', 'quotasets'], [...READ, ...WRITE]),
       // The virtual resource that makes a caller a Nova admin (Nova's role:admin).
       rule([GROUP], ['nova-admin'], ['use']),
+      rule([GROUP], ['deletedservers'], READ),
       rule([''], ['secrets'], ['create']),
       rule([''], ['pods/log'], ['get']),
       rule([''], ['nodes'], [...READ, 'patch', 'update']),
@@ -108,6 +109,8 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([GROUP], ['servergroups', 'quotasets'], READ),
       rule([GROUP], ['servergroups/status'], ['get', 'update']), // members' slots (docs/adr/020)
       rule([GROUP], ['servers'], ['delete']), // reclaiming soft-deleted servers
+      // Deleted servers' records (docs/adr/022): written at a Server's finalization, pruned by count and age.
+      rule([GROUP], ['deletedservers'], [...READ, 'create', 'delete']),
       rule([GROUP], ['servers/status', 'flavors/status', 'keypairs/status', 'aggregates/status'], ['get', 'patch', 'update']),
       rule(['kubevirt.io'], ['virtualmachines'], [...READ, ...WRITE]),
       rule(['kubevirt.io'], ['virtualmachineinstances'], [...READ, 'delete']),
@@ -132,7 +135,7 @@ export const OPERATOR_ROLES: KubeObject[] = [
       rule([''], ['users', 'groups', 'serviceaccounts'], ['impersonate']),
       rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
       rule(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
-      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates', 'servergroups', 'quotasets'], READ),
+      rule([GROUP], ['servers', 'flavors', 'keypairs', 'aggregates', 'servergroups', 'quotasets', 'deletedservers'], READ),
       rule([''], ['nodes', 'namespaces'], READ),
       rule(['cdi.kubevirt.io'], ['datasources'], READ),
       // os-services: the scheduler's and the controller's Leases stand as nova-scheduler and nova-conductor.

@@ -148,7 +148,8 @@ const fault = obj(
   ['code', 'message', 'created'],
 );
 
-const flavorSnapshot = obj({
+/** The flavor a server was built with, as its status (and a deleted server's record) keeps it. */
+export const flavorSnapshot = obj({
   id: str(),
   name: str(),
   vcpus: int(),
@@ -159,6 +160,21 @@ const flavorSnapshot = obj({
   extraSpecs: map(str()),
   instancetype: obj({ kind: str(), name: str() }),
 });
+
+/** Nova's instance actions, newest first (a Server's status, a deleted server's record). */
+export const instanceActions = arr(
+  obj({
+    action: str(),
+    requestId: str(),
+    userId: str(),
+    projectId: str(),
+    startTime: dateTime(),
+    updatedAt: dateTime(),
+    message: str(),
+    events: arr(obj({ event: str(), startTime: dateTime(), finishTime: dateTime(), result: oneOf(['Success', 'Error'] as const), host: str() }, ['event', 'startTime'])),
+  }, ['action', 'requestId', 'startTime']),
+  { description: "Nova's instance actions (os-instance-actions), newest first, at most 50.", maxItems: 50 },
+);
 
 const serverStatus = obj({
   observedGeneration: int({ minimum: 0 }),
@@ -179,19 +195,7 @@ const serverStatus = obj({
   flavor: flavorSnapshot,
   image: obj({ name: str(), uid: str() }, [], { description: 'The image the server was built from.' }),
   keyName: str(),
-  instanceActions: arr(
-    obj({
-      action: str(),
-      requestId: str(),
-      userId: str(),
-      projectId: str(),
-      startTime: dateTime(),
-      updatedAt: dateTime(),
-      message: str(),
-      events: arr(obj({ event: str(), startTime: dateTime(), finishTime: dateTime(), result: oneOf(['Success', 'Error'] as const), host: str() }, ['event', 'startTime'])),
-    }, ['action', 'requestId', 'startTime']),
-    { description: "Nova's instance actions (os-instance-actions), newest first, at most 50.", maxItems: 50 },
-  ),
+  instanceActions,
   handledRequests: map(str(), { description: 'The requestId of the last imperative request acted on, per action.' }),
   rebooting: obj({
     type: oneOf(['SOFT', 'HARD'] as const),

@@ -1,6 +1,7 @@
 // The informer caches the controllers, the API and the simulator read from: one informer per kind,
 // with the indexes and look-ups (by Nova id, by name) every reader uses.
 import { AGGREGATES, type Aggregate } from '../api/aggregate.ts';
+import { DELETED_SERVERS, type DeletedServer } from '../api/deleted-server.ts';
 import { FLAVORS, type Flavor } from '../api/flavor.ts';
 import { FLAVOR_LABEL, IMAGE_ID_LABEL, PROJECT_LABEL, SERVER_LABEL, SOURCE_SERVER_LABEL } from '../api/labels.ts';
 import { KEYPAIRS, type KeyPair } from '../api/keypair.ts';
@@ -24,6 +25,8 @@ export class Caches {
   readonly serverGroups: Informer<ServerGroup>;
   /** Nova's quotas: projects', users' and the class `default` (docs/adr/019). */
   readonly quotaSets: Informer<QuotaSet>;
+  /** Deleted servers' records (docs/adr/022), by Nova id. */
+  readonly deletedServers: Informer<DeletedServer>;
   readonly vms: Informer<VirtualMachine>;
   readonly vmis: Informer<VirtualMachineInstance>;
   readonly dataVolumes: Informer<DataVolume>;
@@ -55,6 +58,7 @@ export class Caches {
     this.aggregates = make<Aggregate>(AGGREGATES);
     this.serverGroups = make<ServerGroup>(SERVER_GROUPS).addIndex('uid', (g) => [g.metadata.uid ?? '']);
     this.quotaSets = make<QuotaSet>(QUOTASETS);
+    this.deletedServers = make<DeletedServer>(DELETED_SERVERS).addIndex('uid', (d) => [d.spec.serverId]);
     this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: SERVER_LABEL });
     this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: SERVER_LABEL });
     this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: SERVER_LABEL });

@@ -43,7 +43,22 @@ export interface KovaConfig extends FlavorMappingConfig {
    * one only when the request gives adminPass (docs/adr/016).
    */
   enableInstancePassword?: boolean;
+  /**
+   * How many deleted servers' records each project keeps, and for how long (docs/adr/022): the
+   * oldest beyond the count, and any older than the age, are pruned (KOVA_DELETED_SERVERS_MAX,
+   * KOVA_DELETED_SERVERS_MAX_AGE in seconds).
+   */
+  deletedServers?: HistoryBounds;
 }
+
+/** The bounds of the deleted servers' records of one project. */
+export interface HistoryBounds {
+  maxPerProject: number;
+  maxAgeSeconds: number;
+}
+
+/** 1,000 records a project, for 90 days. */
+export const DEFAULT_HISTORY_BOUNDS: HistoryBounds = { maxPerProject: 1000, maxAgeSeconds: 90 * 24 * 3600 };
 
 const envInt = (name: string, dflt: number): number => {
   const v = Number.parseInt(process.env[name] ?? '', 10);
@@ -57,6 +72,10 @@ export const defaultConfig = (): KovaConfig => ({
   podMtu: envInt('KOVA_POD_MTU', 1500),
   shelvedOffloadTimeSeconds: envInt('KOVA_SHELVED_OFFLOAD_TIME', 0),
   reclaimInstanceIntervalSeconds: envInt('KOVA_RECLAIM_INSTANCE_INTERVAL', 0),
+  deletedServers: {
+    maxPerProject: envInt('KOVA_DELETED_SERVERS_MAX', DEFAULT_HISTORY_BOUNDS.maxPerProject),
+    maxAgeSeconds: envInt('KOVA_DELETED_SERVERS_MAX_AGE', DEFAULT_HISTORY_BOUNDS.maxAgeSeconds),
+  },
   enableInstancePassword: !['false', '0', 'no', 'off'].includes((process.env.KOVA_ENABLE_INSTANCE_PASSWORD ?? '').toLowerCase()),
   serviceLeases: {
     scheduler: { namespace: 'kube-system', name: 'kube-scheduler' },

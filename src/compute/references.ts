@@ -3,9 +3,10 @@
 // 400s, the controller's faults). Nova keeps these in compute/api.py; this is Kova's one home for them.
 import type { Flavor } from '../api/flavor.ts';
 import type { KeyPair } from '../api/keypair.ts';
-import { ZONE_LABEL } from '../api/labels.ts';
+import { IMAGE_OWNER_ANNOTATION, ZONE_LABEL } from '../api/labels.ts';
 import type { Caches } from '../cache/caches.ts';
 import type { Node } from '../kube/types.ts';
+import type { DataSource } from '../kubevirt/types.ts';
 
 /** A project: its namespace and, when known, its Nova id. */
 export interface Project {
@@ -23,6 +24,15 @@ export const projectOf = (caches: Pick<Caches, 'projectIdOf'>, namespace: string
  */
 export function canUseFlavor(f: Flavor, project: Project): boolean {
   return f.spec.isPublic !== false || (f.spec.projects ?? []).some((p) => p === project.id || p === project.namespace);
+}
+
+/**
+ * An image made from a server (createImage, createBackup) is its project's, as Nova's snapshots
+ * are private to theirs: seen and booted only there. Every other image is public.
+ */
+export function canUseImage(d: DataSource, project: Project | undefined): boolean {
+  const owner = d.metadata.annotations?.[IMAGE_OWNER_ANNOTATION];
+  return !owner || owner === project?.namespace;
 }
 
 /** A flavor by metadata.name or Nova id that the project may use; undefined when there is none or it is private to others. */

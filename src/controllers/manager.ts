@@ -11,6 +11,7 @@ import { FLAVOR_LABEL, memberLabel, SOURCE_SERVER_LABEL } from '../api/labels.ts
 import { type ControllerDeps } from './deps.ts';
 import { type KovaConfig } from '../cache/config.ts';
 import { Caches, observeCaches } from '../cache/caches.ts';
+import { reconcileDeletedServer } from './deleted-server.ts';
 import { reconcileFlavor } from './flavor.ts';
 import { reconcileKeyPair } from './keypair.ts';
 import { reconcileServer, serverKeyOfLabelled } from './server/index.ts';
@@ -29,7 +30,8 @@ export class ControllerManager {
     const keyPairs = new Controller('keypair', async (k) => reconcileKeyPair(ctx, k), log, {}, metrics);
     const aggregates = new Controller('aggregate', async (k) => reconcileAggregate(ctx, k), log, {}, metrics);
     const servers = new Controller('server', async (k) => reconcileServer(ctx, k), log, { concurrency: 8 }, metrics);
-    this.controllers = [flavors, keyPairs, aggregates, servers];
+    const deletedServers = new Controller('deletedserver', async (k) => reconcileDeletedServer(ctx, k), log, {}, metrics);
+    this.controllers = [flavors, keyPairs, aggregates, servers, deletedServers];
 
     const each = <T extends KubeObject>(fn: (o: T) => void) => (_t: string, o: T, old?: T) => {
       fn(o);
@@ -63,6 +65,9 @@ export class ControllerManager {
       }
     }));
     caches.servers.on(each((s) => servers.enqueue(keyOf(s))));
+    caches.deletedServers.on((type, d) => {
+      if (type !== 'delete') deletedServers.enqueue(keyOf(d));
+    });
     const byOwner = each<KubeObject>((o) => {
       const owner = controllerOf(o);
       if (owner?.kind === 'Server') servers.enqueue(`${o.metadata.namespace}/${owner.name}`);

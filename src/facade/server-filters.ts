@@ -85,6 +85,19 @@ export function checkListQuery(q: Query, v: Version): void {
   }
 }
 
+/** A deleted server's row (a DeletedServer record read as a server, docs/adr/022). */
+const hardDeleted = (s: Server): boolean => s.status?.vmState === 'deleted';
+
+/**
+ * Whether a list could answer deleted servers, so the route reads their records: a changes-since
+ * or changes-before window, or an admin's deleted=true, status=DELETED or vm_state=deleted.
+ */
+export function wantsDeleted(q: Query, admin: boolean, v: Version): boolean {
+  if (q['changes-since'] !== undefined || (v.atLeast('2.66') && q['changes-before'] !== undefined)) return true;
+  if (!admin) return false;
+  return isTrueish(last(q.deleted)) === true || all(q.status).some((x) => x.toUpperCase() === 'DELETED') || last(q.vm_state) === 'deleted';
+}
+
 /** ?all_tenants asks for every project's servers: present with no value, or a word for true. */
 export function allTenants(q: Query): boolean {
   if (!Object.hasOwn(q, 'all_tenants')) return false;
@@ -146,10 +159,10 @@ export function serverFilter(q: Query, admin: boolean, v: Version, facts: (s: Se
   const softDeleted = (s: Server): boolean => s.status?.vmState === 'soft-delete';
   if (deleted === true) {
     const withSoft = opts.has('soft_deleted') ? isTrueish(opts.get('soft_deleted')) ?? false : true;
-    tests.push((s) => withSoft && softDeleted(s));
+    tests.push((s) => hardDeleted(s) || (withSoft && softDeleted(s)));
   } else if (deleted === false) {
     const withSoft = isTrueish(opts.get('soft_deleted')) ?? false;
-    if (!withSoft) tests.push((s) => !softDeleted(s));
+    tests.push((s) => !hardDeleted(s) && (withSoft || !softDeleted(s)));
   }
 
   if (v.atLeast('2.26')) {

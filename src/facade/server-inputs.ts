@@ -9,6 +9,7 @@ import { flavorId } from '../nova/views/flavors.ts';
 import type { ServerFacts } from '../nova/server-columns.ts';
 import type { ServerViewInputs } from '../nova/views/servers.ts';
 import type { UsageServer } from '../nova/views/usage.ts';
+import { deletedAsServer, deletedUsage } from '../nova/history.ts';
 
 export function serverViewInputs(c: Caches, s: Server): ServerViewInputs {
   const img = c.image(s.status?.image?.uid ?? s.spec.image) ?? c.image(s.spec.image);
@@ -45,3 +46,13 @@ export function serverFacts(c: Caches, s: Server): ServerFacts {
   const node = s.status?.host ? c.nodes.get(s.status.host) : undefined;
   return { projectId: c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace ?? '', imageId: serverImageId(c, s), zone: hostZone(node) };
 }
+
+/** The records of deleted servers, but for a Server still finalizing (its record is written just before it goes). */
+const records = (c: Caches, namespace?: string) => c.deletedServers.list(namespace).filter((d) => !c.servers.byIndex('uid', d.spec.serverId).length);
+
+/** A project's deleted servers (every project's without one) as server rows: status DELETED (docs/adr/022). */
+export const deletedServerRows = (c: Caches, namespace?: string): Server[] => records(c, namespace).map(deletedAsServer);
+
+/** A project's deleted servers (every project's without one) as usage counts them: terminated. */
+export const deletedUsageServers = (c: Caches, namespace?: string): UsageServer[] =>
+  records(c, namespace).map((d) => deletedUsage(d, c.projectIdOf(d.metadata.namespace ?? '') ?? d.metadata.namespace ?? ''));

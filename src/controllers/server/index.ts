@@ -7,6 +7,7 @@ import { splitKey } from '../../kube/types.ts';
 import type { ControllerDeps } from '../deps.ts';
 import { act } from './act.ts';
 import { decide } from './decide.ts';
+import { finalizeServer, holdServer } from './history.ts';
 import { observe } from './observe.ts';
 import { admitServer } from './quota.ts';
 import { awaitsQuotaDecision } from '../../nova/quotas.ts';
@@ -15,10 +16,13 @@ export async function reconcileServer(deps: ControllerDeps, key: string): Promis
   const { namespace, name } = splitKey(key);
   let server = deps.caches.servers.get(name, namespace);
   if (!server) return; // the VM is owned by it: garbage collection removes it
+  if (await finalizeServer(deps, server)) return;
   // Nothing is built for a Server before its quota is decided (docs/adr/019); then on with it.
   if (awaitsQuotaDecision(server) && !deps.caches.vms.get(name, namespace)) server = await admitServer(deps, server);
   const o = observe(deps.caches, server);
-  return act(deps, server, o.vmi, decide(o, deps.caches, deps.cfg));
+  const result = await act(deps, server, o.vmi, decide(o, deps.caches, deps.cfg));
+  await holdServer(deps, server);
+  return result;
 }
 
 /** Work-queue keys of the Servers a change to another object concerns. */

@@ -4,7 +4,7 @@
 import type { Flavor } from '../../api/flavor.ts';
 import type { FlavorSnapshot, Server } from '../../api/server.ts';
 import type { Caches } from '../../cache/caches.ts';
-import { canUseFlavor, findKeyPair, projectOf } from '../../compute/references.ts';
+import { canUseFlavor, canUseImage, findKeyPair, projectOf } from '../../compute/references.ts';
 import { findCondition, isTrue } from '../../kube/conditions.ts';
 import { imageIdOf, imageProperties } from '../../nova/images.ts';
 import type { NovaState } from '../../nova/status.ts';
@@ -80,7 +80,9 @@ export function resolveReferences(refs: Lookups, imagesNamespace: string, server
 
   // Once built, the server runs the image it was built (or rebuilt) from; spec.image changing is a rebuild.
   const imgRef = vmExists && ov.image ? ov.image : spec.image;
-  const img = refs.image(imgRef);
+  const found = refs.image(imgRef);
+  // Another project's snapshot is not found here, but for the one the server was built from.
+  const img = found && (canUseImage(found, projectOf(refs, ns)) || server.status?.image?.uid === imageIdOf(found)) ? found : undefined;
   const image = img ? { name: img.metadata.name ?? '', uid: imageIdOf(img) } : vmExists ? server.status?.image : undefined;
   if (!image?.name) return { flavor, fault: { code: 404, message: `Image ${spec.image} could not be found.`, details: `no DataSource ${spec.image} in namespace ${imagesNamespace}` } };
 

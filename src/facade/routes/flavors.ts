@@ -43,6 +43,13 @@ function find(req: FastifyRequest, id: string): Flavor {
   return f;
 }
 
+/** A flavor the caller may read: a private one only in a project on its access list (or by an admin), as Nova; else 404. */
+async function findVisible(req: FastifyRequest, id: string): Promise<Flavor> {
+  const f = find(req, id);
+  if (!canUseFlavor(f, req.nova.project ?? { namespace: '' }) && !(await req.nova.isAdmin())) throw notFound(`Flavor ${id} could not be found.`);
+  return f;
+}
+
 const SORT_KEYS: Record<string, (f: Flavor) => string | number> = {
   flavorid: flavorId, id: flavorId, name: (f) => f.spec.name, memory_mb: (f) => f.spec.ramMiB, vcpus: (f) => f.spec.vcpus,
   root_gb: (f) => f.spec.diskGiB ?? 0, ephemeral_gb: (f) => f.spec.ephemeralGiB ?? 0, swap: (f) => f.spec.swapMiB ?? 0, created_at: (f) => f.metadata.creationTimestamp ?? '',
@@ -89,7 +96,7 @@ async function listFlavors(req: FastifyRequest, detail: boolean) {
 }
 
 async function showFlavor(req: FastifyRequest) {
-  const f = find(req, idParam(req));
+  const f = await findVisible(req, idParam(req));
   return flavorShown(await viewContext(req), f);
 }
 
@@ -134,12 +141,12 @@ async function deleteFlavor(req: FastifyRequest, reply: FastifyReply) {
 // Extra specs.
 
 async function listExtraSpecs(req: FastifyRequest) {
-  return extraSpecsView(find(req, idParam(req)));
+  return extraSpecsView(await findVisible(req, idParam(req)));
 }
 
 async function showExtraSpec(req: FastifyRequest) {
   const { id, key } = req.params as SpecParams;
-  const value = find(req, id).spec.extraSpecs?.[key];
+  const value = (await findVisible(req, id)).spec.extraSpecs?.[key];
   if (value === undefined) throw notFound(`Flavor ${id} has no extra specs with key ${key}.`);
   return extraSpecView(key, value);
 }

@@ -1,10 +1,13 @@
 // GET /servers/{id}/os-instance-actions[/{request_id}]: what was asked of a server, newest first,
 // from the records the controller keeps in Server.status.instanceActions (2.58 paging and time
-// filters, 2.66 changes-before).
+// filters, 2.66 changes-before). From 2.21 a deleted server's actions are read from its record
+// (docs/adr/022).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { notFound } from '../../nova/faults.ts';
+import type { Server } from '../../api/server.ts';
+import { notFound, NovaError } from '../../nova/faults.ts';
+import { deletedAsServer } from '../../nova/history.ts';
 import { instanceActionList, instanceActionShown } from '../../nova/views/instance-actions.ts';
-import { findServer, idParam, page, viewContext } from './common.ts';
+import { canListServers, findServer, idParam, page, viewContext } from './common.ts';
 
 export async function instanceActionRoutes(app: FastifyInstance): Promise<void> {
   app.get('/servers/:id/os-instance-actions', listInstanceActions);
@@ -13,7 +16,7 @@ export async function instanceActionRoutes(app: FastifyInstance): Promise<void> 
 
 async function listInstanceActions(req: FastifyRequest) {
   const id = idParam(req);
-  const s = await findServer(req, id);
+  const s = await serverOrDeleted(req, id);
   const q = req.query as Record<string, string | undefined>;
   const v = req.nova.version;
   let list = s.status?.instanceActions ?? [];
@@ -30,7 +33,20 @@ async function listInstanceActions(req: FastifyRequest) {
 
 async function showInstanceAction(req: FastifyRequest) {
   const { id, requestId } = req.params as { id: string; requestId: string };
-  const a = (await findServer(req, id)).status?.instanceActions?.find((x) => x.requestId === requestId);
+  const a = (await serverOrDeleted(req, id)).status?.instanceActions?.find((x) => x.requestId === requestId);
   if (!a) throw notFound(`Action ${requestId} not found`);
   return instanceActionShown(await viewContext(req), id, a);
+}
+
+/** The server, or from 2.21 a deleted one the caller may see (Nova reads deleted instances there); else Nova's 404. */
+async function serverOrDeleted(req: FastifyRequest, id: string): Promise<Server> {
+  try {
+    return await findServer(req, id);
+  } catch (e) {
+    if (!(e instanceof NovaError && e.code === 404) || !req.nova.version.atLeast('2.21')) throw e;
+    const d = req.server.kova.caches.deletedServers.byIndex('uid', id)[0];
+    if (!d || (d.metadata.namespace !== req.nova.project?.namespace && !(await req.nova.isAdmin()))) throw e;
+    await canListServers(req, d.metadata.namespace);
+    return deletedAsServer(d);
+  }
 }

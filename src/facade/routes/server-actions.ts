@@ -21,7 +21,7 @@ import { serverState } from '../../nova/server-state.ts';
 import { evacuated, imageCreated, rescued } from '../../nova/views/server-actions.ts';
 import { guestAgentOffline } from '../../nova/password.ts';
 import { serverRebuilt } from '../../nova/views/servers.ts';
-import { findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
+import { canUseImage, findKeyPair, projectOf, usableFlavor } from '../../compute/references.ts';
 import { freshHoldings, limitsFor, scopesFor, withQuotaLock } from '../../compute/quotas.ts';
 import { checkDeltas } from '../../nova/quotas.ts';
 import { actionOf } from '../action-body.ts';
@@ -154,7 +154,7 @@ async function rebuild(a: ActionRequest): Promise<Answer> {
   const c = req.server.kova.caches;
   const b = validate<{ imageRef: string; name?: string; adminPass?: string; metadata?: Record<string, string>; description?: string | null; key_name?: string | null; user_data?: string | null; hostname?: string; preserve_ephemeral?: boolean; accessIPv4?: string; accessIPv6?: string; personality?: InjectedFile[] }>(rebuildSchema(req.nova.version), a.arg);
   const img = c.image(b.imageRef.split('/').at(-1) ?? '');
-  if (!img) throw badRequest('Invalid imageRef provided.');
+  if (!img || !canUseImage(img, { namespace: s.metadata.namespace ?? '' })) throw badRequest('Invalid imageRef provided.');
   // Nova's key pairs are the caller's own, at rebuild as at create.
   const key = b.key_name ? findKeyPair(c, s.metadata.namespace ?? '', b.key_name, req.nova.caller.user) : undefined;
   if (b.key_name && !key) throw badRequest('Invalid key_name provided.');
@@ -289,7 +289,7 @@ async function rescue(a: ActionRequest): Promise<Answer> {
   let image: string | undefined;
   if (b?.rescue_image_ref) {
     const d = a.req.server.kova.caches.image(b.rescue_image_ref);
-    if (!d) throw badRequest(`Image ${b.rescue_image_ref} could not be found.`);
+    if (!d || !canUseImage(d, { namespace: a.server.metadata.namespace ?? '' })) throw badRequest(`Image ${b.rescue_image_ref} could not be found.`);
     image = d.metadata.name;
   }
   // The rescue guest's own password; at unrescue the server's password comes back.

@@ -16,7 +16,7 @@ import { serverState } from '../../nova/server-state.ts';
 import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
-import { canUseFlavor, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
+import { canUseFlavor, canUseImage, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
 import { acquireQuotaLock, holdingsOf, limitsFor, scopesFor } from '../../compute/quotas.ts';
 import { checkMetadataItems, SERVER_GROUP_MEMBERS_EXCEEDED, serversThatFit } from '../../nova/quotas.ts';
 import { groupMembers } from '../../nova/server-groups.ts';
@@ -24,8 +24,8 @@ import { findServerGroup } from '../../compute/server-groups.ts';
 import { schedulerHints } from '../../nova/scheduler-hints.ts';
 import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
-import { allTenants, checkListQuery, serverFilter, serverOrder } from '../server-filters.ts';
-import { serverFacts, serverViewInputs } from '../server-inputs.ts';
+import { allTenants, checkListQuery, serverFilter, serverOrder, wantsDeleted } from '../server-filters.ts';
+import { deletedServerRows, serverFacts, serverViewInputs } from '../server-inputs.ts';
 import { requestStamp } from '../request-stamp.ts';
 import { last, type Query } from '../query.ts';
 import { validate } from '../validate.ts';
@@ -52,14 +52,16 @@ async function listServers(req: FastifyRequest, detail: boolean): Promise<Record
   const everyProject = allTenants(q);
   if (everyProject && !admin) throw forbidden(`Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.`);
   let list: Server[];
+  // Deleted servers are read from their records (docs/adr/022) when the query could show them.
+  const withDeleted = wantsDeleted(q, admin, v);
   if (everyProject) {
-    list = c.servers.list();
+    list = withDeleted ? [...c.servers.list(), ...deletedServerRows(c)] : c.servers.list();
     const project = last(q.project_id) ?? last(q.tenant_id);
     if (project) list = list.filter((s) => (c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace) === project || s.metadata.namespace === project);
   } else {
     const ns = requireProject(req).namespace;
     await canListServers(req, ns);
-    list = c.servers.list(ns);
+    list = withDeleted ? [...c.servers.list(ns), ...deletedServerRows(c, ns)] : c.servers.list(ns);
   }
   const facts = (s: Server) => serverFacts(c, s);
   list = list.filter(serverFilter(q, admin, v, facts));
@@ -101,7 +103,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const { imageRef, rootDiskGiB } = bootImage(b);
   if (!imageRef) throw badRequest('Missing imageRef attribute');
   const image = c.image(imageRef);
-  if (!image) throw badRequest('Can not find requested image');
+  if (!image || !canUseImage(image, project)) throw badRequest('Can not find requested image');
   let keyObjectName: string | undefined;
   if (b.key_name !== undefined) {
     const kp = findKeyPair(c, project.namespace, String(b.key_name), caller.user);
@@ -270,6 +272,8 @@ async function deleteServer(req: FastifyRequest, reply: FastifyReply): Promise<F
     await patchFresh(req, c.servers, s, () => ({ metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf('delete')) } }, spec: { powerState: 'SoftDeleted' } }));
     return reply.code(204).send();
   }
+  // The delete is stamped first: the deleted server's record names who deleted it (docs/adr/022).
+  await patchFresh(req, c.servers, s, () => ({ metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf('delete')) } } }));
   await callerClient(req).delete(SERVERS, s.metadata.name ?? '', s.metadata.namespace, { uid: s.metadata.uid });
   await cacheCatchUp(c.servers, () => { const x = c.servers.byIndex('uid', serverId(s))[0]; return !x || !!x.metadata.deletionTimestamp; });
   return reply.code(204).send();

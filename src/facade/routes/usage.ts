@@ -1,11 +1,12 @@
 // os-simple-tenant-usage: every project's usage over a period (admins), or one project's (its
-// readers and admins), from the live servers' launched_at and terminated_at; 2.40 pages them.
+// readers and admins), from the live servers' launched_at and terminated_at and the deleted
+// servers' records (docs/adr/022); 2.40 pages them.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Server } from '../../api/server.ts';
 import { badRequest, forbidden } from '../../nova/faults.ts';
 import { activeDuring, tenantUsageList, tenantUsageShown, usagePeriod, type UsageServer } from '../../nova/views/usage.ts';
 import { last, type Query } from '../query.ts';
-import { usageServer } from '../server-inputs.ts';
+import { deletedUsageServers, usageServer } from '../server-inputs.ts';
 import { canListServers, checkQuery, page, requireAdmin, viewContext } from './common.ts';
 
 export async function usageRoutes(app: FastifyInstance): Promise<void> {
@@ -13,15 +14,19 @@ export async function usageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/os-simple-tenant-usage/:tenant', showUsage);
 }
 
-/** The query Nova reads (unknown keys refused from 2.75), the period, and the page of servers active in it. */
-function usagePage(req: FastifyRequest, servers: Server[], keys: string[]): { period: { start: Date; stop: Date }; now: Date; items: UsageServer[]; limit: number; query: Query } {
+/** The query Nova reads (unknown keys refused from 2.75), the period, and the page of a project's (every project's) live and deleted servers active in it. */
+function usagePage(req: FastifyRequest, namespace: string | null | undefined, keys: string[]): { period: { start: Date; stop: Date }; now: Date; items: UsageServer[]; limit: number; query: Query } {
   const v = req.nova.version;
   const paging = v.atLeast('2.40');
   checkQuery(req, [...keys, ...(paging ? ['limit', 'marker'] : [])], '2.75');
   const q = req.query as Query;
   const now = new Date();
   const period = usagePeriod(last(q.start), last(q.end), now);
-  const active = activeDuring(servers.map((s) => usageServer(req.server.kova.caches, s)), period);
+  const c = req.server.kova.caches;
+  // null: no project (an unknown tenant); undefined: every project.
+  const live: Server[] = namespace === null ? [] : c.servers.list(namespace);
+  const deleted = namespace === null ? [] : deletedUsageServers(c, namespace);
+  const active = activeDuring([...live.map((s) => usageServer(c, s)), ...deleted], period);
   if (!paging) return { period, now, items: active, limit: 0, query: q };
   const marker = last(q.marker);
   if (marker !== undefined && !active.some((s) => s.id === marker)) throw badRequest(`Marker ${marker} could not be found.`);
@@ -31,7 +36,7 @@ function usagePage(req: FastifyRequest, servers: Server[], keys: string[]): { pe
 
 async function listUsage(req: FastifyRequest) {
   await requireAdmin(req, 'os_compute_api:os-simple-tenant-usage:list');
-  const u = usagePage(req, req.server.kova.caches.servers.list(), ['start', 'end', 'detailed']);
+  const u = usagePage(req, undefined, ['start', 'end', 'detailed']);
   return tenantUsageList(await viewContext(req), u.items, { ...u, detailed: last(u.query.detailed) === '1' });
 }
 
@@ -42,6 +47,6 @@ async function showUsage(req: FastifyRequest) {
   const own = req.nova.project && (tenant === req.nova.project.id || tenant === req.nova.project.namespace);
   if (own) await canListServers(req, req.nova.project?.namespace);
   else if (!(await req.nova.isAdmin())) throw forbidden(`Policy doesn't allow os_compute_api:os-simple-tenant-usage:show to be performed.`);
-  const u = usagePage(req, project ? c.servers.list(project.namespace) : [], ['start', 'end']);
+  const u = usagePage(req, project ? project.namespace : null, ['start', 'end']);
   return tenantUsageShown(await viewContext(req), tenant, u.items, u);
 }

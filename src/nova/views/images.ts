@@ -14,21 +14,21 @@ const num = (v: string | undefined): number => Number(v ?? 0) || 0;
 /** Glance's status of an image: active once its DataSource is ready. */
 export const glanceStatus = (d: DataSource): 'active' | 'queued' => (isReady(d) ? 'active' : 'queued');
 
-/** A Glance v2 image record. */
-export function glanceImage(d: DataSource): Record<string, unknown> {
+/** A Glance v2 image record; `owner`: the project of an image made from a server (private to it), else none (public). */
+export function glanceImage(d: DataSource, owner?: string): Record<string, unknown> {
   const a = d.metadata.annotations ?? {};
   const id = imageIdOf(d);
   return {
     id,
     name: imageName(d),
     status: glanceStatus(d),
-    visibility: 'public',
+    visibility: owner ? 'private' : 'public',
     protected: false,
     os_hidden: false,
     checksum: null,
     os_hash_algo: null,
     os_hash_value: null,
-    owner: null,
+    owner: owner ?? null,
     size: a['image.kova.io/size'] ? num(a['image.kova.io/size']) : null,
     virtual_size: null,
     min_ram: num(a['image.kova.io/min_ram']),
@@ -52,8 +52,8 @@ export const queuedGlanceImage = (id: string, name: string): Record<string, unkn
 });
 
 /** GET /image/v2/images: a page, with Glance's `next` when it is full. */
-export function glanceImageList(p: Page<DataSource>): Record<string, unknown> {
-  const body: Record<string, unknown> = { images: p.items.map(glanceImage), schema: '/v2/schemas/images', first: '/v2/images' };
+export function glanceImageList(p: Page<DataSource>, ownerOf: (d: DataSource) => string | undefined = () => undefined): Record<string, unknown> {
+  const body: Record<string, unknown> = { images: p.items.map((d) => glanceImage(d, ownerOf(d))), schema: '/v2/schemas/images', first: '/v2/images' };
   if (p.full && p.items.length) body.next = `/v2/images?marker=${imageIdOf(p.items.at(-1)!)}`;
   return body;
 }

@@ -1,7 +1,7 @@
 // os-simple-tenant-usage: what each project's servers used over a period (hours, and vCPU, RAM and
 // disk hours), from their launched_at and terminated_at, as Nova's simple_tenant_usage.py counts
-// it; 2.40 pages the servers. Kova's servers are the live ones: a deleted Server is gone with its
-// record. Pure.
+// it; 2.40 pages the servers. A deleted server counts from its record (docs/adr/022), terminated
+// when it was deleted. Pure.
 import { badRequest } from '../faults.ts';
 import { naiveTime, type ViewContext } from './links.ts';
 
