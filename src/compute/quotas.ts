@@ -15,8 +15,9 @@ import { isAlreadyExists, isConflict, type KubeClient } from '../kube/client.ts'
 import { LEASES } from '../kube/types.ts';
 import type { Lease } from '../nova/services.ts';
 import {
-  CLASS_QUOTA_NAME, countedServer, effectiveLimits, PROJECT_QUOTA_NAME, usageOf, type Holdings, type Limits, type QuotaScope,
+  checkDeltas, CLASS_QUOTA_NAME, countedServer, effectiveLimits, PROJECT_QUOTA_NAME, quotaAdmitted, usageOf, type Holdings, type Limits, type QuotaScope,
 } from '../nova/quotas.ts';
+import { USER_ANNOTATION } from '../api/labels.ts';
 
 export { QUOTASETS };
 
@@ -38,6 +39,19 @@ export function quotaSetsOf(c: Caches, cfg: KovaConfig, namespace: string, userI
     project: c.quotaSets.get(PROJECT_QUOTA_NAME, namespace),
     user: userId === undefined ? undefined : c.quotaSets.list(namespace).find((q) => q.spec.userId === userId),
   };
+}
+
+/**
+ * Nova's refusal of a resize asked by editing a Server's spec, if the new flavor's growth would go
+ * over the project's (or its owner's) cores or ram: counted against the servers already admitted.
+ */
+export function resizeQuotaRefusal(c: Caches, cfg: KovaConfig, server: Server, from: { vcpus: number; ramMiB: number }, to: { vcpus: number; ramMiB: number }): string | undefined {
+  const ns = server.metadata.namespace ?? '';
+  const user = server.metadata.annotations?.[USER_ANNOTATION];
+  // The others as they count, this one at the flavor it has (its spec already names the new one).
+  const others = holdingsOf(c, c.servers.list(ns).filter((s) => quotaAdmitted(s) && s.metadata.uid !== server.metadata.uid), []);
+  const holdings = { ...others, servers: [...others.servers, { userId: user, vcpus: from.vcpus, ramMiB: from.ramMiB }] };
+  return checkDeltas(scopesFor(c, cfg, ns, holdings, user), { cores: to.vcpus - from.vcpus, ram: to.ramMiB - from.ramMiB });
 }
 
 /** The limits in force for a project, or for one of its users. */

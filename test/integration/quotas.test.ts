@@ -252,7 +252,7 @@ describe('quotas', () => {
     assert.equal((await servers(p.namespace)).length, 6);
   });
 
-  test("resize counts the new flavor's growth: over quota it is refused and the server keeps its flavor", async () => {
+  test("resize counts the new flavor's growth, from both doors: over quota it is refused and the server keeps its flavor", async () => {
     const p = await quotaProject();
     await setQuota(api, p.admin, p.id, { cores: 3 });
     const made = await create(api, p.member, p.zone);
@@ -261,6 +261,14 @@ describe('quotas', () => {
     const r = await api.call('POST', `/v2.1/servers/${id}/action`, { token: p.member, body: { resize: { flavorRef: 'q.quad' } } });
     assert.deepEqual([r.status, r.body.forbidden?.message], [403, 'Quota exceeded for cores: Requested 3, but already used 1 of 3 cores']);
     assert.equal((await servers(p.namespace))[0]?.spec.flavor, 'q.tiny');
+    // The same resize asked by editing the spec (kubectl) is refused by the controller, in a condition.
+    const name = (await servers(p.namespace))[0]!.metadata.name ?? '';
+    await kova.client.mergePatch(SERVERS, name, p.namespace, { spec: { flavor: 'q.quad' } });
+    const refused = await eventually('the spec door refuses it', async () => (await servers(p.namespace))[0]?.status?.conditions?.find((c) => c.type === 'Accepted' && c.status === 'False'), 60_000);
+    assert.match(refused.message ?? '', /resize to flavor q\.quad: Quota exceeded for cores: Requested 3, but already used 1 of 3 cores/);
+    assert.equal((await servers(p.namespace))[0]?.status?.operation, undefined, 'no resize under way');
+    await kova.client.mergePatch(SERVERS, name, p.namespace, { spec: { flavor: 'q.tiny' } });
+    await eventually('accepted again', async () => (await servers(p.namespace))[0]?.status?.conditions?.find((c) => c.type === 'Accepted')?.status === 'True' || undefined, 60_000);
     await setQuota(api, p.admin, p.id, { cores: 4 });
     const ok = await api.call('POST', `/v2.1/servers/${id}/action`, { token: p.member, body: { resize: { flavorRef: 'q.quad' } } });
     assert.equal(ok.status, 202);

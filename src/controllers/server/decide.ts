@@ -15,6 +15,10 @@ import { APPLIED_HASH, REQUEST_ANNOTATION } from '../../api/labels.ts';
 import { advance, operationState, replacedAndRunning, updateMigrations, vmOverrides, type Observed, type Step } from './operations.ts';
 import { planRequests, unstampedRequest } from './requests.ts';
 import { quotaRefusal } from '../../nova/quotas.ts';
+import { resizeQuotaRefusal } from '../../compute/quotas.ts';
+import type { Caches } from '../../cache/caches.ts';
+
+type FlavorSize = { vcpus: number; ramMiB: number };
 import { resolveHints, resolveReferences, type Lookups, type Resolved } from './references.ts';
 import { desiredVirtualMachine, HALTED_STATES } from './vm.ts';
 import { guestKind, passwordCondition, planPassword, type PasswordStep } from './password.ts';
@@ -76,7 +80,10 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
 
   // Requests first: the Compute API's stamp of the last request it made of this server.
   const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
-  const plan = vm && !deleting ? planRequests(refs, server, vmi, stamp, now) : undefined;
+  // (The quota check needs the quota caches: the controller's, not a test's narrower lookups.)
+  const quotaCaches = 'quotaSets' in refs ? (refs as Caches) : undefined;
+  const resizeQuota = quotaCaches ? (from: FlavorSize, to: FlavorSize) => resizeQuotaRefusal(quotaCaches, cfg, server, from, to) : undefined;
+  const plan = vm && !deleting ? planRequests(refs, server, vmi, stamp, now, resizeQuota) : undefined;
   const planned: Server = plan ? { ...server, status: { ...prev, operation: plan.op, rescueVolume: plan.rescueVolume } } : server;
   const ov = vmOverrides(planned);
   const references = resolveReferences(refs, cfg.imagesNamespace, server, !!vm, ov);

@@ -25,8 +25,11 @@ export interface Plan {
 }
 
 /** Every request in spec, planned; what was taken without a new Compute API stamp is recorded too. */
-export function planRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
-  const plan = takeRequests(refs, server, vmi, stamp, now);
+/** Nova's quota refusal of a resize from one flavor to another, if it would go over (the spec door's check). */
+export type ResizeQuota = (from: { vcpus: number; ramMiB: number }, to: { vcpus: number; ramMiB: number }) => string | undefined;
+
+export function planRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string, resizeQuota?: ResizeQuota): Plan {
+  const plan = takeRequests(refs, server, vmi, stamp, now, resizeQuota);
   // What was taken without a new Compute API stamp was asked by editing the spec: record it too.
   const st = server.status ?? {};
   const viaApi = (id: string | undefined) => !!stamp && stamp.requestId === id;
@@ -61,7 +64,7 @@ export function unstampedRequest(server: Server, projectId: string, u: { action:
   return { requestId, action: u.action, userId: '', projectId, at: now };
 }
 
-function takeRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string): Plan {
+function takeRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string, resizeQuota?: ResizeQuota): Plan {
   const spec = server.spec;
   const st = server.status ?? {};
   const handled = { ...(st.handledRequests ?? {}) };
@@ -150,7 +153,11 @@ function takeRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance
     }
   } else if (target && current && !flavorMatches(refs, spec.flavor, current)) {
     const snap = snapshotOf(target);
-    if (snap && allowed('resize', `resize to flavor ${spec.flavor}`)) {
+    // A resize asked through the API was counted there, under the quota lock; one asked by editing
+    // the spec is counted here, against the servers already admitted (docs/adr/019).
+    const overQuota = snap && stamp?.action !== 'resize' ? resizeQuota?.({ vcpus: current.vcpus ?? 0, ramMiB: current.ramMiB ?? 0 }, { vcpus: snap.vcpus ?? 0, ramMiB: snap.ramMiB ?? 0 }) : undefined;
+    if (overQuota) plan.refusal = `resize to flavor ${spec.flavor}: ${overQuota}`;
+    else if (snap && allowed('resize', `resize to flavor ${spec.flavor}`)) {
       start({ kind: 'resize', requestId: stamp?.action === 'resize' ? stamp.requestId : `flavor:${spec.flavor}:${server.metadata.generation}`, phase: 'migrating', fromFlavor: current, toFlavor: snap, fromVMI: live });
     }
   } else if (spec.rescue && !st.rescueVolume && isNew('rescue', spec.rescue.requestId)) {
