@@ -9,7 +9,7 @@ import { SERVER_GROUPS, type ServerGroup } from '../../src/api/server-group.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
-import { PODS, type Pod } from '../../src/kube/types.ts';
+import { NODES, PODS, type Pod } from '../../src/kube/types.ts';
 import { compareShape, loadTemplate, versionsOf } from '../conformance/samples.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { people } from '../support/people.ts';
@@ -189,7 +189,7 @@ describe('server groups and scheduler hints', () => {
       await removeServers('two-');
     });
 
-    test('moves keep the policy: a live and a cold migration of anti-affinity members land on the one host left', async () => {
+    test('moves keep the policy: a live migration, a cold migration and an evacuation of anti-affinity members land on the one host left', async () => {
       const g = (await createGroup({ name: 'moving', policy: 'anti-affinity' })).body.server_group;
       assert.equal((await boot('moving', { group: g.id }, { count: 2 })).status, 202);
       const [a, b] = await settled('moving-', 2);
@@ -215,6 +215,17 @@ describe('server groups and scheduler hints', () => {
       assert.equal((await quiet(b!.metadata.uid ?? '', 'VERIFY_RESIZE'))['OS-EXT-SRV-ATTR:host'], next);
       assert.equal((await act(b!.metadata.uid ?? '', { confirmResize: null })).status, 204);
       await quiet(b!.metadata.uid ?? '', 'ACTIVE');
+      // Evacuation: b's host forced down; the one host left that no member holds takes it.
+      const down = (await hostOf(b!.metadata.uid ?? ''))['OS-EXT-SRV-ATTR:host'];
+      const left = free();
+      await kova.client.mergePatch(NODES, down, undefined, { spec: { taints: [{ key: 'compute.kova.io/forced-down', value: 'true', effect: 'NoSchedule' }] } });
+      try {
+        await eventually('host down in the cache', async () => api.facade.caches.nodes.get(down)?.spec?.taints?.length);
+        assert.equal((await act(b!.metadata.uid ?? '', { evacuate: {} })).status, 200);
+        assert.equal((await quiet(b!.metadata.uid ?? '', 'ACTIVE'))['OS-EXT-SRV-ATTR:host'], left, 'evacuated to the host the policy leaves');
+      } finally {
+        await kova.client.mergePatch(NODES, down, undefined, { spec: { taints: null } });
+      }
       await removeServers('moving-');
     });
 
