@@ -4,6 +4,7 @@
 import type { Flavor } from '../api/flavor.ts';
 import type { KeyPair } from '../api/keypair.ts';
 import { IMAGE_OWNER_ANNOTATION, ZONE_LABEL } from '../api/labels.ts';
+import { zoneOf } from '../nova/hosts.ts';
 import type { Caches } from '../cache/caches.ts';
 import type { Node } from '../kube/types.ts';
 import type { DataSource } from '../kubevirt/types.ts';
@@ -58,7 +59,8 @@ export function findKeyPair(caches: Pick<Caches, 'keyPair' | 'keyPairs'>, namesp
 export const findHost = (caches: Caches, name: string): Node | undefined => caches.nodes.get(name);
 
 /** The availability zone of a host. */
-export const hostZone = (n: Node | undefined): string | undefined => n?.metadata.labels?.[ZONE_LABEL];
+/** A host's availability zone: its zone label, or Nova's default zone for a host in none (as os-hosts shows it). */
+export const hostZone = (n: Node | undefined): string | undefined => (n ? zoneOf(n) : undefined);
 
 /** Whether any host is in the zone. */
-export const zoneExists = (caches: Caches, zone: string): boolean => caches.nodes.list().some((n) => hostZone(n) === zone);
+export const zoneExists = (caches: Caches, zone: string): boolean => caches.nodes.list().some((n) => n.metadata.labels?.[ZONE_LABEL] === zone);

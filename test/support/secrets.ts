@@ -30,8 +30,10 @@ export function recordExchange(headers: Record<string, string>, body: unknown, r
   const walk = (keys: string[]) => (v: unknown, key = ''): void => {
     if (typeof v === 'string') {
       if (keys.includes(key)) {
-        recordSecret(v);
-        if (key === 'user_data') recordSecret(Buffer.from(v, 'base64').toString('utf8'));
+        if (key !== 'user_data' || v.length >= 24) recordSecret(v);
+        // User data decoded: only when long enough to be a test's own (a bare `#cloud-config` is everyone's).
+        const decoded = key === 'user_data' ? Buffer.from(v, 'base64').toString('utf8') : '';
+        if (decoded.length >= 24) recordSecret(decoded);
       }
     } else if (v && typeof v === 'object') for (const [k, c] of Object.entries(v)) walk(keys)(c, k);
   };
