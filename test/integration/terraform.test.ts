@@ -5,6 +5,8 @@
 // that must find nothing to do; a new flavor resizes the server, a new image rebuilds it,
 // power_state stops it; destroy leaves nothing in the cluster.
 import assert from 'node:assert/strict';
+import { QUOTASETS, type QuotaSet } from '../../src/api/quotaset.ts';
+import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,7 +113,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     assert.match(lock, new RegExp(`provider "registry.opentofu.org/terraform-provider-openstack/openstack"[\\s\\S]*version\\s+= "${tools.providerVersion}"`));
   });
 
-  test('apply: key pairs, flavors (extra specs, private with access), an aggregate, a server group and two servers', async () => {
+  test('apply: key pairs, flavors (extra specs, private with access), an aggregate, a server group, the project\'s quotas and two servers', async () => {
     await apply();
     const o = await outputs();
     // Key pairs: one imported, one generated (its private key returned once).
@@ -140,6 +142,9 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     // Its server group: the `group` scheduler hint made it a member.
     const group = (await list<ServerGroup>(SERVER_GROUPS, PROJECT)).find((g) => g.spec.name === 'tf-spread');
     assert.deepEqual([group?.metadata.uid, group?.spec.policy, w.spec.serverGroup], [o.group_id!.value, 'anti-affinity', group?.metadata.name]);
+    // The project's quotas: the QuotaSet the provider's os-quota-sets update wrote.
+    const quota = (await list<QuotaSet>(QUOTASETS, PROJECT)).find((q) => q.metadata.name === PROJECT_QUOTA_NAME);
+    assert.deepEqual([quota?.spec.instances, quota?.spec.cores, quota?.spec.serverGroupMembers], [20, 40, 10]);
     // Neutron's port for the web server is its interface: the MAC and the IP the server shows.
     const inst = (await state()).find((r) => r.address === 'openstack_compute_instance_v2.web');
     const [nic] = inst.values.network;
@@ -192,7 +197,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     const o = await outputs();
     const r = await tofu('destroy', '-auto-approve', '-input=false', '-no-color', ...vars);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /Destroy complete! Resources: 9 destroyed\./);
+    assert.match(r.stdout, /Destroy complete! Resources: 10 destroyed\./);
     let left: string[] = [];
     const leftover = async (): Promise<string[]> => [
       ...(await list<Server>(SERVERS, PROJECT)).map((x) => `server ${x.spec.name}`),
