@@ -5,8 +5,8 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import { sleep } from '../../src/kube/informer.ts';
 import { EVENTS, type KubeEvent } from './events.ts';
 
-/** Polls `probe` until it returns a value other than undefined/false, or fails with `what`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+/** Polls `probe` until it returns a value other than undefined/false, or fails with `what` (after a minute by default: a loaded CI machine is slow, a hang is still caught). */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -22,7 +22,7 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 }
 
 /** Waits until the Server's status matches `pred`; returns it. */
-export async function serverWhere(c: KubeClient, namespace: string, name: string, what: string, pred: (s: Server) => boolean, timeoutMs = 30_000): Promise<Server> {
+export async function serverWhere(c: KubeClient, namespace: string, name: string, what: string, pred: (s: Server) => boolean, timeoutMs = 60_000): Promise<Server> {
   let last: Server | undefined;
   try {
     return await eventually(`server ${namespace}/${name} ${what}`, async () => {
