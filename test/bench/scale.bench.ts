@@ -88,12 +88,18 @@ async function main(): Promise<void> {
       if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
       return (await r.json()) as { servers: { id: string }[] };
     };
-    // Until the API's caches have every server.
-    for (;;) {
-      const all = await get('/v2.1/servers?limit=100000');
-      if (all.servers.length === N) break;
-      await sleep(1000);
-    }
+    // Until the API's caches have every server (counted a page at a time: Nova caps a page at 1,000).
+    const count = async (): Promise<number> => {
+      let n = 0;
+      let marker = '';
+      for (;;) {
+        const page = await get(`/v2.1/servers?limit=1000${marker ? `&marker=${marker}` : ''}`);
+        n += page.servers.length;
+        if (page.servers.length < 1000) return n;
+        marker = page.servers.at(-1)!.id;
+      }
+    };
+    while ((await count()) < N) await sleep(1000);
 
     log('paging');
     const pages: number[] = [];
