@@ -13,6 +13,8 @@ import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/typ
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { FLAVORS } from '../../src/api/flavor.ts';
 import { stats } from './stats.ts';
+import { QUOTASETS } from '../../src/api/quotaset.ts';
+import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { startControlPlane } from '../support/controlplane.ts';
 
 const SERVERS_N = Number(process.env.KOVA_BENCH_SERVERS ?? 1000);
@@ -33,6 +35,8 @@ async function main(): Promise<void> {
     const client = await KubeClient.load(cp.kubeconfigPath, { fieldManager: 'kova-bench' });
     const ns = 'bench';
     await ensureProject(client, ns);
+    // Unlimited quotas: the benchmark creates past Nova's default of 10 servers.
+    await client.apply(QUOTASETS, { metadata: { name: PROJECT_QUOTA_NAME, namespace: ns }, spec: { instances: -1, cores: -1, ramMiB: -1 } });
     await ensureImage(client, 'kova-images', 'cirros');
     await Promise.all(CLASSIC_FLAVORS.map((spec) => client.apply(FLAVORS, { metadata: { name: spec.name }, spec })));
     await Promise.all(CLUSTER_ROLES.map((r) => client.apply(CLUSTER_ROLE_TYPE, r)));

@@ -20,6 +20,8 @@ import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/typ
 import { TokenIssuer } from '../../src/identity/tokens.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { stats } from './stats.ts';
+import { QUOTASETS } from '../../src/api/quotaset.ts';
+import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { startControlPlane } from '../support/controlplane.ts';
 
 const N = Number(process.env.KOVA_BENCH_SCALE_SERVERS ?? 10_000);
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
     await Promise.all(CLUSTER_ROLES.map((r) => client.apply(CLUSTER_ROLE_TYPE, r)));
     await client.apply(CLUSTER_ROLE_BINDING_TYPE, clusterRoleBinding('bench-admin', 'kova-admin', { kind: 'User', name: 'bench' }));
     await ensureProject(client, 'big');
+    // Unlimited quotas: the benchmark measures listing and creating, not Nova's default of 10 servers.
+    await client.apply(QUOTASETS, { metadata: { name: PROJECT_QUOTA_NAME, namespace: 'big' }, spec: { instances: -1, cores: -1, ramMiB: -1 } });
     log(`${N} servers in one project`);
     await populate(client, 'big', N, 's');
     log(`${N} more over ${SPREAD} projects`);
