@@ -31,6 +31,7 @@ import { KubeVirtSimulator } from '../../src/sim/simulator.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { startControlPlane } from '../support/controlplane.ts';
+import { pool } from '../support/pool.ts';
 
 const N = Number(process.env.KOVA_BENCH_THROUGHPUT_SERVERS ?? 200);
 const IN_FLIGHT = 50; // concurrent creates, the same for the raw objects and both doors
@@ -43,10 +44,7 @@ const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 /** Runs `n` tasks with at most `limit` at a time; the wall time in ms. */
 async function timedPool(n: number, limit: number, task: (i: number) => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, async () => {
-    while (next < n) await task(next++);
-  }));
+  await pool(n, limit, task);
   return performance.now() - t0;
 }
 

@@ -2,7 +2,6 @@
 //   - GET /v2.1/servers/detail over N servers (median, p99) vs a raw LIST of the same Server objects;
 //   - POST /v2.1/servers latency (including read-your-writes) vs a raw Server create.
 // Prints one JSON document. Aim (issue 3): the façade list at most half the raw list time.
-import { performance } from 'node:perf_hooks';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { defaultConfig } from '../../src/cache/config.ts';
@@ -12,7 +11,7 @@ import { createLogger } from '../../src/log.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
 import { FLAVORS } from '../../src/api/flavor.ts';
-import { stats } from './stats.ts';
+import { stats, time } from './stats.ts';
 import { QUOTASETS } from '../../src/api/quotaset.ts';
 import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { startControlPlane } from '../support/controlplane.ts';
@@ -20,12 +19,6 @@ import { startControlPlane } from '../support/controlplane.ts';
 const SERVERS_N = Number(process.env.KOVA_BENCH_SERVERS ?? 1000);
 const LIST_RUNS = Number(process.env.KOVA_BENCH_LIST_RUNS ?? 30);
 const CREATE_RUNS = Number(process.env.KOVA_BENCH_CREATE_RUNS ?? 50);
-
-async function time<T>(fn: () => Promise<T>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
 
 const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
 

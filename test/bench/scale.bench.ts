@@ -19,7 +19,7 @@ import { KubeClient, resourcePath } from '../../src/kube/client.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
 import { TokenIssuer } from '../../src/identity/tokens.ts';
 import { CLASSIC_FLAVORS, ensureImage, ensureProject } from '../../src/sim/seed.ts';
-import { stats } from './stats.ts';
+import { stats, time } from './stats.ts';
 import { QUOTASETS } from '../../src/api/quotaset.ts';
 import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { startControlPlane } from '../support/controlplane.ts';
@@ -27,12 +27,6 @@ import { startControlPlane } from '../support/controlplane.ts';
 const N = Number(process.env.KOVA_BENCH_SCALE_SERVERS ?? 10_000);
 const SPREAD = 100;
 const log = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
-
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
 
 /** Creates `count` servers with an ACTIVE status in `ns`, 50 at a time. */
 async function populate(client: KubeClient, ns: string, count: number, prefix: string): Promise<void> {

@@ -14,11 +14,3 @@ export async function startOwnControlPlane(o: { apiServerArgs?: string[] } = {})
   process.env.KOVA_TEST_DIR = cp.dir;
   return cp;
 }
-
-/** Runs `n` tasks, at most `limit` at a time. */
-export async function pool(n: number, limit: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, n) }, async () => {
-    while (next < n) await task(next++);
-  }));
-}

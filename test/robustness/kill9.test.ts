@@ -13,7 +13,8 @@ import { startKova, type Kova } from '../support/cluster.ts';
 import { ensureFlavor, project } from '../support/fixtures.ts';
 import { spawnController } from '../support/processes.ts';
 import { eventually } from '../support/waiting.ts';
-import { pool, startOwnControlPlane } from './cluster.ts';
+import { pool } from '../support/pool.ts';
+import { startOwnControlPlane } from './cluster.ts';
 
 const N = Number(process.env.KOVA_ROBUSTNESS_SERVERS ?? 500);
 
