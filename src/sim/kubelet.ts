@@ -4,7 +4,7 @@
 // kubelet-server.ts; the Nodes' status and Lease heartbeats are nodes.ts.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isNotFound } from '../kube/client.ts';
+import { isConflict, isNotFound } from '../kube/client.ts';
 import { controllerOf, keyOf, PODS, splitKey, type Pod } from '../kube/types.ts';
 import type { VirtualMachine } from '../kubevirt/types.ts';
 import { isFinal, now, type SimDeps } from './deps.ts';
@@ -79,7 +79,18 @@ export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promis
     };
   }
   if (isDeepStrictEqual(pod.status?.containerStatuses, status.containerStatuses) && pod.status?.phase === status.phase) return;
-  await d.client.mergePatch(PODS, name, namespace, { status }, 'status');
+  await writeStatus(d, pod, status);
+}
+
+/**
+ * A pod's status, written only over the version it was computed from: a kubelet never brings an
+ * exited pod back, and a stale cache would. (On a conflict the newer version comes by the watch.)
+ */
+async function writeStatus(d: SimDeps, pod: Pod, status: Pod['status']): Promise<void> {
+  const { name = '', namespace, resourceVersion } = pod.metadata;
+  await d.client.mergePatch(PODS, name, namespace, { metadata: { resourceVersion }, status }, 'status').catch((e: unknown) => {
+    if (!isConflict(e) && !isNotFound(e)) throw e;
+  });
 }
 
 /**
@@ -104,11 +115,13 @@ async function launcherExit(d: SimDeps, pod: Pod, vm: VirtualMachine | undefined
     if (!exited) await exit(d, pod, vmiHere.status?.phase === 'Failed' ? 1 : 0);
     return true;
   }
-  // A live migration's source once the domain runs on the target: its launcher exits. (Only the
-  // pod the domain left: one made later on that Node is another migration's target.)
+  // A live migration's source once the domain runs on the target: its launcher exits. (Only a pod
+  // the domain left: one made since the migration began is the next migration's target.)
   const ms = vmi?.metadata.uid === owner?.uid ? vmi?.status?.migrationState : undefined;
-  const wasSource = ms?.sourcePod ? ms.sourcePod === name : (pod.metadata.creationTimestamp ?? '') <= (ms?.startTimestamp ?? '');
-  if (ms?.completed && wasSource && ms.sourceNode === pod.spec.nodeName && vmi?.status?.nodeName !== pod.spec.nodeName) {
+  // Any pod made before the last migration began, on a Node the domain is not on, is an earlier
+  // source whose exit was missed.
+  const wasSource = ms?.sourcePod === name || (pod.metadata.creationTimestamp ?? '~') < (ms?.startTimestamp ?? '');
+  if (ms?.completed && wasSource && vmi?.status?.nodeName !== pod.spec.nodeName) {
     if (!exited) await exit(d, pod, 0);
     return true;
   }
@@ -117,13 +130,11 @@ async function launcherExit(d: SimDeps, pod: Pod, vm: VirtualMachine | undefined
 
 async function exit(d: SimDeps, pod: Pod, code: number): Promise<void> {
   const t = now();
-  await d.client.mergePatch(PODS, pod.metadata.name ?? '', pod.metadata.namespace, {
-    status: {
-      phase: code === 0 ? 'Succeeded' : 'Failed',
-      conditions: ['Ready', 'ContainersReady'].map((type) => ({ type, status: 'False', reason: code === 0 ? 'PodCompleted' : 'PodFailed', lastTransitionTime: t })),
-      containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, started: false, restartCount: 0, image: c.image, imageID: digestOf(c.image), state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', finishedAt: t } } })),
-    },
-  }, 'status');
+  await writeStatus(d, pod, {
+    phase: code === 0 ? 'Succeeded' : 'Failed',
+    conditions: ['Ready', 'ContainersReady'].map((type) => ({ type, status: 'False', reason: code === 0 ? 'PodCompleted' : 'PodFailed', lastTransitionTime: t })),
+    containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, ready: false, started: false, restartCount: 0, image: c.image, imageID: digestOf(c.image), state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', finishedAt: t } } })),
+  });
 }
 
 const ignoreNotFound = (e: unknown): void => {

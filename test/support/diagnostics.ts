@@ -15,12 +15,12 @@ export async function vmDiagnostics(client: KubeClient, namespace: string, name:
   try {
     const vmi = await client.get<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, name, namespace).catch(() => undefined);
     const ms = vmi?.status?.migrationState;
-    parts.push(`vmi ${vmi?.status?.phase ?? 'absent'} on ${vmi?.status?.nodeName ?? '-'}; migrationState ${JSON.stringify(ms ? { uid: ms.migrationUid, source: ms.sourceNode, target: ms.targetNode, sourcePod: ms.sourcePod, completed: ms.completed, failed: ms.failed, abort: ms.abortStatus, end: ms.endTimestamp } : null)}`);
+    parts.push(`vmi ${vmi?.status?.phase ?? 'absent'} on ${vmi?.status?.nodeName ?? '-'}; migrationState ${JSON.stringify(ms ? { uid: ms.migrationUid, source: ms.sourceNode, target: ms.targetNode, sourcePod: ms.sourcePod, targetPod: ms.targetPod, start: ms.startTimestamp, completed: ms.completed, failed: ms.failed, abort: ms.abortStatus, end: ms.endTimestamp } : null)}`);
     const migrations = (await client.list<Migration>(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, { namespace })).items.filter((m) => m.spec?.vmiName === name);
-    parts.push(`migrations ${migrations.map((m) => `${m.metadata.name}:${m.status?.phase ?? '-'}${m.metadata.deletionTimestamp ? '(deleting)' : ''}`).join(' ')}`);
+    parts.push(`migrations ${migrations.map((m) => `${m.metadata.name}[${m.metadata.uid?.slice(0, 8)} ${m.metadata.creationTimestamp?.slice(11, 19)}]:${m.status?.phase ?? '-'}${m.metadata.deletionTimestamp ? '(deleting)' : ''}`).join(' ')}`);
     const uid = vmi?.metadata.uid;
     const pods = (await client.list<Pod>(PODS, { namespace })).items.filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === uid));
-    parts.push(`pods ${pods.map((p) => `${p.metadata.name}@${p.spec.nodeName ?? '-'}:${p.status?.phase ?? '-'}${p.metadata.deletionTimestamp ? '(deleting)' : ''}`).join(' ')}`);
+    parts.push(`pods ${pods.map((p) => `${p.metadata.name}@${p.spec.nodeName ?? '-'}[${p.metadata.creationTimestamp?.slice(11, 19)} job ${p.metadata.labels?.['kubevirt.io/migrationJobUID']?.slice(0, 8) ?? '-'}]:${p.status?.phase ?? '-'}${p.metadata.deletionTimestamp ? '(deleting)' : ''}`).join(' ')}`);
   } catch (e) {
     parts.push(`(diagnostics failed: ${(e as Error).message})`);
   }
