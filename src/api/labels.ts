@@ -23,8 +23,10 @@ export const SERVER_GROUP_LABEL = `${GROUP}/server-group`;
 export const SERVER_GROUP_SLOT_LABEL = `${GROUP}/server-group-slot`;
 /** On a VM: the hash of what Kova applied, so an unchanged VM is not applied again. */
 export const APPLIED_HASH = `${GROUP}/applied-hash`;
-/** On a Server: the Compute API's stamp of the last request it made of it (docs/adr/009). */
+/** On a Server (before 0.x, read still): the Compute API's stamp of the last request it made of it (docs/adr/009). */
 export const REQUEST_ANNOTATION = `${GROUP}/request`;
+/** On a Server: one annotation per request the Compute API made of it, `request.compute.kova.io/<request id>` (docs/adr/009). */
+export const REQUEST_STAMP_PREFIX = `request.${GROUP}/`;
 /** On a Server: the Nova user who created it. */
 export const USER_ANNOTATION = `${GROUP}/user-id`;
 /** On a Server: Nova's reservation id of the create request that made it. */

@@ -3,9 +3,9 @@
 // (changes-since, deleted=true), as an instance-action list (2.21) and as usage.
 import { createHash } from 'node:crypto';
 import type { DeletedServer, DeletedServerSpec } from '../api/deleted-server.ts';
-import { REQUEST_ANNOTATION, USER_ANNOTATION } from '../api/labels.ts';
+import { USER_ANNOTATION } from '../api/labels.ts';
 import type { Server } from '../api/server.ts';
-import { parseStamp, type InstanceAction, MAX_INSTANCE_ACTIONS } from './instance-actions.ts';
+import { stampsOf, type InstanceAction, MAX_INSTANCE_ACTIONS } from './instance-actions.ts';
 import type { UsageServer } from './views/usage.ts';
 
 /** The compute event Nova records when a server is deleted. */
@@ -24,7 +24,7 @@ function derivedRequestId(text: string): string {
  */
 export function finalActions(s: Server, now: string, host?: string): InstanceAction[] {
   const prev = s.status?.instanceActions ?? [];
-  const stamp = parseStamp(s.metadata.annotations?.[REQUEST_ANNOTATION]);
+  const stamp = stampsOf(s.metadata.annotations).at(-1);
   const reclaimed = s.spec.powerState === 'SoftDeleted' && stamp?.action === 'delete' && prev.some((a) => a.requestId === stamp.requestId);
   if (reclaimed) return prev;
   const at = s.metadata.deletionTimestamp ?? now;

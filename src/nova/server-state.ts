@@ -1,9 +1,8 @@
 // A Server as Nova's state rules see it (vm_state, task_state, launched, locked), for the façade's
 // synchronous checks and the controller's refusals alike. Pure.
-import { REQUEST_ANNOTATION } from '../api/labels.ts';
 import type { Server } from '../api/server.ts';
 import { ruleOf, ruleOfInstanceAction, type ServerState, type VmState } from './actions.ts';
-import { parseStamp } from './instance-actions.ts';
+import { stampsOf, unrecordedStamps } from './instance-actions.ts';
 
 /** Task states that show as a status of their own (Nova's state map). */
 const TASK_STATUS: Record<string, string> = {
@@ -18,9 +17,10 @@ const TASK_STATUS: Record<string, string> = {
 export function withPendingTask(s: Server): NonNullable<Server['status']> {
   const st = s.status ?? {};
   if (st.observedGeneration === undefined || st.observedGeneration === s.metadata.generation) return st;
-  const stamp = parseStamp(s.metadata.annotations?.[REQUEST_ANNOTATION]);
-  if (!stamp || st.instanceActions?.some((a) => a.requestId === stamp.requestId)) return st;
-  const task = ruleOf(ruleOfInstanceAction(stamp.action, s.spec.reboot?.type) ?? '')?.sets;
+  // The newest request not yet recorded whose action sets a task.
+  const task = unrecordedStamps(stampsOf(s.metadata.annotations), st.instanceActions).reverse()
+    .map((stamp) => ruleOf(ruleOfInstanceAction(stamp.action, s.spec.reboot?.type) ?? '')?.sets)
+    .find((t) => !!t);
   if (!task || task === 'deleting') return st;
   return { ...st, taskState: task, status: (TASK_STATUS[task] as typeof st.status) ?? st.status };
 }

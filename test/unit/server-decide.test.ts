@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Flavor } from '../../src/api/flavor.ts';
 import type { KeyPair } from '../../src/api/keypair.ts';
-import { APPLIED_HASH, REQUEST_ANNOTATION, SERVER_LABEL } from '../../src/api/labels.ts';
+import { APPLIED_HASH, REQUEST_ANNOTATION, REQUEST_STAMP_PREFIX, SERVER_LABEL } from '../../src/api/labels.ts';
 import type { Server, ServerSpec, ServerStatus } from '../../src/api/server.ts';
 import type { KovaConfig } from '../../src/cache/config.ts';
 import { QUOTA_CONDITION } from '../../src/nova/quotas.ts';
@@ -347,6 +347,17 @@ describe('decide: requests in spec', () => {
     const s = up({ powerState: 'Shutoff' }, {}, { generation: 2, annotations: { [REQUEST_ANNOTATION]: stamp } });
     const d = withVm(s);
     assert.deepEqual(d.status.instanceActions?.map((a) => [a.action, a.requestId, a.userId]), [['stop', 'req-11111111-2222-4333-8444-555555555555', 'alice']]);
+  });
+
+  test('requests made before the controller looks are all recorded, in order; recorded ones are not recorded again', () => {
+    const stamp = (n: number, action: string, seq: number) => [`${REQUEST_STAMP_PREFIX}req-${n}`, JSON.stringify({ requestId: `req-${n}`, action, userId: 'alice', projectId: 'proj-id', at: NOW, seq })];
+    // unlock, lock, unlock within one second, then a stop: four actions, the stop on top.
+    const annotations = Object.fromEntries([stamp(4, 'stop', 40), stamp(2, 'lock', 20), stamp(1, 'unlock', 10), stamp(3, 'unlock', 30)]);
+    const s = up({ powerState: 'Shutoff' }, {}, { generation: 2, annotations });
+    const d = withVm(s);
+    assert.deepEqual(d.status.instanceActions?.map((a) => [a.action, a.requestId]), [['stop', 'req-4'], ['unlock', 'req-3'], ['lock', 'req-2'], ['unlock', 'req-1']]);
+    const again = withVm({ ...s, status: d.status });
+    assert.deepEqual(again.status.instanceActions?.map((a) => a.requestId), ['req-4', 'req-3', 'req-2', 'req-1']);
   });
 });
 

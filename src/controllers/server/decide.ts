@@ -9,9 +9,9 @@ import type { Condition } from '../../kube/types.ts';
 import type { DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../kubevirt/types.ts';
 import { actionEndsAt } from '../../nova/actions.ts';
 import { imageIdOf } from '../../nova/images.ts';
-import { nextInstanceActions, parseStamp } from '../../nova/instance-actions.ts';
+import { nextInstanceActions, stampsOf, unrecordedStamps, type RequestStamp } from '../../nova/instance-actions.ts';
 import { networksSummary, novaStateOf, type NovaState } from '../../nova/status.ts';
-import { APPLIED_HASH, REQUEST_ANNOTATION } from '../../api/labels.ts';
+import { APPLIED_HASH } from '../../api/labels.ts';
 import { advance, operationState, replacedAndRunning, updateMigrations, vmOverrides, type Observed, type Step } from './operations.ts';
 import { planRequests, unstampedRequest } from './requests.ts';
 import { quotaRefusal } from '../../nova/quotas.ts';
@@ -67,6 +67,8 @@ export interface Decision {
   requeueAfterMs?: number;
 }
 
+/** Who made a request, from its stamp (none for one made by editing the spec). */
+const requester = (s: RequestStamp | undefined): { userId?: string; projectId?: string } => (s ? { userId: s.userId, projectId: s.projectId } : {});
 const event = (type: 'Normal' | 'Warning', reason: string, action: string, note: string): Effect => ({ kind: 'event', type, reason, action, note });
 
 export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): Decision {
@@ -78,12 +80,13 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
   const onWrite: Effect[] = [];
   const projectId = refs.projectIdOf(server.metadata.namespace ?? '') ?? server.metadata.namespace ?? '';
 
-  // Requests first: the Compute API's stamp of the last request it made of this server.
-  const stamp = parseStamp(server.metadata.annotations?.[REQUEST_ANNOTATION]);
+  // Requests first: the Compute API's stamps of the requests it made of this server.
+  const stamps = stampsOf(server.metadata.annotations);
+  const stampOf = (requestId: string | undefined) => stamps.find((s) => s.requestId === requestId);
   // (The quota check needs the quota caches: the controller's, not a test's narrower lookups.)
   const quotaCaches = 'quotaSets' in refs ? (refs as Caches) : undefined;
   const resizeQuota = quotaCaches ? (from: FlavorSize, to: FlavorSize) => resizeQuotaRefusal(quotaCaches, cfg, server, from, to) : undefined;
-  const plan = vm && !deleting ? planRequests(refs, server, vmi, stamp, now, resizeQuota) : undefined;
+  const plan = vm && !deleting ? planRequests(refs, server, vmi, stamps, now, resizeQuota) : undefined;
   const planned: Server = plan ? { ...server, status: { ...prev, operation: plan.op, rescueVolume: plan.rescueVolume } } : server;
   const ov = vmOverrides(planned);
   const references = resolveReferences(refs, cfg.imagesNamespace, server, !!vm, ov);
@@ -179,13 +182,14 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
     offloaded: shelved && offloaded ? true : undefined,
     deletedAt: softDeleted ? prev?.deletedAt ?? now : undefined,
     migrations: curOp
-      ? updateMigrations(prev?.migrations, server.metadata.uid ?? '', curOp, outcome, stamp?.requestId === curOp.requestId ? { userId: stamp.userId, projectId: stamp.projectId } : {}, now, state.host)
+      ? updateMigrations(prev?.migrations, server.metadata.uid ?? '', curOp, outcome, requester(stampOf(curOp.requestId)), now, state.host)
       : prev?.migrations,
     conditions: setCondition(setCondition(base.conditions, passwordCondition(vmi, server.metadata.generation)), acceptedCondition(plan?.refusal ?? stillRefused(prev, server.metadata.generation), server.metadata.generation)),
-    instanceActions: [stamp, ...(plan?.unstamped ?? []).map((u) => unstampedRequest(server, projectId, u, now))].reduce((list, st) => nextInstanceActions(list, st, {
+    // Every request not yet recorded, oldest first, so the newest is on top.
+    instanceActions: [undefined, ...unrecordedStamps(stamps, prev?.instanceActions), ...(plan?.unstamped ?? []).map((u) => unstampedRequest(server, projectId, u, now))].reduce((list, st) => nextInstanceActions(list, st, {
       time: now,
       reached: (action) => !base.taskState && !rebooting && (!op || op.phase === 'verify') && actionEndsAt(action, state.status),
-      error: base.status === 'ERROR' || (outcome === 'failed' && stamp?.requestId === finished?.requestId),
+      error: (requestId) => base.status === 'ERROR' || (outcome === 'failed' && !!stampOf(requestId) && requestId === finished?.requestId),
       host: base.host,
     }), prev?.instanceActions),
   };

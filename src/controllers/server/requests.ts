@@ -4,7 +4,7 @@
 // reported, until it is allowed. Pure.
 import type { Operation, Server, ServerStatus } from '../../api/server.ts';
 import { checkAction, instanceActionOf, instanceActionOfOperation, instanceActionOfPowerChange } from '../../nova/actions.ts';
-import type { RequestStamp } from '../../nova/instance-actions.ts';
+import { unrecordedStamps, type RequestStamp } from '../../nova/instance-actions.ts';
 import { serverState } from '../../nova/server-state.ts';
 import type { VirtualMachineInstance } from '../../kubevirt/types.ts';
 import { liveVMI, migrationIds, migrationName, rebuildVolumeName, rescueVolumeName } from './operations.ts';
@@ -28,18 +28,19 @@ export interface Plan {
 /** Nova's quota refusal of a resize from one flavor to another, if it would go over (the spec door's check). */
 export type ResizeQuota = (from: { vcpus: number; ramMiB: number }, to: { vcpus: number; ramMiB: number }) => string | undefined;
 
-export function planRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string, resizeQuota?: ResizeQuota): Plan {
-  const plan = takeRequests(refs, server, vmi, stamp, now, resizeQuota);
-  // What was taken without a new Compute API stamp was asked by editing the spec: record it too.
+export function planRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamps: RequestStamp[], now: string, resizeQuota?: ResizeQuota): Plan {
   const st = server.status ?? {};
-  const viaApi = (id: string | undefined) => !!stamp && stamp.requestId === id;
-  const apiStampNew = !!stamp && !st.instanceActions?.some((a) => a.requestId === stamp.requestId);
+  // The requests the Compute API made since the controller last recorded them, oldest first.
+  const fresh = unrecordedStamps(stamps, st.instanceActions);
+  const plan = takeRequests(refs, server, vmi, fresh, now, resizeQuota);
+  // What was taken without a new Compute API stamp was asked by editing the spec: record it too.
+  const viaApi = (id: string | undefined) => stamps.some((s) => s.requestId === id);
+  const asked = (action: string) => fresh.some((s) => s.action === action);
   const unstamped: { action: string; key: string }[] = [];
   const handled = plan.handled;
   const power = server.spec.powerState ?? 'Running';
-  if (handled.powerState && handled.powerState !== power && !apiStampNew) {
-    unstamped.push({ action: instanceActionOfPowerChange(handled.powerState, power), key: `power:${power}:${server.metadata.generation}` });
-  }
+  const powerAction = handled.powerState && handled.powerState !== power ? instanceActionOfPowerChange(handled.powerState, power) : undefined;
+  if (powerAction && !asked(powerAction)) unstamped.push({ action: powerAction, key: `power:${power}:${server.metadata.generation}` });
   handled.powerState = power;
   for (const k of ['reboot', 'confirmResize', 'revertResize', 'os-resetState'] as const) {
     const field = k === 'os-resetState' ? 'resetState' : k;
@@ -48,7 +49,7 @@ export function planRequests(refs: Lookups, server: Server, vmi: VirtualMachineI
   }
   const op = plan.op;
   const opAction = op ? instanceActionOfOperation(op) : '';
-  if (op && op.requestId !== st.operation?.requestId && !viaApi(op.requestId.replace(/^backup:/, '')) && !(apiStampNew && stamp?.action === opAction)) {
+  if (op && op.requestId !== st.operation?.requestId && !viaApi(op.requestId.replace(/^backup:/, '')) && !asked(opAction)) {
     unstamped.push({ action: opAction, key: op.requestId });
   }
   if (unstamped.length) plan.unstamped = unstamped;
@@ -64,7 +65,8 @@ export function unstampedRequest(server: Server, projectId: string, u: { action:
   return { requestId, action: u.action, userId: '', projectId, at: now };
 }
 
-function takeRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamp: RequestStamp | undefined, now: string, resizeQuota?: ResizeQuota): Plan {
+function takeRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, fresh: RequestStamp[], now: string, resizeQuota?: ResizeQuota): Plan {
+  const resizeStamp = fresh.findLast((s) => s.action === 'resize');
   const spec = server.spec;
   const st = server.status ?? {};
   const handled = { ...(st.handledRequests ?? {}) };
@@ -155,10 +157,10 @@ function takeRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance
     const snap = snapshotOf(target);
     // A resize asked through the API was counted there, under the quota lock; one asked by editing
     // the spec is counted here, against the servers already admitted (docs/adr/019).
-    const overQuota = snap && stamp?.action !== 'resize' ? resizeQuota?.({ vcpus: current.vcpus ?? 0, ramMiB: current.ramMiB ?? 0 }, { vcpus: snap.vcpus ?? 0, ramMiB: snap.ramMiB ?? 0 }) : undefined;
+    const overQuota = snap && !resizeStamp ? resizeQuota?.({ vcpus: current.vcpus ?? 0, ramMiB: current.ramMiB ?? 0 }, { vcpus: snap.vcpus ?? 0, ramMiB: snap.ramMiB ?? 0 }) : undefined;
     if (overQuota) plan.refusal = `resize to flavor ${spec.flavor}: ${overQuota}`;
     else if (snap && allowed('resize', `resize to flavor ${spec.flavor}`)) {
-      start({ kind: 'resize', requestId: stamp?.action === 'resize' ? stamp.requestId : `flavor:${spec.flavor}:${server.metadata.generation}`, phase: 'migrating', fromFlavor: current, toFlavor: snap, fromVMI: live });
+      start({ kind: 'resize', requestId: resizeStamp ? resizeStamp.requestId : `flavor:${spec.flavor}:${server.metadata.generation}`, phase: 'migrating', fromFlavor: current, toFlavor: snap, fromVMI: live });
     }
   } else if (spec.rescue && !st.rescueVolume && isNew('rescue', spec.rescue.requestId)) {
     const image = spec.rescue.image ? refs.image(spec.rescue.image) : refs.image(st.image?.name ?? spec.image);

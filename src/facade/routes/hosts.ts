@@ -2,7 +2,7 @@
 // taint), os-hypervisors (capacity and the servers on each Node), os-hosts (≤ 2.42) and
 // os-availability-zone (the topology.kubernetes.io/zone label). All admin-only but the zone list.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DISABLED_REASON, FORCED_DOWN_TAINT, MAINTENANCE, REQUEST_ANNOTATION } from '../../api/labels.ts';
+import { DISABLED_REASON, FORCED_DOWN_TAINT, MAINTENANCE } from '../../api/labels.ts';
 import type { Server } from '../../api/server.ts';
 import type { Caches } from '../../cache/caches.ts';
 import { NODES, type Node } from '../../kube/types.ts';
@@ -16,7 +16,7 @@ import { computeService, serviceIdAt, type Service } from '../../nova/services.t
 import { legacyServiceUpdated, serviceList, serviceShown, type LegacyServiceUpdate } from '../../nova/views/services.ts';
 import { servicesOf } from '../../compute/services.ts';
 import { last } from '../query.ts';
-import { requestStamp } from '../request-stamp.ts';
+import { stampAnnotations } from '../request-stamp.ts';
 import { HOST_UPDATE, LEGACY_SERVICE_UPDATE, SERVICE_UPDATE } from '../schemas/hosts.ts';
 import { validate } from '../validate.ts';
 import { cacheCatchUp, callerClient, checkQuery, page, patchFresh, requireAdmin, viewContext } from './common.ts';
@@ -224,8 +224,8 @@ async function showHost(req: FastifyRequest) {
 async function drain(req: FastifyRequest, host: string): Promise<void> {
   for (const s of serversOnOf(req)(host)) {
     if (!['active', 'paused'].includes(s.status?.vmState ?? '') || s.status?.taskState || s.status?.operation) continue;
-    await patchFresh(req, caches(req).servers, s, () => ({
-      metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf('os-migrateLive')) } },
+    await patchFresh(req, caches(req).servers, s, (current) => ({
+      metadata: { annotations: stampAnnotations(req, instanceActionOf('os-migrateLive'), current) },
       spec: { migrate: { requestId: `${req.requestId}-${s.metadata.uid?.slice(0, 8)}`, live: true, host: null } },
     }));
   }

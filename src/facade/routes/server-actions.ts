@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { ServerDefinition, SERVERS, type Server } from '../../api/server.ts';
 import { API_VERSION } from '../../api/group.ts';
-import { REQUEST_ANNOTATION, USER_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
+import { USER_ANNOTATION, ZONE_LABEL } from '../../api/labels.ts';
 import { KubeError } from '../../kube/client.ts';
 import { ownerReference, SECRETS, type Secret } from '../../kube/types.ts';
 import { ACTION_RULES, checkAction, instanceActionOf, ruleOf } from '../../nova/actions.ts';
@@ -26,7 +26,7 @@ import { freshHoldings, limitsFor, scopesFor, withQuotaLock } from '../../comput
 import { checkDeltas } from '../../nova/quotas.ts';
 import { actionOf } from '../action-body.ts';
 import { consoleOutputAction, otherConsoleAction, vncConsoleAction } from '../console-actions.ts';
-import { requestStamp } from '../request-stamp.ts';
+import { stampAnnotations } from '../request-stamp.ts';
 import {
   CHANGE_PASSWORD, CREATE_BACKUP, CREATE_IMAGE, evacuateSchema, liveMigrateSchema, LOCK, migrateSchema, REBOOT, rebuildSchema, RESCUE, RESET_STATE, RESIZE, unshelveSchema,
 } from '../schemas/server-actions.ts';
@@ -95,7 +95,7 @@ export function replacing(old: unknown, next: unknown): unknown {
  */
 function patch({ req, action, server }: ActionRequest, spec: Record<string, unknown>, annotations: Record<string, string | null> = {}): Promise<Server> {
   return patchFresh(req, req.server.kova.caches.servers, server, (current) => ({
-    metadata: { annotations: { ...annotations, [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf(action)) } },
+    metadata: { annotations: { ...annotations, ...stampAnnotations(req, instanceActionOf(action), current) } },
     spec: Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, REQUEST_FIELDS.has(k) ? replacing((current.spec as Record<string, unknown>)[k], v) : v])),
   }));
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_VERSION } from '../../api/group.ts';
 import { SERVERS, type Server } from '../../api/server.ts';
-import { LAUNCH_INDEX_ANNOTATION, REQUEST_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
+import { LAUNCH_INDEX_ANNOTATION, RESERVATION_ANNOTATION, USER_ANNOTATION } from '../../api/labels.ts';
 import { ownerReference, SECRETS } from '../../kube/types.ts';
 import { CREATE_ACTION, checkAction, instanceActionOf } from '../../nova/actions.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../nova/faults.ts';
@@ -26,7 +26,7 @@ import { podNetworkId, requestedPodNetwork } from '../../neutron/model.ts';
 import { createServerSchema, updateServerSchema } from '../schemas/servers.ts';
 import { allTenants, checkListQuery, serverFilter, serverOrder, wantsDeleted } from '../server-filters.ts';
 import { deletedServerRows, serverFacts, serverViewInputs } from '../server-inputs.ts';
-import { requestStamp } from '../request-stamp.ts';
+import { stampAnnotations } from '../request-stamp.ts';
 import { last, type Query } from '../query.ts';
 import { validate } from '../validate.ts';
 import { passwordSecretName, requestedPassword, shownPassword, writePasswordSecret } from '../admin-password.ts';
@@ -182,7 +182,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
           namespace: project.namespace,
           annotations: {
             [USER_ANNOTATION]: caller.user, [RESERVATION_ANNOTATION]: reservation, [LAUNCH_INDEX_ANNOTATION]: String(i),
-            [REQUEST_ANNOTATION]: requestStamp(req, CREATE_ACTION.instanceAction),
+            ...stampAnnotations(req, CREATE_ACTION.instanceAction),
             ...accessIps,
           },
         },
@@ -269,11 +269,11 @@ async function deleteServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   checkAction('delete', serverState(s, { pending: true }), { admin: await req.nova.isAdmin() });
   // With a reclaim interval, Nova soft-deletes a launched server; the controller reclaims it later.
   if ((cfg.reclaimInstanceIntervalSeconds ?? 0) > 0 && s.status?.launchedAt) {
-    await patchFresh(req, c.servers, s, () => ({ metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf('delete')) } }, spec: { powerState: 'SoftDeleted' } }));
+    await patchFresh(req, c.servers, s, (current) => ({ metadata: { annotations: stampAnnotations(req, instanceActionOf('delete'), current) }, spec: { powerState: 'SoftDeleted' } }));
     return reply.code(204).send();
   }
   // The delete is stamped first: the deleted server's record names who deleted it (docs/adr/022).
-  await patchFresh(req, c.servers, s, () => ({ metadata: { annotations: { [REQUEST_ANNOTATION]: requestStamp(req, instanceActionOf('delete')) } } }));
+  await patchFresh(req, c.servers, s, (current) => ({ metadata: { annotations: stampAnnotations(req, instanceActionOf('delete'), current) } }));
   await callerClient(req).delete(SERVERS, s.metadata.name ?? '', s.metadata.namespace, { uid: s.metadata.uid });
   await cacheCatchUp(c.servers, () => { const x = c.servers.byIndex('uid', serverId(s))[0]; return !x || !!x.metadata.deletionTimestamp; });
   return reply.code(204).send();
