@@ -111,14 +111,17 @@ describe('os-getConsoleOutput through the serial console log', () => {
     }
     // The node heartbeat: each simulated Node holds a Lease in kube-node-lease, renewed (every 10 s).
     const nodes = (await kova.client.list<Node>(NODES, { labelSelector: SIM_NODE_LABEL })).items.map((n) => n.metadata.name ?? '');
-    assert.ok(nodes.length > 0);
-    type Lease = { spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number } };
+    assert.ok(nodes.includes(pod?.spec.nodeName ?? ''));
+    type Lease = { metadata: { name?: string }; spec?: { holderIdentity?: string; renewTime?: string } };
     const renewed = async (): Promise<Record<string, string>> =>
-      Object.fromEntries(await Promise.all(nodes.map(async (n) => [n, (await kova.client.get<Lease & { metadata: { name?: string } }>(LEASES, n, 'kube-node-lease')).spec?.renewTime ?? ''])));
-    const first = await renewed();
+      Object.fromEntries(await Promise.all(nodes.map(async (n) => [n, (await kova.client.find<Lease>(LEASES, n, 'kube-node-lease'))?.spec?.renewTime ?? ''])));
+    // A Node made moments ago gets its Lease at the next beat.
+    const first = await eventually('a Lease for every simulated Node', async () => {
+      const r = await renewed();
+      return nodes.every((n) => r[n]) ? r : undefined;
+    }, 30_000);
     for (const n of nodes) {
-      const l = await kova.client.get<Lease & { metadata: { name?: string } }>(LEASES, n, 'kube-node-lease');
-      assert.equal(l.spec?.holderIdentity, n);
+      assert.equal((await kova.client.get<Lease>(LEASES, n, 'kube-node-lease')).spec?.holderIdentity, n);
       assert.ok(Date.parse(first[n]!) > Date.now() - 60_000, `${n}'s Lease renewed lately (${first[n]})`);
     }
     await eventually('every Node\'s Lease renewed again', async () => {
