@@ -186,7 +186,7 @@ describe('admin passwords through the guest agent', () => {
     await kova.client.mergePatch(NODES, down, undefined, { spec: { taints: [{ key: 'compute.kova.io/forced-down', value: 'true', effect: 'NoSchedule' }] } });
     try {
       await eventually('host down in the cache', async () => api.facade.caches.nodes.get(down)?.spec?.taints?.length);
-      const ev = await act(id, { evacuate: {} }, admin, '2.13');
+      const ev = await act(id, { evacuate: { onSharedStorage: false } }, admin, '2.13');
       assert.equal(ev.status, 200, JSON.stringify(ev.body));
       const evacuatePass = ev.body.adminPass as string;
       passwords.push(evacuatePass);

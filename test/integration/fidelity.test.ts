@@ -152,7 +152,7 @@ describe('Nova fidelity', () => {
     });
 
     test('the admin view\'s values: launch_index within a multi-create, root_device_name, kernel_id/ramdisk_id, user_data (2.3), OS-DCF:diskConfig', async () => {
-      const r = await api.call('POST', '/v2.1/servers', { token: member, version: '2.52', body: { server: { name: 'fid-multi', flavorRef: '1', imageRef: imageId, availability_zone: zone, min_count: 2, max_count: 2, return_reservation_id: true, user_data: b64('#!/bin/sh\necho multi\n'), 'OS-DCF:diskConfig': 'MANUAL' } } });
+      const r = await api.call('POST', '/v2.1/servers', { token: member, version: '2.52', body: { server: { name: 'fid-multi', flavorRef: '1', imageRef: imageId, availability_zone: zone, networks: 'auto', min_count: 2, max_count: 2, return_reservation_id: true, user_data: b64('#!/bin/sh\necho multi\n'), 'OS-DCF:diskConfig': 'MANUAL' } } });
       assert.equal(r.status, 202, JSON.stringify(r.body));
       const detail = async (version: string, token = admin) => {
         const l = await api.call('GET', `/v2.1/servers/detail?reservation_id=${r.body.reservation_id}`, { token, version });
