@@ -2,14 +2,10 @@
 // os-server-password shows, the controller's plan (which request to copy, what to publish, what is
 // superseded, rescue and back) and the condition mirrored from KubeVirt; the simulated guest agent.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { constants, privateDecrypt } from 'node:crypto';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import type { KeyPair } from '../../src/api/keypair.ts';
 import { defaultConfig } from '../../src/cache/config.ts';
-import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
 import type { Server, ServerSpec, ServerStatus } from '../../src/api/server.ts';
 import { COPIED, guestKind, passwordCondition, planPassword, PUBLISHED } from '../../src/controllers/server/password.ts';
 import type { Lookups } from '../../src/controllers/server/references.ts';
@@ -17,6 +13,7 @@ import type { DataSource, VirtualMachineInstance } from '../../src/kubevirt/type
 import { encryptedPassword, generatePassword, guestAdminUser, guestAgentOffline, PASSWORD_LENGTH } from '../../src/nova/password.ts';
 import { GuestPasswords, syncPasswords } from '../../src/sim/guest-agent.ts';
 import { rsaKeyPair } from '../support/fixtures.ts';
+import { deploymentEnv, helmTemplate } from '../support/helm.ts';
 
 describe('Nova\'s admin password rules', () => {
   test('a generated password: 12 characters from Nova\'s symbols, at least one digit, upper and lower case, different each time', () => {
@@ -62,13 +59,7 @@ describe('Nova\'s admin password rules', () => {
   });
 
   test('the Helm value enableInstancePassword reaches the API as KOVA_ENABLE_INSTANCE_PASSWORD, and the config loader follows it', () => {
-    // The chart as `helm template` renders it (helm built once into ~/.cache/kova, as for the ship test).
-    const bin = execFileSync('bash', [join(REPO_ROOT, 'test', 'tools', 'build.sh'), 'helm'], { encoding: 'utf8', timeout: 900_000 }).trim().split('\n').pop() ?? '';
-    const apiEnv = (...set: string[]): string | undefined => {
-      const docs = parseAllDocuments(execFileSync(join(bin, 'helm'), ['template', 'kova', 'charts/kova', ...set.flatMap((x) => ['--set', x])], { cwd: REPO_ROOT, encoding: 'utf8' })).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; spec?: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } });
-      const api = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === 'kova-api');
-      return api?.spec?.template.spec.containers[0]?.env?.find((e) => e.name === 'KOVA_ENABLE_INSTANCE_PASSWORD')?.value;
-    };
+    const apiEnv = (...set: string[]): string | undefined => deploymentEnv(helmTemplate(...set), 'kova-api', 'KOVA_ENABLE_INSTANCE_PASSWORD');
     const loaded = (value: string | undefined): boolean | undefined => {
       const before = process.env.KOVA_ENABLE_INSTANCE_PASSWORD;
       if (value === undefined) delete process.env.KOVA_ENABLE_INSTANCE_PASSWORD;
