@@ -3,14 +3,14 @@
 // simulator plays what runs on them), Nova's classic flavors, one image and the controllers.
 // With --kubeconfig it uses that cluster instead (its own KubeVirt, CDI and Nodes): no simulator.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../api/rbac.ts';
 import { Facade } from '../facade/serve.ts';
 import { PasswordUsers } from '../identity/auth.ts';
 import { Metrics } from '../metrics.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, NAMESPACES, type KubeObject } from '../kube/types.ts';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { ControllerManager } from '../controllers/manager.ts';
 import { defaultConfig } from '../cache/config.ts';
 import { ControlPlane, ensureBinaries } from '../controlplane/controlplane.ts';
@@ -50,14 +50,24 @@ const progress = (line: string): void => say(`          ${line.replace(/^kova: /
 /**
  * Real KubeVirt could not be prepared or started: the sandbox does not run without it (the simulator
  * plays only the Nodes). The whole error goes to Kova's log; the message says which step failed, its
- * last line, and where to read more.
+ * last line, and where to read more: Kova's log and the components' own logs (`logs`).
  */
 function kubevirtFailed(step: string, err: unknown, log: Logger, logFile: string, logs: string[] = []): Error {
   const text = (err instanceof Error ? err.message : String(err)).trim();
   log.error(`${step} failed`, { err: text });
-  const where = [`the whole error is in ${relative(process.cwd(), logFile)}`, ...logs.map((l) => `see ${l}`)].join('; ');
-  return new Error(`${step} failed: ${text.split('\n').at(-1)}\n` +
-    `  The sandbox needs real KubeVirt (virt-api, virt-controller; the simulator plays only the Nodes), so it stops here: ${where}.`);
+  const why = (text.split('\n').at(-1) ?? '').replace(/; see \S+$/, '');
+  const where = [logFile, ...logs].map((f) => relative(process.cwd(), f)).join(', ');
+  return new Error(`${step} failed: ${why}\n` +
+    `  The sandbox needs real KubeVirt (virt-api, virt-controller; the simulator plays only the Nodes), so it stops here. Logs: ${where}`);
+}
+
+/** KubeVirt's components' logs, copied out of the control plane's folder (which goes when it stops) into `home`. */
+function keepKubevirtLogs(logs: string[], home: string): string[] {
+  return logs.filter((f) => existsSync(f)).map((f) => {
+    const kept = join(home, basename(f));
+    copyFileSync(f, kept);
+    return kept;
+  });
 }
 
 /** Kova's CRDs and KubeVirt's and CDI's, generated from their Go modules (once; see kubevirtCrdDir). */
@@ -132,7 +142,7 @@ export async function runDev(o: DevOptions): Promise<void> {
       try {
         handler = handlerEndpointOf((await startKubeVirt(cp, build)).handlerRef);
       } catch (e) {
-        throw kubevirtFailed('starting KubeVirt\'s virt-api and virt-controller', e, log, logFile, kubevirtLogs);
+        throw kubevirtFailed('starting KubeVirt\'s virt-api and virt-controller', e, log, logFile, keepKubevirtLogs(kubevirtLogs, home));
       }
       say(`kova dev: KubeVirt's virt-api and virt-controller are running (logs: ${kubevirtLogs.join(', ')})`);
     }
