@@ -12,7 +12,8 @@ import { SERVER_GROUPS, type ServerGroup } from '../api/server-group.ts';
 import type { Caches } from '../cache/caches.ts';
 import type { KovaConfig } from '../cache/config.ts';
 import { isAlreadyExists, isConflict, type KubeClient } from '../kube/client.ts';
-import { LEASES } from '../kube/types.ts';
+import { LEASES, type KubeObject } from '../kube/types.ts';
+import { GROUP } from '../api/group.ts';
 import type { Lease } from '../nova/services.ts';
 import {
   checkDeltas, CLASS_QUOTA_NAME, countedServer, effectiveLimits, PROJECT_QUOTA_NAME, quotaAdmitted, usageOf, type Holdings, type Limits, type QuotaScope,
@@ -99,13 +100,26 @@ const expired = (l: Lease, now: number): boolean => !l.spec?.renewTime || Date.p
 /** The lock was not had in time: a 503 to the caller, as when the kube-apiserver cannot be reached. */
 const lockTimeout = (what: string): Error => Object.assign(new Error(`quota lock ${what} not acquired in time`), { code: 'KOVA_KUBE_TIMEOUT' });
 
+/** On the quota Lease: the resourceVersion of the last Server write a holder made under it. */
+export const LAST_SERVER_WRITE = `${GROUP}/last-server-write`;
+
+/** A project's quota lock, held. */
+export interface QuotaLock {
+  /** The resourceVersion of the last Server write made under the lock before (by any holder, in any replica), if one was recorded. */
+  lastServerWrite: string | undefined;
+  /** Records a Server written under the lock, for the next holder. */
+  wrote(o: KubeObject): void;
+  /** Lets the lock go (recording the last Server write on the Lease, in the same write). */
+  release(): Promise<void>;
+}
+
 /**
  * Takes project `namespace`'s quota lock, so that a count and the writes it allows are not
- * interleaved with another decision on the same project anywhere; resolves to its release. A
- * holder that died is taken over after the Lease's duration; a caller that cannot have it within
- * `timeoutMs` (the local queue included) fails.
+ * interleaved with another decision on the same project anywhere. A holder that died is taken over
+ * after the Lease's duration; a caller that cannot have it within `timeoutMs` (the local queue
+ * included) fails.
  */
-export async function acquireQuotaLock(client: KubeClient, namespace: string, timeoutMs = 60_000): Promise<() => Promise<void>> {
+export async function acquireQuotaLock(client: KubeClient, namespace: string, timeoutMs = 60_000): Promise<QuotaLock> {
   const deadline = Date.now() + timeoutMs;
   const prev = local.get(namespace) ?? Promise.resolve();
   let leave!: () => void;
@@ -123,24 +137,50 @@ export async function acquireQuotaLock(client: KubeClient, namespace: string, ti
     throw e;
   }
   let released = false;
-  return async () => {
-    if (released) return;
-    released = true;
-    // Released only if still ours (the resourceVersion says so); a Lease taken over is left alone.
-    const { holderIdentity: _h, ...rest } = held.spec ?? {};
-    await client.replace<Lease>(LEASES, { ...held, spec: { ...rest, renewTime: microTime(new Date()) } }).catch(() => undefined);
-    leave();
+  let written: string | undefined;
+  return {
+    lastServerWrite: held.metadata.annotations?.[LAST_SERVER_WRITE],
+    wrote: (o) => {
+      const rv = o.metadata.resourceVersion ?? '';
+      if (/^\d+$/.test(rv) && (!written || BigInt(rv) > BigInt(written))) written = rv;
+    },
+    release: async () => {
+      if (released) return;
+      released = true;
+      // Released only if still ours (the resourceVersion says so); a Lease taken over is left alone.
+      const { holderIdentity: _h, ...rest } = held.spec ?? {};
+      const annotations = written ? { ...held.metadata.annotations, [LAST_SERVER_WRITE]: written } : held.metadata.annotations;
+      await client.replace<Lease>(LEASES, { ...held, metadata: { ...held.metadata, annotations }, spec: { ...rest, renewTime: microTime(new Date()) } }).catch(() => undefined);
+      leave();
+    },
   };
 }
 
 /** Runs `fn` holding project `namespace`'s quota lock. */
-export async function withQuotaLock<T>(client: KubeClient, namespace: string, fn: () => Promise<T>): Promise<T> {
-  const release = await acquireQuotaLock(client, namespace);
+export async function withQuotaLock<T>(client: KubeClient, namespace: string, fn: (lock: QuotaLock) => Promise<T>): Promise<T> {
+  const lock = await acquireQuotaLock(client, namespace);
   try {
-    return await fn();
+    return await fn(lock);
   } finally {
-    await release();
+    await lock.release();
   }
+}
+
+/**
+ * What a project's Servers hold, counted under its quota lock: from the cache once it has taken in
+ * the last Server write made under the lock (in any replica), else listed from the apiserver. A
+ * count from the cache may still include a Server deleted a moment ago, never miss one admitted:
+ * a refusal is made on a fresh list only (`fresh`).
+ */
+export async function lockedServerHoldings(client: KubeClient, c: Caches, namespace: string, lock: QuotaLock, o: { fresh?: boolean; waitMs?: number } = {}): Promise<{ holdings: Holdings; servers: Server[]; fresh: boolean }> {
+  const caught = !o.fresh && (lock.lastServerWrite === undefined ? c.servers.hasSynced : await until(() => c.servers.hasSeen(lock.lastServerWrite ?? ''), o.waitMs ?? 2000));
+  const servers = caught ? c.servers.list(namespace) : (await client.listAll<Server>(SERVERS, { namespace })).items;
+  return { holdings: holdingsOf(c, servers, []), servers, fresh: !caught };
+}
+
+async function until(pred: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; !pred(); await sleep(10)) if (Date.now() > end) return false;
+  return true;
 }
 
 async function takeLease(client: KubeClient, namespace: string, name: string, deadline: number): Promise<Lease> {

@@ -39,6 +39,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly client: KubeClient;
   private readonly opts: InformerOptions;
   private readonly store = new Map<string, T>();
+  /** The store's keys by namespace, so a namespace's objects are found without a scan of all. */
+  private readonly byNamespace = new Map<string, Set<string>>();
   private readonly handlers: Handler<T>[] = [];
   private readonly indexes = new Map<string, { fn: (o: T) => string[]; map: Map<string, Set<string>> }>();
   private rv = '';
@@ -55,6 +57,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.type = type;
     this.opts = opts;
     this.synced = new Promise((r) => (this.syncedResolve = r));
+  }
+
+  /**
+   * Whether the cache has taken in every change up to resourceVersion `rv` (a write's, read back
+   * from the apiserver). Kubernetes' resource versions are etcd revisions: compared as numbers here;
+   * one that is not a number is never taken as seen.
+   */
+  hasSeen(rv: string): boolean {
+    if (!/^\d+$/.test(rv) || !/^\d+$/.test(this.rv)) return false;
+    return BigInt(this.rv) >= BigInt(rv);
   }
 
   on(handler: Handler<T>): this {
@@ -91,8 +103,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.store.values()];
-    return namespace ? all.filter((o) => o.metadata.namespace === namespace) : all;
+    if (namespace === undefined) return [...this.store.values()];
+    return [...(this.byNamespace.get(namespace) ?? [])].map((k) => this.store.get(k)).filter((o): o is T => !!o);
   }
 
   get size(): number {
@@ -204,6 +216,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const old = this.store.get(key);
     if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
     this.store.set(key, obj);
+    if (!old) addTo(this.byNamespace, obj.metadata.namespace ?? '', key);
     for (const ix of this.indexes.values()) {
       if (old) for (const v of ix.fn(old)) ix.map.get(v)?.delete(key);
       for (const v of ix.fn(obj)) addTo(ix.map, v, key);
@@ -216,6 +229,9 @@ export class Informer<T extends KubeObject = KubeObject> {
     const old = this.store.get(key);
     if (!old) return;
     this.store.delete(key);
+    const inNs = this.byNamespace.get(old.metadata.namespace ?? '');
+    inNs?.delete(key);
+    if (inNs?.size === 0) this.byNamespace.delete(old.metadata.namespace ?? '');
     for (const ix of this.indexes.values()) for (const v of ix.fn(old)) ix.map.get(v)?.delete(key);
     this.emit('delete', old);
   }

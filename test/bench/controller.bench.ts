@@ -17,6 +17,7 @@ import { CLUSTER_ROLES, clusterRoleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { defaultConfig } from '../../src/cache/config.ts';
 import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
+import { RUNTIME_ENV } from '../../src/runtime-env.ts';
 import { CRDS, installCrds } from '../../src/controlplane/crds.ts';
 import { handlerEndpointOf, kubevirtBuild, startKubeVirt } from '../../src/controlplane/kubevirt.ts';
 import { Facade } from '../../src/facade/serve.ts';
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
 
     // Kova's controller in its own process, as deployed (one replica, no Lease), with its /metrics.
     const metricsPort = 18000 + Math.floor(Math.random() * 1000);
-    const controller: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'controller', '--kubeconfig', cp.kubeconfigPath, '--metrics-port', String(metricsPort), '--host', '127.0.0.1', '--no-leader-elect'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KOVA_LOG_LEVEL: 'error' } });
+    const controller: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'controller', '--kubeconfig', cp.kubeconfigPath, '--metrics-port', String(metricsPort), '--host', '127.0.0.1', '--no-leader-elect'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...RUNTIME_ENV, KOVA_LOG_LEVEL: 'error' } });
     stops.push(() => void controller.kill('SIGTERM'));
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     for (let i = 0; ; i++) {

@@ -15,6 +15,7 @@ import { FLAVORS } from '../../src/api/flavor.ts';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { freePort, REPO_ROOT } from '../../src/controlplane/controlplane.ts';
+import { RUNTIME_ENV } from '../../src/runtime-env.ts';
 import { KubeClient, resourcePath } from '../../src/kube/client.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE } from '../../src/kube/types.ts';
 import { TokenIssuer } from '../../src/identity/tokens.ts';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     // `kova api` in its own process, with a signing key the bench shares to make its tokens.
     const key = Buffer.from('k'.repeat(32));
     const port = await freePort();
-    const api = spawn(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'api', '--kubeconfig', cp.kubeconfigPath, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KOVA_TOKEN_KEY: key.toString('base64'), KOVA_LOG_LEVEL: 'error' } });
+    const api = spawn(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'api', '--kubeconfig', cp.kubeconfigPath, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...RUNTIME_ENV, KOVA_TOKEN_KEY: key.toString('base64'), KOVA_LOG_LEVEL: 'error' } });
     procs.push(api);
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
 
     log('the controller over every server (no KubeVirt: it makes the VMs, nothing runs them)');
     const metricsPort = await freePort();
-    const ctl = spawn(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'controller', '--kubeconfig', cp.kubeconfigPath, '--metrics-port', String(metricsPort), '--host', '127.0.0.1', '--no-leader-elect'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, KOVA_LOG_LEVEL: 'error' } });
+    const ctl = spawn(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'controller', '--kubeconfig', cp.kubeconfigPath, '--metrics-port', String(metricsPort), '--host', '127.0.0.1', '--no-leader-elect'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...RUNTIME_ENV, KOVA_LOG_LEVEL: 'error' } });
     procs.push(ctl);
     const t0 = performance.now();
     let idle = 0;

@@ -2,7 +2,7 @@
 // Server names → the controller's copy into <server>-credentials → the VM's userPassword access
 // credential → the simulated guest agent, which must hold exactly the password the API returned.
 // changePassword reaches the running guest without a restart; os-server-password shows the
-// password encrypted with the key pair's RSA key and clears it; rebuild, rescue and unrescue;
+// password encrypted with the key pair's RSA key and clears it; rebuild, rescue and unrescue, evacuate;
 // enable_instance_password off; a member cannot read the Secrets; and the password is in no spec,
 // status, Event or log line.
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { KubeError } from '../../src/kube/client.ts';
-import { CLUSTER_ROLE_TYPE, ROLE_BINDING_TYPE, SECRETS, type Secret } from '../../src/kube/types.ts';
+import { CLUSTER_ROLE_TYPE, NODES, ROLE_BINDING_TYPE, SECRETS, type Secret } from '../../src/kube/types.ts';
 import { roleBinding } from '../../src/api/rbac.ts';
 import { DATA_SOURCES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type VirtualMachine, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { createLogger } from '../../src/log.ts';
@@ -38,7 +38,8 @@ describe('admin passwords through the guest agent', () => {
   before(async () => {
     const log = createLogger({}, 'debug', (line) => logs.push(line));
     kova = await startKova({ log });
-    ({ namespace: ns, zone } = await project(kova.client));
+    // Two hosts, so a server can be evacuated off one.
+    ({ namespace: ns, zone } = await project(kova.client, { nodes: [{ name: uniq('node') }, { name: uniq('node') }] }));
     await ensureFlavor(kova.client, { id: '1', name: 'm1.tiny', vcpus: 1, ramMiB: 512, diskGiB: 1 });
     await ensureImage(kova.client, 'kova-images', 'cirros', 'cirros-0.6.3');
     // A rescue image whose guest user is not root (Nova's os_admin_user image property).
@@ -175,6 +176,28 @@ describe('admin passwords through the guest agent', () => {
     await settled(id, 'ACTIVE');
     await guestHas(name, 'root', given);
     assert.equal(kova.sim.guestPassword(ns, name, 'rescuer'), undefined, 'the rescue password stayed on the rescue disk');
+  });
+
+  test('evacuate (its host forced down): the adminPass returned (≤ 2.13) is the evacuated guest\'s password', async () => {
+    const { id, name, adminPass } = await create(uniq('pw'));
+    await guestHas(name, 'root', adminPass);
+    const admin = api.token('root', ns);
+    const down = (await api.call('GET', `/v2.1/servers/${id}`, { token: admin })).body.server['OS-EXT-SRV-ATTR:host'] as string;
+    await kova.client.mergePatch(NODES, down, undefined, { spec: { taints: [{ key: 'compute.kova.io/forced-down', value: 'true', effect: 'NoSchedule' }] } });
+    try {
+      await eventually('host down in the cache', async () => api.facade.caches.nodes.get(down)?.spec?.taints?.length);
+      const ev = await act(id, { evacuate: { onSharedStorage: false } }, admin, '2.13');
+      assert.equal(ev.status, 200, JSON.stringify(ev.body));
+      const evacuatePass = ev.body.adminPass as string;
+      passwords.push(evacuatePass);
+      assert.match(evacuatePass, /^[2-9A-HJ-NP-Za-km-z]{12}$/);
+      assert.notEqual(evacuatePass, adminPass);
+      await settled(id, 'ACTIVE');
+      assert.notEqual((await api.call('GET', `/v2.1/servers/${id}`, { token: admin })).body.server['OS-EXT-SRV-ATTR:host'], down, 'evacuated to the other host');
+      await guestHas(name, 'root', evacuatePass);
+    } finally {
+      await kova.client.mergePatch(NODES, down, undefined, { spec: { taints: null } });
+    }
   });
 
   test('enable_instance_password off (the Helm value): no adminPass anywhere and nothing set; a given adminPass is still set, not returned', async () => {

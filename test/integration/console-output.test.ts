@@ -8,7 +8,7 @@ import { CLUSTER_ROLES, roleBinding } from '../../src/api/rbac.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { resourcePath } from '../../src/kube/client.ts';
 import { GUEST_CONSOLE_LOG, VIRTUAL_MACHINES, type VirtualMachine } from '../../src/kubevirt/types.ts';
-import { CLUSTER_ROLE_TYPE, NODES, PODS, ROLE_BINDING_TYPE, type Node, type Pod } from '../../src/kube/types.ts';
+import { CLUSTER_ROLE_TYPE, LEASES, NODES, PODS, ROLE_BINDING_TYPE, type Node, type Pod } from '../../src/kube/types.ts';
 import { SIM_NODE_LABEL } from '../../src/sim/nodes.ts';
 import { compareShape, loadTemplate } from '../conformance/samples.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
@@ -96,6 +96,38 @@ describe('os-getConsoleOutput through the serial console log', () => {
     const other = (await launcherPods(servers['console 2']!.name))[0];
     const otherLog = await kova.client.requestText('GET', resourcePath(PODS, ns, other?.metadata.name, 'log'), { query: { container: GUEST_CONSOLE_LOG, tailLines: 1 } });
     assert.equal(otherLog, 'console-2 login: ');
+  });
+
+  test('the simulated kubelet: a Running launcher\'s containers carry the image digest; each Node\'s Lease is renewed', async () => {
+    const [pod] = await launcherPods(servers['console 1']!.name);
+    assert.equal(pod?.status?.phase, 'Running');
+    const statuses = (pod?.status?.containerStatuses ?? []) as { name: string; image: string; imageID: string; state?: { running?: unknown } }[];
+    assert.ok(statuses.length > 0);
+    for (const c of statuses) {
+      assert.ok(c.state?.running, `${c.name} running`);
+      // The repository of the image, pinned by digest, as a kubelet reports what it pulled.
+      assert.ok(c.imageID.startsWith(`${c.image.replace(/[:@].*$/, '')}@sha256:`), `${c.name}: ${c.imageID}`);
+      assert.match(c.imageID, /@sha256:[0-9a-f]{64}$/);
+    }
+    // The node heartbeat: each simulated Node holds a Lease in kube-node-lease, renewed (every 10 s).
+    const nodes = (await kova.client.list<Node>(NODES, { labelSelector: SIM_NODE_LABEL })).items.map((n) => n.metadata.name ?? '');
+    assert.ok(nodes.includes(pod?.spec.nodeName ?? ''));
+    type Lease = { metadata: { name?: string }; spec?: { holderIdentity?: string; renewTime?: string } };
+    const renewed = async (): Promise<Record<string, string>> =>
+      Object.fromEntries(await Promise.all(nodes.map(async (n) => [n, (await kova.client.find<Lease>(LEASES, n, 'kube-node-lease'))?.spec?.renewTime ?? ''])));
+    // A Node made moments ago gets its Lease at the next beat.
+    const first = await eventually('a Lease for every simulated Node', async () => {
+      const r = await renewed();
+      return nodes.every((n) => r[n]) ? r : undefined;
+    }, 30_000);
+    for (const n of nodes) {
+      assert.equal((await kova.client.get<Lease>(LEASES, n, 'kube-node-lease')).spec?.holderIdentity, n);
+      assert.ok(Date.parse(first[n]!) > Date.now() - 60_000, `${n}'s Lease renewed lately (${first[n]})`);
+    }
+    await eventually('every Node\'s Lease renewed again', async () => {
+      const now = await renewed();
+      return nodes.every((n) => Date.parse(now[n]!) > Date.parse(first[n]!));
+    }, 30_000);
   });
 
   test('a Node the simulator does not own is left alone', async () => {

@@ -2,7 +2,7 @@
 // kubeconfig, serves the samples, and Ctrl-C stops every process it started.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -23,6 +23,13 @@ test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
+    // Real virt-api and virt-controller (there is no fallback), with their logs where it says.
+    const logs = /KubeVirt's virt-api and virt-controller are running \(logs: (\S+), (\S+)\)/.exec(out);
+    assert.ok(logs, `kova dev runs real KubeVirt:\n${out}`);
+    assert.doesNotMatch(out, /the simulator plays it/);
+    for (const f of [logs[1]!, logs[2]!]) assert.ok(existsSync(f) && statSync(f).size > 0, `${f} is written`);
+    assert.match(logs[1]!, /\.kova\/dev\/state\/virt-api\.log$/, 'where the README says');
+    assert.match(logs[2]!, /\.kova\/dev\/state\/virt-controller\.log$/);
     assert.match(out, /export KUBECONFIG=\.kova\/dev\/kubeconfig/);
     assert.match(out, /kubectl apply -k config\/samples\//);
     const kubeconfig = join(cwd, '.kova', 'dev', 'kubeconfig');

@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
-import { SECRETS, type Secret } from '../../src/kube/types.ts';
+import { LEASES, SECRETS, type Secret } from '../../src/kube/types.ts';
+import { HOLD } from '../../src/sim/injections.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { dropLease, holdLease } from '../support/extras.ts';
 import { people } from '../support/people.ts';
 import { eventually } from '../support/waiting.ts';
-import { ensureFlavor, project, uniq } from '../support/fixtures.ts';
+import { ensureFlavor, project, TEST_PUBLIC_KEY, uniq } from '../support/fixtures.ts';
 
 const SCHEDULER = { namespace: 'kube-system', name: 'kube-scheduler' };
 const CONDUCTOR = { namespace: 'kova-system', name: 'kova-controller' };
@@ -83,10 +84,14 @@ describe('Nova fidelity', () => {
       assert.deepEqual(await ids('access_ip_v4=192\\.0\\.2\\.10'), [first]);
       assert.deepEqual(await ids('access_ip_v6=^2001:db8::10$'), [first]);
       assert.deepEqual(await ids('config_drive=True', { token: member }), [first, second].sort());
-      const created = (await kova.client.list<Server>(SERVERS, { namespace: ns })).items.find((s) => s.metadata.uid === second)!.metadata.creationTimestamp!;
-      assert.ok((await ids(`created_at=${encodeURIComponent(created.replace('T', ' ').replace('Z', ''))}`, { token: member })).includes(second));
+      assert.deepEqual(await ids('config_drive=^$', { token: member }), [], 'servers with a config drive are not ones without');
+      const made = Object.fromEntries((await kova.client.list<Server>(SERVERS, { namespace: ns })).items.map((s) => [s.metadata.uid, (s.metadata.creationTimestamp ?? '').replace('T', ' ').replace('Z', '')]));
+      // The second's creation, to the second: exactly the servers made in that second.
+      assert.deepEqual(await ids(`created_at=${encodeURIComponent(`^${made[second]}`)}`, { token: member }), [first, second].filter((id) => made[id] === made[second]).sort());
+      assert.deepEqual(await ids(`created_at=${encodeURIComponent('^1999-')}`, { token: member }), [], 'none was made in 1999');
       assert.deepEqual(await ids('launch_index=^7$'), []);
       assert.deepEqual(await ids('root_device_name=/dev/vda'), [first, second].sort());
+      assert.deepEqual(await ids('root_device_name=sda'), [], 'a KubeVirt guest\'s root is /dev/vda');
       await api.call('PUT', `/v2.1/servers/${second}`, { token: member, version: '2.19', body: { server: { description: 'the second one' } } });
       assert.deepEqual(await ids('display_description=^the second'), [second]);
       assert.deepEqual(await ids('display_description=^the second', { token: member }), [first, second].sort(), 'admins\' filters are dropped for members');
@@ -146,6 +151,37 @@ describe('Nova fidelity', () => {
       assert.ok(after.updated > before.updated, `${after.updated} after ${before.updated}`);
     });
 
+    test('the admin view\'s values: launch_index within a multi-create, root_device_name, kernel_id/ramdisk_id, user_data (2.3), OS-DCF:diskConfig', async () => {
+      const r = await api.call('POST', '/v2.1/servers', { token: member, version: '2.52', body: { server: { name: 'fid-multi', flavorRef: '1', imageRef: imageId, availability_zone: zone, networks: 'auto', min_count: 2, max_count: 2, return_reservation_id: true, user_data: b64('#!/bin/sh\necho multi\n'), 'OS-DCF:diskConfig': 'MANUAL' } } });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const detail = async (version: string, token = admin) => {
+        const l = await api.call('GET', `/v2.1/servers/detail?reservation_id=${r.body.reservation_id}`, { token, version });
+        return [...l.body.servers].sort((a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name));
+      };
+      const made = await eventually('both servers listed', async () => {
+        const l = await detail('2.3');
+        return l.length === 2 ? l : undefined;
+      });
+      try {
+        assert.deepEqual(made.map((x) => [x.name, x['OS-EXT-SRV-ATTR:launch_index']]), [['fid-multi-1', 0], ['fid-multi-2', 1]]);
+        for (const x of made) {
+          assert.equal(x['OS-EXT-SRV-ATTR:root_device_name'], '/dev/vda');
+          assert.equal(x['OS-EXT-SRV-ATTR:kernel_id'], '', 'no separate kernel: Nova\'s empty value');
+          assert.equal(x['OS-EXT-SRV-ATTR:ramdisk_id'], '');
+          assert.equal(x['OS-EXT-SRV-ATTR:user_data'], null, 'never read back from its Secret (README, Differences)');
+          assert.equal(x['OS-DCF:diskConfig'], 'AUTO', 'cloud-init grows the root whatever was asked (README, Differences)');
+        }
+        const [one] = await detail('2.2');
+        assert.equal('OS-EXT-SRV-ATTR:launch_index' in one, false, 'from 2.3');
+        assert.equal(one['OS-DCF:diskConfig'], 'AUTO');
+        const [mine] = await detail('2.3', member);
+        assert.equal('OS-EXT-SRV-ATTR:root_device_name' in mine, false, 'admins only');
+        assert.equal((await show(made[1].id, 'latest'))['OS-EXT-SRV-ATTR:launch_index'], 1);
+      } finally {
+        for (const x of made) await api.call('DELETE', `/v2.1/servers/${x.id}`, { token: member });
+      }
+    });
+
     test('pinned_availability_zone (2.96) and its update (2.104): unpin, pin only to the current zone', async () => {
       assert.equal((await show(second, '2.96')).pinned_availability_zone, zone);
       const early = await api.call('PUT', `/v2.1/servers/${second}`, { token: member, version: '2.103', body: { server: { pinned_availability_zone: null } } });
@@ -158,6 +194,92 @@ describe('Nova fidelity', () => {
       assert.equal(elsewhere.body.conflictingRequest.message, `Server can only be pinned to its current availability zone '${zone}', but 'zone-nowhere' was requested.`);
       const pinned = await api.call('PUT', `/v2.1/servers/${second}`, { token: member, version: '2.104', body: { server: { pinned_availability_zone: zone } } });
       assert.equal(pinned.body.server.pinned_availability_zone, zone);
+    });
+  });
+
+  describe('timestamps after a change (Nova\'s naive times)', () => {
+    const NAIVE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
+    const recent = (t: string) => Math.abs(Date.now() - Date.parse(`${t}Z`)) < 120_000;
+    const tick = () => new Promise((r) => setTimeout(r, 1100));
+
+    test('key pairs: created_at set once, stable; updated_at null (a key pair never changes)', async () => {
+      const name = uniq('fid-key');
+      assert.equal((await api.call('POST', '/v2.1/os-keypairs', { token: member, version: '2.2', body: { keypair: { name, public_key: TEST_PUBLIC_KEY } } })).status, 201);
+      const shown = async () => (await api.call('GET', `/v2.1/os-keypairs/${name}`, { token: member, version: '2.2' })).body.keypair;
+      const one = await shown();
+      assert.match(one.created_at, NAIVE);
+      assert.ok(recent(one.created_at), one.created_at);
+      assert.equal(one.updated_at, null);
+      await tick();
+      assert.deepEqual([(await shown()).created_at, (await shown()).updated_at], [one.created_at, null]);
+      await api.call('DELETE', `/v2.1/os-keypairs/${name}`, { token: member, version: '2.2' });
+    });
+
+    test('instance actions (2.58): updated_at is the start until the action\'s event finishes, then its finish; migrations: created_at kept, updated_at moves with the status', async () => {
+      await ensureFlavor(kova.client, { id: '2', name: 'm1.small', vcpus: 1, ramMiB: 1024, diskGiB: 1 });
+      const id = await create({ name: 'fid-times' });
+      await active(id);
+      const name = (await kova.client.list<Server>(SERVERS, { namespace: ns })).items.find((x) => x.metadata.uid === id)!.metadata.name ?? '';
+      try {
+        // The stop is held (the simulated node keeps the domain stopping) so its event stays open.
+        await kova.client.mergePatch(SERVERS, name, ns, { metadata: { annotations: { [HOLD]: 'stopping' } } });
+        assert.equal((await api.call('POST', `/v2.1/servers/${id}/action`, { token: member, body: { 'os-stop': null } })).status, 202);
+        const stop = async () => {
+          const l = await api.call('GET', `/v2.1/servers/${id}/os-instance-actions`, { token: admin, version: '2.58' });
+          const a = l.body.instanceActions.find((x: { action: string }) => x.action === 'stop');
+          return a ? (await api.call('GET', `/v2.1/servers/${id}/os-instance-actions/${a.request_id}`, { token: admin, version: '2.58' })).body.instanceAction : undefined;
+        };
+        const open = await eventually('the stop recorded, its event open', async () => ((await stop())?.events?.length ? stop() : undefined));
+        assert.match(open.updated_at, NAIVE);
+        assert.equal(open.updated_at, open.start_time);
+        assert.equal(open.events[0].finish_time, null);
+        await tick();
+        await kova.client.mergePatch(SERVERS, name, ns, { metadata: { annotations: { [HOLD]: null } } });
+        const done = await eventually('the stop\'s event finished', async () => {
+          const a = await stop();
+          return a?.events?.[0]?.finish_time ? a : undefined;
+        }, 60_000);
+        assert.equal(done.updated_at, done.events[0].finish_time, 'moved to when the event finished');
+        assert.ok(done.updated_at > done.start_time, `${done.updated_at} after ${done.start_time}`);
+        assert.equal(done.start_time, open.start_time);
+        await eventually('SHUTOFF', async () => (await show(id)).status === 'SHUTOFF' && (await show(id))['OS-EXT-STS:task_state'] === null);
+
+        // A resize is a migration record: made at the request, updated at each status.
+        assert.equal((await api.call('POST', `/v2.1/servers/${id}/action`, { token: member, body: { resize: { flavorRef: '2' } } })).status, 202);
+        await eventually('VERIFY_RESIZE', async () => (await show(id)).status === 'VERIFY_RESIZE');
+        const record = async () => (await api.call('GET', `/v2.1/os-migrations?instance_uuid=${id}`, { token: admin, version: '2.80' })).body.migrations[0];
+        const finished = await record();
+        assert.equal(finished.status, 'finished');
+        assert.match(finished.created_at, NAIVE);
+        assert.match(finished.updated_at, NAIVE);
+        assert.ok(recent(finished.created_at) && finished.updated_at >= finished.created_at, `${finished.created_at} / ${finished.updated_at}`);
+        await tick();
+        assert.equal((await api.call('POST', `/v2.1/servers/${id}/action`, { token: member, body: { confirmResize: null } })).status, 204);
+        const confirmed = await eventually('the migration confirmed', async () => {
+          const m = await record();
+          return m.status === 'confirmed' ? m : undefined;
+        });
+        assert.equal(confirmed.created_at, finished.created_at, 'created_at does not move');
+        assert.ok(confirmed.updated_at > finished.updated_at, `${confirmed.updated_at} after ${finished.updated_at}`);
+      } finally {
+        await api.call('DELETE', `/v2.1/servers/${id}`, { token: member });
+      }
+    });
+
+    test('os-services: updated_at is the last report, a nova-compute\'s Node heartbeat or a Lease\'s renewal', async () => {
+      const computes = async () => (await api.call('GET', '/v2.1/os-services?binary=nova-compute', { token: admin, version: '2.53' })).body.services.filter((x: { zone: string }) => x.zone === zone);
+      const [c0] = await computes();
+      assert.match(c0.updated_at, NAIVE);
+      assert.ok(recent(c0.updated_at), c0.updated_at);
+      await eventually('the Node reported again', async () => (await computes())[0].updated_at > c0.updated_at, 30_000);
+      const scheduler = async () => (await api.call('GET', '/v2.1/os-services?binary=nova-scheduler', { token: admin, version: '2.53' })).body.services[0];
+      await holdLease(kova.client, SCHEDULER, { holder: 'cp-1_abc', renewedMsAgo: 5_000, seenBy: api.facade.caches });
+      const before = await scheduler();
+      const lease = await kova.client.get<{ metadata: Record<string, unknown>; spec: { renewTime: string } }>(LEASES, SCHEDULER.name, SCHEDULER.namespace);
+      assert.equal(before.updated_at, lease.spec.renewTime.replace(/Z$/, ''), 'the renewal, to the microsecond');
+      await tick();
+      await holdLease(kova.client, SCHEDULER, { holder: 'cp-1_abc', seenBy: api.facade.caches });
+      assert.ok((await scheduler()).updated_at > before.updated_at);
     });
   });
 
@@ -262,6 +384,25 @@ describe('Nova fidelity', () => {
       assert.deepEqual([longPath.status, longPath.body.forbidden?.message], [403, 'Personality file path exceeds maximum 255']);
       const gone = await api.call('POST', '/v2.1/servers', { token: member, version: '2.57', body: { server: { name: 'p', flavorRef: '1', imageRef: imageId, networks: 'auto', personality: files(1) } } });
       assert.deepEqual([gone.status, gone.body.badRequest?.message], [400, "Additional properties are not allowed ('personality' was unexpected)"]);
+    });
+
+    test('a project\'s own injected_files and injected_file_content_bytes quotas (403 over them)', async () => {
+      const quota = (q: Record<string, number>) => api.call('PUT', `/v2.1/os-quota-sets/${pid}`, { token: admin, version: '2.56', body: { quota_set: q } });
+      const files = (n: number, contents = b64('x')) => Array.from({ length: n }, (_, i) => ({ path: `/f${i}`, contents }));
+      const boot = (personality: unknown) => api.call('POST', '/v2.1/servers', { token: member, version: '2.56', body: { server: { name: 'pq', flavorRef: '1', imageRef: imageId, networks: 'auto', availability_zone: zone, personality } } });
+      assert.equal((await quota({ injected_files: 2, injected_file_content_bytes: 16 })).status, 200);
+      try {
+        await eventually('the API enforces the project\'s QuotaSet', async () => (await api.call('GET', `/v2.1/os-quota-sets/${pid}`, { token: admin, version: '2.56' })).body.quota_set.injected_files === 2);
+        const tooMany = await boot(files(3));
+        assert.deepEqual([tooMany.status, tooMany.body], [403, { forbidden: { code: 403, message: 'Personality file limit exceeded' } }]);
+        const tooBig = await boot(files(1, b64('seventeen bytes!!')));
+        assert.deepEqual([tooBig.status, tooBig.body], [403, { forbidden: { code: 403, message: 'Personality file content exceeds maximum 16' } }]);
+        const fits = await boot(files(2, b64('0123456789a')));
+        assert.equal(fits.status, 202, 'within both: accepted');
+        await api.call('DELETE', `/v2.1/servers/${fits.body.server.id}`, { token: member });
+      } finally {
+        await quota({ injected_files: 5, injected_file_content_bytes: 10240 });
+      }
     });
 
     test('at rebuild the files join the user data the server keeps (none: they are its user data)', async () => {

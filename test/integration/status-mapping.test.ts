@@ -156,6 +156,8 @@ describe('KubeVirt state → Nova status', () => {
     await serverStatusIs(kova.client, ns, name, 'ACTIVE');
     // Foreground deletion keeps the Server until its VM is gone, as `openstack server delete` shows.
     await kova.client.delete(SERVERS, name, ns, { propagationPolicy: 'Foreground' });
+    // The VM itself is being deleted (held by the node side), as real virt-controller reports it.
+    await printable(name, 'Terminating');
     const s = await serverStatusIs(kova.client, ns, name, 'ACTIVE', 'deleting');
     assert.equal(s.status?.powerState, 'Running');
     // The controller leaves a Server that is being deleted alone, so release the VM directly.

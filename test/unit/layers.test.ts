@@ -13,6 +13,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 export const LAYERS: Record<string, number> = {
   'log.ts': 0,
   'metrics.ts': 0,
+  'runtime-env.ts': 0,
   kube: 1,
   api: 2,
   kubevirt: 2,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { constants, privateDecrypt } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { KeyPair } from '../../src/api/keypair.ts';
+import { defaultConfig } from '../../src/cache/config.ts';
 import type { Server, ServerSpec, ServerStatus } from '../../src/api/server.ts';
 import { COPIED, guestKind, passwordCondition, planPassword, PUBLISHED } from '../../src/controllers/server/password.ts';
 import type { Lookups } from '../../src/controllers/server/references.ts';
@@ -12,6 +13,7 @@ import type { DataSource, VirtualMachineInstance } from '../../src/kubevirt/type
 import { encryptedPassword, generatePassword, guestAdminUser, guestAgentOffline, PASSWORD_LENGTH } from '../../src/nova/password.ts';
 import { GuestPasswords, syncPasswords } from '../../src/sim/guest-agent.ts';
 import { rsaKeyPair } from '../support/fixtures.ts';
+import { deploymentEnv, helmTemplate } from '../support/helm.ts';
 
 describe('Nova\'s admin password rules', () => {
   test('a generated password: 12 characters from Nova\'s symbols, at least one digit, upper and lower case, different each time', () => {
@@ -54,6 +56,28 @@ describe('Nova\'s admin password rules', () => {
     assert.equal(guestAgentOffline(withCondition('GuestAgentOffline')), true);
     assert.equal(guestAgentOffline(withCondition('SyncFailed')), false);
     assert.equal(guestAgentOffline({ metadata: {}, spec: { name: 'a', flavor: 'f', image: 'i' } }), false);
+  });
+
+  test('the Helm value enableInstancePassword reaches the API as KOVA_ENABLE_INSTANCE_PASSWORD, and the config loader follows it', () => {
+    const apiEnv = (...set: string[]): string | undefined => deploymentEnv(helmTemplate(...set), 'kova-api', 'KOVA_ENABLE_INSTANCE_PASSWORD');
+    const loaded = (value: string | undefined): boolean | undefined => {
+      const before = process.env.KOVA_ENABLE_INSTANCE_PASSWORD;
+      if (value === undefined) delete process.env.KOVA_ENABLE_INSTANCE_PASSWORD;
+      else process.env.KOVA_ENABLE_INSTANCE_PASSWORD = value;
+      try {
+        return defaultConfig().enableInstancePassword;
+      } finally {
+        if (before === undefined) delete process.env.KOVA_ENABLE_INSTANCE_PASSWORD;
+        else process.env.KOVA_ENABLE_INSTANCE_PASSWORD = before;
+      }
+    };
+    const off = apiEnv('enableInstancePassword=false');
+    assert.equal(off, 'false');
+    assert.equal(loaded(off), false);
+    const on = apiEnv();
+    assert.equal(on, 'true', 'on by default, as Nova');
+    assert.equal(loaded(on), true);
+    assert.equal(loaded(undefined), true, 'no variable (kova dev): on');
   });
 });
 

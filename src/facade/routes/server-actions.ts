@@ -129,12 +129,12 @@ async function resize(a: ActionRequest): Promise<Answer> {
   // Nova counts the new flavor's growth against the project's (and owner's) cores and ram, under the quota lock.
   const { client, cfg } = a.req.server.kova;
   const ns = s.metadata.namespace ?? '';
-  await withQuotaLock(client, ns, async () => {
+  await withQuotaLock(client, ns, async (lock) => {
     const holdings = await freshHoldings(client, c, ns);
     const from = s.status?.flavor ?? c.flavor(s.spec.flavor)?.spec;
     const refusal = checkDeltas(scopesFor(c, cfg, ns, holdings, s.metadata.annotations?.[USER_ANNOTATION]), { cores: f.spec.vcpus - (from?.vcpus ?? 0), ram: f.spec.ramMiB - (from?.ramMiB ?? 0) });
     if (refusal) throw forbidden(refusal);
-    await patch(a, { flavor: f.metadata.name });
+    lock.wrote(await patch(a, { flavor: f.metadata.name }));
   });
 }
 

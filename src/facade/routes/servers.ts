@@ -17,7 +17,7 @@ import {
   addressesView, ipsView, networkAddressesView, reservationView, serverCreated, serverId, serverList, serverShown, serverUpdated,
 } from '../../nova/views/servers.ts';
 import { canUseFlavor, canUseImage, findHost, findKeyPair, zoneExists } from '../../compute/references.ts';
-import { acquireQuotaLock, holdingsOf, limitsFor, scopesFor } from '../../compute/quotas.ts';
+import { acquireQuotaLock, limitsFor, lockedServerHoldings, scopesFor, type QuotaLock } from '../../compute/quotas.ts';
 import { checkMetadataItems, SERVER_GROUP_MEMBERS_EXCEEDED, serversThatFit } from '../../nova/quotas.ts';
 import { groupMembers } from '../../nova/server-groups.ts';
 import { findServerGroup } from '../../compute/server-groups.ts';
@@ -150,9 +150,9 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   const client = callerClient(req);
   const created: Server[] = [];
   // Counted and created under the project's quota lock: as many as fit between min and max (docs/adr/019).
-  const release = await acquireQuotaLock(req.server.kova.client, project.namespace);
-  const fit = await serversThatFitNow(req, project.namespace, flavor.spec, min, max, hints.serverGroup).catch(async (e: unknown) => {
-    await release();
+  const lock = await acquireQuotaLock(req.server.kova.client, project.namespace);
+  const fit = await serversThatFitNow(req, lock, project.namespace, flavor.spec, min, max, hints.serverGroup).catch(async (e: unknown) => {
+    await lock.release();
     throw e;
   });
   try {
@@ -189,6 +189,7 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
         spec,
       });
       created.push(server);
+      lock.wrote(server);
       if (userData) {
         await client.create(SECRETS, {
           metadata: { name: `${objectName}-user-data`, namespace: project.namespace, ownerReferences: [ownerReference(server, API_VERSION, 'Server')] },
@@ -201,10 +202,10 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   } catch (e) {
     // Nothing half-created: remove what this request made (the Secrets go with their Server).
     await Promise.all(created.map((s) => client.delete(SERVERS, s.metadata.name ?? '', project.namespace).catch(() => undefined)));
-    await release();
+    await lock.release();
     throw e;
   }
-  await release();
+  await lock.release();
   await cacheCatchUp(c.servers, () => created.every((s) => c.servers.byIndex('uid', serverId(s)).length > 0));
   if (b.return_reservation_id === true || b.return_reservation_id === 'True' || b.return_reservation_id === 'true') {
     return reply.code(202).send(reservationView(reservation));
@@ -216,17 +217,25 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
 }
 
 /** How many of min..max servers of `flavor` the project (and the caller) has room for now, or Nova's 403. */
-async function serversThatFitNow(req: FastifyRequest, namespace: string, flavor: { vcpus: number; ramMiB: number }, min: number, max: number, group: string | undefined): Promise<number> {
+/**
+ * How many of min..max servers fit the project's and the user's quotas and the group's
+ * server_group_members, counted under the quota lock (compute/quotas.ts `lockedServerHoldings`:
+ * from the cache when it is current, and a refusal only on a fresh list).
+ */
+async function serversThatFitNow(req: FastifyRequest, lock: QuotaLock, namespace: string, flavor: { vcpus: number; ramMiB: number }, min: number, max: number, group: string | undefined): Promise<number> {
   const { client, caches, cfg } = req.server.kova;
-  const servers = (await client.listAll<Server>(SERVERS, { namespace })).items;
-  const fit = serversThatFit(scopesFor(caches, cfg, namespace, holdingsOf(caches, servers, []), req.nova.caller.user), flavor, min, max);
-  if ('refusal' in fit) throw forbidden(fit.refusal);
-  // server_group_members: the group's members now (a fresh list, as for the rest) and each new one.
   const g = group ? findServerGroup(caches, namespace, group) : undefined;
-  if (g && groupMembers(g, servers).length + fit.count > limitsFor(caches, cfg, namespace, req.nova.caller.user).server_group_members) {
-    throw forbidden(SERVER_GROUP_MEMBERS_EXCEEDED);
+  for (let fresh = false; ; fresh = true) {
+    const count = await lockedServerHoldings(client, caches, namespace, lock, { fresh });
+    const fit = serversThatFit(scopesFor(caches, cfg, namespace, count.holdings, req.nova.caller.user), flavor, min, max);
+    // server_group_members: the group's members now and each new one.
+    const groupFull = !('refusal' in fit) && !!g && groupMembers(g, count.servers).length + fit.count > limitsFor(caches, cfg, namespace, req.nova.caller.user).server_group_members;
+    const short = 'refusal' in fit || groupFull || fit.count < max;
+    if (short && !count.fresh) continue; // (the cache may still hold servers deleted a moment ago)
+    if ('refusal' in fit) throw forbidden(fit.refusal);
+    if (groupFull) throw forbidden(SERVER_GROUP_MEMBERS_EXCEEDED);
+    return fit.count;
   }
-  return fit.count;
 }
 
 async function updateServer(req: FastifyRequest): Promise<Record<string, unknown>> {
