@@ -1,29 +1,28 @@
-// `kova dev`: a local sandbox cloud. A real control plane (built once from Go modules), three Nodes
-// in two zones, Nova's classic flavors, one image, the KubeVirt simulator and the controllers.
-// With --kubeconfig it uses that cluster instead and runs no simulator unless --sim is given.
+// `kova dev`: a local sandbox cloud. A real control plane and real KubeVirt virt-api and
+// virt-controller (built once from Go modules), three simulated Nodes in two zones (the KubeVirt
+// simulator plays what runs on them), Nova's classic flavors, one image and the controllers.
+// With --kubeconfig it uses that cluster instead (its own KubeVirt, CDI and Nodes): no simulator.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { CLUSTER_ROLES, clusterRoleBinding } from '../api/rbac.ts';
 import { Facade } from '../facade/serve.ts';
 import { PasswordUsers } from '../identity/auth.ts';
 import { Metrics } from '../metrics.ts';
 import { CLUSTER_ROLE_BINDING_TYPE, CLUSTER_ROLE_TYPE, NAMESPACES, type KubeObject } from '../kube/types.ts';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { ControllerManager } from '../controllers/manager.ts';
 import { defaultConfig } from '../cache/config.ts';
 import { ControlPlane, ensureBinaries } from '../controlplane/controlplane.ts';
 import { crdsInDir, installCrds, kovaCrds, kubevirtCrdDir } from '../controlplane/crds.ts';
-import { kubevirtBuild, startKubeVirt, type HandlerEndpoint } from '../controlplane/kubevirt.ts';
+import { handlerEndpointOf, kubevirtBuild, startKubeVirt, type HandlerEndpoint } from '../controlplane/kubevirt.ts';
 import { KubeClient } from '../kube/client.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { minimalKubevirtCrds } from '../sim/crds.ts';
 import { seedSandbox, CLASSIC_FLAVORS, SANDBOX_ZONES } from '../sim/seed.ts';
 import { KubeVirtSimulator } from '../sim/simulator.ts';
 
 export interface DevOptions {
   kubeconfig?: string;
-  sim?: boolean;
   stepMs?: number;
   host?: string;
   port?: number;
@@ -46,21 +45,41 @@ function cloudsYaml(url: string, password: string): string {
 
 const say = (line: string): void => void process.stdout.write(line + '\n');
 
+const progress = (line: string): void => say(`          ${line.replace(/^kova: /, '')}`);
+
 /**
- * Kova's CRDs, and, when simulating, KubeVirt's and CDI's: generated from their Go modules (once; see
- * kubevirtCrdDir), or minimal built-in ones if that fails.
+ * Real KubeVirt could not be prepared or started: the sandbox does not run without it (the simulator
+ * plays only the Nodes). The whole error goes to Kova's log; the message says which step failed, its
+ * last line, and where to read more: Kova's log and the components' own logs (`logs`).
  */
-async function crdsFor(withKubevirt: boolean): Promise<KubeObject[]> {
-  if (!withKubevirt) return kovaCrds();
+function kubevirtFailed(step: string, err: unknown, log: Logger, logFile: string, logs: string[] = []): Error {
+  const text = (err instanceof Error ? err.message : String(err)).trim();
+  log.error(`${step} failed`, { err: text });
+  const why = (text.split('\n').at(-1) ?? '').replace(/; see \S+$/, '');
+  const where = [logFile, ...logs].map((f) => relative(process.cwd(), f)).join(', ');
+  return new Error(`${step} failed: ${why}\n` +
+    `  The sandbox needs real KubeVirt (virt-api, virt-controller; the simulator plays only the Nodes), so it stops here. Logs: ${where}`);
+}
+
+/** KubeVirt's components' logs, copied out of the control plane's folder (which goes when it stops) into `home`. */
+function keepKubevirtLogs(logs: string[], home: string): string[] {
+  return logs.filter((f) => existsSync(f)).map((f) => {
+    const kept = join(home, basename(f));
+    copyFileSync(f, kept);
+    return kept;
+  });
+}
+
+/** Kova's CRDs and KubeVirt's and CDI's, generated from their Go modules (once; see kubevirtCrdDir). */
+async function sandboxCrds(log: Logger, logFile: string): Promise<KubeObject[]> {
+  let dir: string;
   try {
-    const dir = await kubevirtCrdDir((line) => say(`          ${line.replace(/^kova: /, '')}`));
-    say(`kova dev: installing CRDs (Kova's, and KubeVirt's and CDI's from ${dir})…`);
-    return [...kovaCrds(), ...crdsInDir(dir)];
+    dir = await kubevirtCrdDir(progress);
   } catch (e) {
-    const why = String(e).trim().split('\n').at(-1);
-    say(`kova dev: KubeVirt's CRDs could not be generated (${why}); installing minimal built-in ones…`);
-    return [...kovaCrds(), ...minimalKubevirtCrds()];
+    throw kubevirtFailed('generating KubeVirt\'s and CDI\'s CRDs (test/tools/build.sh kubevirt-crds)', e, log, logFile);
   }
+  say(`kova dev: installing CRDs (Kova's, and KubeVirt's and CDI's from ${dir})…`);
+  return [...kovaCrds(), ...crdsInDir(dir)];
 }
 
 export async function runDev(o: DevOptions): Promise<void> {
@@ -88,12 +107,11 @@ export async function runDev(o: DevOptions): Promise<void> {
     let kubeconfig = o.kubeconfig;
     let binDir: string | undefined;
     let handler: HandlerEndpoint | undefined;
-    const runSim = !o.kubeconfig || !!o.sim;
     if (!kubeconfig) {
       say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl).');
       say('          The first start builds them from Go modules: several minutes, once; later starts reuse ~/.cache/kova.');
       binDir = await ensureBinaries((line) => say(`          ${line.replace(/^kova: /, '')}`));
-      const crds = await crdsFor(true);
+      const crds = await sandboxCrds(log, logFile);
       const state = join(home, 'state');
       rmSync(state, { recursive: true, force: true });
       const cp = new ControlPlane({
@@ -113,26 +131,32 @@ export async function runDev(o: DevOptions): Promise<void> {
       copyFileSync(cp.kubeconfigPath, kubeconfig);
       say(`kova dev: kube-apiserver is at ${cp.apiServerUrl}`);
       // Real virt-api (admission webhooks, subresources.kubevirt.io) and virt-controller (VM → VMI →
-      // launcher pod, printableStatus, migrations); the simulator plays the Nodes.
+      // launcher pod, printableStatus, migrations); the simulator plays the Nodes. No fallback.
+      const kubevirtLogs = [join(state, 'virt-api.log'), join(state, 'virt-controller.log')];
+      let build: { binDir: string; installDir: string };
       try {
-        const build = await kubevirtBuild((line) => say(`          ${line.replace(/^kova: /, '')}`));
-        handler = (await startKubeVirt(cp, build, { controller: true })).handler;
-        say(`kova dev: KubeVirt's virt-api and virt-controller are running (logs: ${join(state, 'virt-api.log')}, ${join(state, 'virt-controller.log')})`);
+        build = await kubevirtBuild(progress);
       } catch (e) {
-        say(`kova dev: KubeVirt's virt-api could not be started (${String(e).trim().split('\n').at(-1)}); the simulator plays it.`);
+        throw kubevirtFailed('building virt-api and virt-controller (test/tools/build.sh kubevirt)', e, log, logFile);
       }
+      try {
+        handler = handlerEndpointOf((await startKubeVirt(cp, build)).handlerRef);
+      } catch (e) {
+        throw kubevirtFailed('starting KubeVirt\'s virt-api and virt-controller', e, log, logFile, keepKubevirtLogs(kubevirtLogs, home));
+      }
+      say(`kova dev: KubeVirt's virt-api and virt-controller are running (logs: ${kubevirtLogs.join(', ')})`);
     }
     const client = await KubeClient.load(kubeconfig, { fieldManager: 'kova-dev' });
     stops.push(async () => client.close());
     const cfg = defaultConfig();
-    if (o.kubeconfig) await installCrds(client, await crdsFor(runSim));
-    if (runSim) {
-      const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { stepMs: o.stepMs, realVirtApi: handler, realController: !!handler });
+    if (o.kubeconfig) await installCrds(client, kovaCrds());
+    if (handler) {
+      const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig, { fieldManager: 'kova-sim' }), log, { handler, stepMs: o.stepMs });
       await sim.start();
       stops.push(() => sim.stop());
     }
     say('kova dev: seeding nodes, flavors, an image and the project "demo"…');
-    await seedSandbox(client, { imagesNamespace: cfg.imagesNamespace, project: 'demo', nodes: runSim });
+    await seedSandbox(client, { imagesNamespace: cfg.imagesNamespace, project: 'demo', nodes: !!handler });
     const mgr = new ControllerManager(await KubeClient.load(kubeconfig, { fieldManager: 'kova-controller' }), cfg, log);
     await mgr.start();
     stops.push(() => mgr.stop());
@@ -156,7 +180,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     const rel = relative(process.cwd(), kubeconfig) || kubeconfig;
     say('');
     say('Kova sandbox is up.');
-    if (runSim) say(`  nodes:    ${SANDBOX_ZONES.map((z) => `${z.hosts.join(', ')} (${z.name})`).join('; ')}`);
+    if (handler) say(`  nodes:    ${SANDBOX_ZONES.map((z) => `${z.hosts.join(', ')} (${z.name})`).join('; ')}`);
     say(`  flavors:  ${CLASSIC_FLAVORS.map((f) => f.name).join(', ')}`);
     say(`  image:    cirros (namespace ${cfg.imagesNamespace});  project: demo`);
     say(`  logs:     ${relative(process.cwd(), logFile)}`);

@@ -6,6 +6,7 @@ import { defaultConfig } from '../cache/config.ts';
 import { KubeClient } from '../kube/client.ts';
 import { createLogger } from '../log.ts';
 import { KubeVirtSimulator } from '../sim/simulator.ts';
+import { handlerEndpointOf } from '../controlplane/kubevirt.ts';
 import { hostname } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { runDev } from './dev.ts';
@@ -21,13 +22,17 @@ const USAGE = `usage: kova <command> [options]
 commands:
   controller   run the Kova controllers (Server, Flavor, KeyPair, Aggregate)
   api          run the Compute API façade (Nova v2.1, Keystone v3 and Glance v2 subsets) on 127.0.0.1:8774
-  sim          run the KubeVirt simulator (virt-controller, virt-handler, kubelet, CDI)
-  dev          start a local sandbox cloud: control plane, nodes, flavors, image, simulator, controllers
+  sim          run the KubeVirt simulator: the Nodes (virt-handler, kubelet, CDI's importer) for real
+               virt-api and virt-controller, which must run (--virt-handler)
+  dev          start a local sandbox cloud: control plane, real virt-api and virt-controller,
+               simulated nodes, flavors, image, controllers
   hash-password  read a password on stdin, print its scrypt hash (for the static users Secret)
 
 options:
   --kubeconfig PATH   cluster to use (default: $KUBECONFIG, ~/.kube/config or in-cluster)
-  --sim               with dev --kubeconfig: run the simulator too
+  --virt-handler PORT:CERTS  sim: the port real virt-api calls virt-handler on (its
+                      --console-server-port) and the folder of KubeVirt's certificates (ca.crt,
+                      virt-handler.crt, virt-handler.key); default $KOVA_KUBEVIRT_HANDLER
   --step-ms N         simulator step time in ms (default 300)
   --metrics-port N    controller: port of /metrics, /healthz, /readyz (default 8081)
   --no-leader-elect   controller: run without the leader Lease (a single replica)
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {
-      kubeconfig: { type: 'string' }, sim: { type: 'boolean' }, 'metrics-port': { type: 'string' }, 'no-leader-elect': { type: 'boolean' }, 'step-ms': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      kubeconfig: { type: 'string' }, 'virt-handler': { type: 'string' }, 'metrics-port': { type: 'string' }, 'no-leader-elect': { type: 'boolean' }, 'step-ms': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0];
@@ -119,8 +124,10 @@ async function main(): Promise<void> {
       return;
     }
     case 'sim': {
+      const handler = values['virt-handler'] ?? process.env.KOVA_KUBEVIRT_HANDLER;
+      if (!handler) throw new Error('sim plays only the Nodes of a cluster running real virt-api and virt-controller: give --virt-handler PORT:CERTS (where virt-api calls virt-handler, and KubeVirt\'s certificates), or use `kova dev`, which starts them');
       const client = await KubeClient.load(values.kubeconfig, { fieldManager: 'kova-sim' });
-      const sim = new KubeVirtSimulator(client, log, { stepMs });
+      const sim = new KubeVirtSimulator(client, log, { handler: handlerEndpointOf(handler), stepMs });
       await sim.start();
       await runUntilSignal(async () => {
         await sim.stop();
@@ -156,7 +163,7 @@ async function main(): Promise<void> {
       return;
     }
     case 'dev':
-      await runDev({ kubeconfig: values.kubeconfig, sim: values.sim, stepMs, log, host: values.host, port: values.port ? Number(values.port) : undefined });
+      await runDev({ kubeconfig: values.kubeconfig, stepMs, log, host: values.host, port: values.port ? Number(values.port) : undefined });
       return;
     default:
       process.stdout.write(USAGE);

@@ -53,11 +53,6 @@ export interface KubeVirtOptions {
   apiServerCa: Buffer;
   /** A token allowed to impersonate (the control plane's admin). */
   adminToken: string;
-  /**
-   * Run virt-controller too. Off, the simulator plays it (and only virt-api's webhooks and
-   * subresource API are real).
-   */
-  controller?: boolean;
   /** Starts a process the control plane supervises; its log goes to `<dir>/<name>.log`. */
   launch: (name: string, bin: string, args: string[]) => void;
   /** Whether a launched process has exited (start fails fast then). */
@@ -127,7 +122,6 @@ export class KubeVirtComponents {
       spec: { ...(svc.spec as object), service: { namespace: KUBEVIRT_NAMESPACE, name: 'virt-api', port: apiPort }, caBundle },
     }));
 
-    if (o.controller === false) return this.handlerEndpoint(certs, handlerPort);
     o.launch('virt-controller', join(o.binDir, 'virt-controller'), [
       '--kubeconfig', this.kubeconfig('virt-controller', KUBEVIRT_IDENTITIES.controller),
       '--listen', '127.0.0.1', '--port', String(controllerPort),
@@ -211,9 +205,9 @@ export async function kubevirtBuild(onProgress: (line: string) => void = () => {
 }
 
 /** Starts KubeVirt's components beside a started control plane (their processes stop with it). */
-export async function startKubeVirt(cp: ControlPlane, build: { binDir: string; installDir: string }, o: { controller: boolean }): Promise<KubeVirtComponents> {
+export async function startKubeVirt(cp: ControlPlane, build: { binDir: string; installDir: string }): Promise<KubeVirtComponents> {
   const components = new KubeVirtComponents({
-    dir: cp.dir, binDir: build.binDir, installDir: build.installDir, controller: o.controller,
+    dir: cp.dir, binDir: build.binDir, installDir: build.installDir,
     apiServerUrl: cp.apiServerUrl, apiServerCa: cp.servingCa(), adminToken: cp.token,
     launch: (name, bin, args) => cp.launch(name, bin, args, { restart: true }), exited: (name) => cp.hasExited(name),
   });

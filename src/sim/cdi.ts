@@ -1,7 +1,9 @@
-// The simulated CDI: a DataVolume goes Pending → ImportScheduled → ImportInProgress, its progress
-// rising one step at a time, → Succeeded (Failed under the data-volume-error injection; held below
-// 50% under the provisioning hold); a DataSource becomes Ready once the DataVolume it points at, if
-// any, has been imported.
+// The simulated CDI importer and the storage under it (cdi-controller is not run: docs/adr/015 says
+// why): a DataVolume gets its PVC and a PersistentVolume bound to it, as a provisioner would make
+// them, and goes Pending → ImportScheduled → ImportInProgress, its progress rising one step at a
+// time, → Succeeded (Failed under the data-volume-error injection; held below 50% under the
+// provisioning hold; WaitForFirstConsumer, unbound, under the volume-binding hold); a DataSource
+// becomes Ready once the DataVolume it points at, if any, has been imported.
 import { isDeepStrictEqual } from 'node:util';
 import { isAlreadyExists } from '../kube/client.ts';
 import { controllerOf, ownerReference, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, splitKey, type KubeObject } from '../kube/types.ts';
@@ -22,14 +24,14 @@ export async function reconcileDataVolume(d: SimDeps, key: string): Promise<{ re
   const progress = Number.parseFloat(dv.status?.progress ?? '0') || 0;
   let status: NonNullable<DataVolume['status']>;
   const waitBinding = held(vm) === 'volume-binding';
-  if (d.realController && (phase === '' || phase === 'Pending') && injected(vm) !== 'pvc-not-found') await provisionVolume(d, dv, !waitBinding);
+  if ((phase === '' || phase === 'Pending') && injected(vm) !== 'pvc-not-found') await provisionVolume(d, dv, !waitBinding);
   if (injected(vm) === 'data-volume-error') {
     status = {
       phase: 'Failed',
       progress: dv.status?.progress ?? 'N/A',
       conditions: [{ type: 'Running', status: 'False', reason: 'Error', message: 'Unable to process data: simulated import failure' }, { type: 'Ready', status: 'False', reason: 'Error' }],
     };
-  } else if (d.realController && waitBinding && (phase === '' || phase === 'WaitForFirstConsumer')) {
+  } else if (waitBinding && (phase === '' || phase === 'WaitForFirstConsumer')) {
     // Held: the volume waits for its first consumer, and the provisioner does not bind it yet.
     status = { phase: 'WaitForFirstConsumer', progress: 'N/A', conditions: [{ type: 'Bound', status: 'False', reason: 'Pending', message: 'PVC waiting for first consumer' }] };
   } else if (phase === 'WaitForFirstConsumer') {

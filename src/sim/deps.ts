@@ -1,25 +1,34 @@
-// What every simulated KubeVirt component is given, as controllers/deps.ts is for Kova's own: the
-// client it writes with, the simulator's informer caches it reads from (one set, shared by all)
+// What every simulated node-side component is given, as controllers/deps.ts is for Kova's own: the
+// clients it writes with, the simulator's informer caches it reads from (one set, shared by all)
 // and the step timing; and the few status helpers they share. Components never call each other's
 // reconciles; they read each other's objects from the caches.
+import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
-import type { Secret } from '../kube/types.ts';
+import type { Pod, Secret } from '../kube/types.ts';
 import type { GuestPasswords } from './guest-agent.ts';
-import type { DataSource, DataVolume, Instancetype, KubeVirtCondition, VMIPhase } from '../kubevirt/types.ts';
-import type { MigrationDeps } from './migrations.ts';
+import type { DataSource, DataVolume, KubeVirtCondition, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration, VMIPhase } from '../kubevirt/types.ts';
 
-export interface SimDeps extends MigrationDeps {
+/** The launcher pod label (set by virt-controller) naming its VMI's uid. */
+export const CREATED_BY = 'kubevirt.io/created-by';
+
+export interface SimDeps {
+  client: KubeClient;
+  /**
+   * Writes VMIs, as KubeVirt's handler service account: real virt-api's VMI webhook reverts VMI
+   * status written by anyone but KubeVirt's own components.
+   */
+  vmiClient: KubeClient;
+  vms: Informer<VirtualMachine>;
+  vmis: Informer<VirtualMachineInstance>;
+  /** Launcher pods, indexed by their VMI's uid ('vmi'). */
+  pods: Informer<Pod>;
+  migrations: Informer<VirtualMachineInstanceMigration>;
   dvs: Informer<DataVolume>;
   dataSources: Informer<DataSource>;
-  clusterInstancetypes: Informer<Instancetype>;
-  instancetypes: Informer<Instancetype>;
+  /** Time between simulated steps (ms). */
+  stepMs: number;
   /** Steps a DataVolume import takes. */
   importSteps: number;
-  /**
-   * Real virt-controller runs (docs/adr/015-real-kubevirt.md): the simulator then plays only the
-   * node side — virt-handler, the kubelet, CDI's importer and the storage it fills.
-   */
-  realController: boolean;
   /** Secrets, as the kubelet mounts them into launcher pods (access credentials). */
   secrets: Informer<Secret>;
   /** The simulated guests' own passwords (set through their guest agent). */

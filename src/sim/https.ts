@@ -1,6 +1,7 @@
-// The simulator's HTTPS endpoints (virt-api, the kubelet) are called by the kube-apiserver alone:
-// each listens on a loopback port with a self-signed certificate and accepts only clients whose
-// certificate a CA the apiserver publishes has signed.
+// What the simulator's HTTPS endpoints share: the kubelet's (kubelet-server.ts), called by the
+// kube-apiserver alone, listens on a loopback port with a self-signed certificate and accepts only
+// clients whose certificate the apiserver's client CA has signed; virt-handler's
+// (virt-handler-server.ts), called by real virt-api, answers with the same replies.
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { mkdtempSync } from 'node:fs';
@@ -24,7 +25,7 @@ export const json = (status: number, body: unknown): Reply => ({ status, content
 export const failure = (code: number, reason: string, message: string): Reply => json(code, status(code, reason, message));
 
 /** A CA from kube-system/extension-apiserver-authentication, where the apiserver publishes its client CAs. */
-export async function publishedCa(client: KubeClient, key: 'client-ca-file' | 'requestheader-client-ca-file'): Promise<string | undefined> {
+export async function publishedCa(client: KubeClient, key: 'client-ca-file'): Promise<string | undefined> {
   const cm = await client.find<{ metadata: object; data?: Record<string, string> }>(CONFIG_MAPS, 'extension-apiserver-authentication', 'kube-system');
   return cm?.data?.[key];
 }

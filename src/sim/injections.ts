@@ -1,15 +1,14 @@
 // Failure injection and holds: annotations on a VirtualMachine (the Server controller copies a
-// Server's sim.kova.io/* annotations there, and virt-controller.ts onward to its VMI) that make the
-// simulated hypervisor fail the way a real one can, or stop at a step so that a test can observe
-// it. Each component reads them where its real counterpart would fail or dwell:
-//   inject  image-pull-error, image-pull-backoff (kubelet, virt-handler), crash-loop (virt-controller,
-//           virt-handler), pvc-not-found (virt-handler; with real virt-controller: CDI leaves the
-//           PVC out), paused, migrating, unknown, no-guest-agent (virt-handler), data-volume-error (CDI)
+// Server's sim.kova.io/* annotations there) that make the simulated Nodes fail the way real ones
+// can, or stop at a step so that a test can observe it. Each node-side component reads them where
+// its real counterpart would fail or dwell, and real virt-controller reports what follows:
+//   inject  image-pull-error, image-pull-backoff (kubelet: the launcher pod waits), crash-loop
+//           (virt-handler: the domain fails), pvc-not-found (CDI leaves the PVC out), paused,
+//           migrating, unknown, no-guest-agent (virt-handler), data-volume-error (CDI)
 //   hold    provisioning, volume-binding (CDI: the volume waits for its first consumer, unbound),
-//           starting (virt-handler; with real virt-controller: the kubelet),
-//           stopping (virt-handler, the kubelet), terminating (virt-controller; with real
-//           virt-controller: virt-handler, the kubelet), migrating (migrations.ts; with real
-//           virt-controller: virt-handler)
+//           starting (the kubelet: containers still creating), stopping and terminating
+//           (virt-handler, the kubelet: the domain keeps running), migrating (virt-handler: the
+//           migration does not complete)
 import type { VirtualMachine } from '../kubevirt/types.ts';
 
 /** `sim.kova.io/inject`: make the simulated hypervisor fail or change state this way. */

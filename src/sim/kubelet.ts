@@ -1,6 +1,8 @@
-// The simulated Nodes' kubelet, for launcher pods: once the real kube-scheduler has bound one to a
-// Node it becomes Running with a pod IP (Pending with ErrImagePull under that injection), and a pod
-// being deleted goes at once, its containers stopped. The kubelet's HTTPS API (container logs) is
+// The simulated Nodes' kubelet, for launcher pods (real virt-controller makes them): once the real
+// kube-scheduler has bound one to a Node it becomes Running with a pod IP and image digests (Pending
+// with ErrImagePull or ImagePullBackOff under those injections, or still creating under the
+// `starting` hold), its readiness gates honoured; its containers exit with its domain, and a pod
+// being deleted goes once its domain has stopped. The kubelet's HTTPS API (container logs) is
 // kubelet-server.ts; the Nodes' status and Lease heartbeats are nodes.ts.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -23,18 +25,12 @@ export async function reconcilePod(d: SimDeps, ips: PodIPs, key: string): Promis
   const pod = d.pods.get(name, namespace);
   if (!pod) return;
   const vm = d.vms.get(controllerOf(pod)?.name ?? '', namespace); // the VMI's name is its VM's
-  if (d.realController) {
-    const done = await launcherExit(d, pod, vm);
-    if (done) return;
-  } else if (pod.metadata.deletionTimestamp) {
-    await d.client.delete(PODS, name, namespace, { gracePeriodSeconds: 0 });
-    return;
-  }
+  if (await launcherExit(d, pod, vm)) return;
   if (!pod.spec.nodeName) return; // the kube-scheduler has not bound it yet
   const t = now();
   let status: Pod['status'];
   const pull = injected(vm) === 'image-pull-error' ? 'ErrImagePull' : injected(vm) === 'image-pull-backoff' ? 'ImagePullBackOff' : undefined;
-  if (d.realController && held(vm) === 'starting' && pod.status?.phase !== 'Running') {
+  if (held(vm) === 'starting' && pod.status?.phase !== 'Running') {
     // Held before the containers start, as a kubelet still pulling the image.
     status = {
       phase: 'Pending',
@@ -94,7 +90,7 @@ async function writeStatus(d: SimDeps, pod: Pod, status: Pod['status']): Promise
 }
 
 /**
- * A launcher pod's end, with real virt-controller: its containers exit once its domain is gone —
+ * A launcher pod's end: its containers exit once its domain is gone —
  * its VMI final, or the pod deleted (the launcher shuts the domain down, and virt-handler then
  * marks the VMI Succeeded) — and a deleted pod goes once its VMI no longer runs. Whether it acted.
  */

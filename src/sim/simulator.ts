@@ -1,16 +1,18 @@
-// The KubeVirt simulator (`kova sim`): plays the hypervisor side of a KubeVirt cluster against a
-// real kube-apiserver, the way Nova's fake driver plays a hypervisor. One file per component it
-// plays, each a reconcile over the informer caches this file shares out (deps.ts):
-//   virt-controller.ts: VM → DataVolumes and a VMI per runStrategy; VMI → launcher pod (with the
-//                       guest-console-log container when asked); VM status (printableStatus in
-//                       KubeVirt's order, conditions, startFailure)
-//   virt-handler.ts:    VMI Scheduled → Running with interfaces; Paused; migration state; the
-//                       guest agent's access credentials (guest-agent.ts: passwords from Secrets)
-//   kubelet.ts:         a launcher pod the real kube-scheduler bound to a Node becomes Running with
-//                       an IP; container logs for the apiserver (kubelet-server.ts); Node
-//                       heartbeats (nodes.ts)
-//   cdi.ts:             DataVolume import phases and progress; DataSources Ready
-//   migrations.ts:      VirtualMachineInstanceMigrations; virt-api.ts: pause, unpause, consoles
+// The KubeVirt simulator (`kova sim`): plays the node side of a KubeVirt cluster — what runs on a
+// Node — against a real kube-apiserver with real virt-api and virt-controller
+// (src/controlplane/kubevirt.ts, docs/adr/015-real-kubevirt.md), the way Nova's fake driver plays a
+// hypervisor. One file per component it plays, each a reconcile over the informer caches this file
+// shares out (deps.ts):
+//   virt-handler.ts:        VMI Scheduled → Running with interfaces, guest info, Paused; the domain
+//                           stopping or crashing; the handlers' half of a live migration; the guest
+//                           agent's access credentials (guest-agent.ts: passwords from Secrets)
+//   virt-handler-server.ts: virt-handler's HTTPS API that real virt-api calls (pause, unpause, soft
+//                           reboot, VNC through vnc.ts), and a virt-handler pod per Node
+//   kubelet.ts:             a launcher pod the real kube-scheduler bound to a Node becomes Running
+//                           with an IP and image digests, and exits with its domain; container logs
+//                           for the apiserver (kubelet-server.ts); Node heartbeats (nodes.ts)
+//   cdi.ts:                 CDI's importer: a DataVolume's PVC and bound PV, import phases and
+//                           progress; DataSources Ready
 // Failure injection and holds come from annotations on the VM (a Server's sim.kova.io/* annotations
 // are copied there): see injections.ts. This file wires the informers to the components' work
 // queues and keeps the Simulator's public face.
@@ -20,44 +22,31 @@ import { bootDisk, GuestPasswords, passwordSecrets } from './guest-agent.ts';
 import { Controller } from '../kube/controller.ts';
 import { Informer, type Runnable } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
-import { CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES } from '../kubevirt/types.ts';
+import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES } from '../kubevirt/types.ts';
 import { NodeHeartbeat } from './nodes.ts';
-import { VirtApi } from './virt-api.ts';
 import { VirtHandlerServer } from './virt-handler-server.ts';
 import { KUBEVIRT_IDENTITIES, KUBEVIRT_SA_GROUPS, type HandlerEndpoint } from '../controlplane/kubevirt.ts';
-import { migrationKeyOfPod, reconcileMigration } from './migrations.ts';
 import { KubeletServer } from './kubelet-server.ts';
-import type { SimDeps } from './deps.ts';
-import { held } from './injections.ts';
-import { CREATED_BY, reconcileVM } from './virt-controller.ts';
+import { CREATED_BY, type SimDeps } from './deps.ts';
 import { reconcileVMI } from './virt-handler.ts';
 import { PodIPs, reconcilePod } from './kubelet.ts';
 import { reconcileDataSource, reconcileDataVolume, WAIT_FOR_CONSUMER_CLASS } from './cdi.ts';
 
 export interface SimulatorOptions {
+  /**
+   * Where real virt-api calls virt-handler (src/controlplane/kubevirt.ts): the simulator serves
+   * virt-handler's API there. Real virt-api and virt-controller must run: the simulator plays only
+   * the Nodes.
+   */
+  handler: HandlerEndpoint;
   /** Time between simulated steps (ms). */
   stepMs?: number;
   /** Steps a DataVolume import takes. */
   importSteps?: number;
   /** Run the Node heartbeats (for Nodes the simulator created). */
   heartbeats?: boolean;
-  /** Serve subresources.kubevirt.io (pause, unpause) behind the apiserver, as virt-api does. */
-  virtApi?: boolean;
   /** Serve the simulated Nodes' kubelet API (container logs) to the apiserver. */
   kubelet?: boolean;
-  /**
-   * Real virt-api runs (src/controlplane/kubevirt.ts): the simulator then serves virt-handler's API
-   * on this endpoint instead of playing virt-api, and writes VMIs as KubeVirt's controller service
-   * account (virt-api's webhook reverts VMI status anyone else writes).
-   */
-  realVirtApi?: HandlerEndpoint;
-  /**
-   * Real virt-controller runs too (needs realVirtApi): the simulator plays only what runs on a
-   * Node — virt-handler (writing VMIs as KubeVirt's handler service account), the kubelet, CDI's
-   * importer with the volume it fills — and leaves VM → VMI → launcher pod, printableStatus and
-   * the migration controller to KubeVirt.
-   */
-  realController?: boolean;
 }
 
 export class KubeVirtSimulator {
@@ -67,37 +56,31 @@ export class KubeVirtSimulator {
   private readonly deps: SimDeps;
   private readonly controllers: Controller[];
   private readonly heartbeat: NodeHeartbeat | undefined;
-  private readonly virtApi: VirtApi | undefined;
-  private readonly handlerServer: VirtHandlerServer | undefined;
+  private readonly handlerServer: VirtHandlerServer;
   private readonly kubelet: KubeletServer | undefined;
   private readonly guests = new GuestPasswords();
 
-  constructor(client: KubeClient, log: Logger, o: SimulatorOptions = {}) {
+  constructor(client: KubeClient, log: Logger, o: SimulatorOptions) {
     this.log = log.child({ component: 'sim' });
     this.stepMs = o.stepMs ?? 300;
     const onError = (err: unknown): void => this.log.warn('watch failed; restarting', { err });
     const inf = <T extends KubeObject>(t: ResourceType, labelSelector?: string) => new Informer<T>(client, t, { labelSelector, onError });
     const d: SimDeps = this.deps = {
       client,
-      vmiClient: o.realVirtApi ? client.as(o.realController ? KUBEVIRT_IDENTITIES.handler : KUBEVIRT_IDENTITIES.controller, KUBEVIRT_SA_GROUPS) : client,
-      realController: !!(o.realVirtApi && o.realController),
+      vmiClient: client.as(KUBEVIRT_IDENTITIES.handler, KUBEVIRT_SA_GROUPS),
       stepMs: this.stepMs,
       importSteps: o.importSteps ?? 4,
-      hold: held,
       vms: inf(VIRTUAL_MACHINES),
       vmis: inf(VIRTUAL_MACHINE_INSTANCES),
       pods: inf<Pod>(PODS, 'kubevirt.io=virt-launcher').addIndex('vmi', (p) => [p.metadata.labels?.[CREATED_BY] ?? '']),
       dvs: inf(DATA_VOLUMES),
       dataSources: inf(DATA_SOURCES),
-      clusterInstancetypes: inf(CLUSTER_INSTANCETYPES),
-      instancetypes: inf(INSTANCETYPES),
       migrations: inf(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS),
       secrets: inf<Secret>(SECRETS),
       guests: this.guests,
     };
     this.heartbeat = o.heartbeats === false ? undefined : new NodeHeartbeat(client);
-    this.virtApi = o.virtApi === false || o.realVirtApi ? undefined : new VirtApi(client, this.log);
-    this.handlerServer = o.realVirtApi ? new VirtHandlerServer(client, this.log, o.realVirtApi) : undefined;
+    this.handlerServer = new VirtHandlerServer(client, this.log, o.handler);
     this.kubelet = o.kubelet === false ? undefined : new KubeletServer(client, this.log, (ns, name) => d.pods.get(name, ns), (pod) => {
       // The guest names itself as KubeVirt tells it: the VMI's hostname, else its name.
       const vmi = d.vmis.get(controllerOf(pod)?.name ?? '', pod.metadata.namespace);
@@ -105,27 +88,23 @@ export class KubeVirtSimulator {
     });
 
     const ips = new PodIPs();
-    const vmCtl = new Controller('sim-virt-controller-vm', (k) => reconcileVM(d, k), this.log, { concurrency: 4 });
     const vmiCtl = new Controller('sim-virt-handler', (k) => reconcileVMI(d, k), this.log, { concurrency: 4 });
     const podCtl = new Controller('sim-kubelet', (k) => reconcilePod(d, ips, k), this.log, { concurrency: 4 });
     const dvCtl = new Controller('sim-cdi', (k) => reconcileDataVolume(d, k), this.log, { concurrency: 4 });
     const dsCtl = new Controller('sim-cdi-datasource', (k) => reconcileDataSource(d, k), this.log, { concurrency: 1 });
-    const migCtl = new Controller('sim-migration', (k) => reconcileMigration(d, k), this.log, { concurrency: 2 });
-    this.controllers = d.realController ? [vmiCtl, podCtl, dvCtl, dsCtl] : [vmCtl, vmiCtl, podCtl, dvCtl, dsCtl, migCtl];
+    this.controllers = [vmiCtl, podCtl, dvCtl, dsCtl];
 
     const both = <T extends KubeObject>(fn: (o: T) => void) => (_t: string, o: T, old?: T) => {
       fn(o);
       if (old) fn(old);
     };
     d.vms.on(both((vm) => {
-      vmCtl.enqueue(keyOf(vm));
       vmiCtl.enqueue(keyOf(vm)); // annotations (injections) drive the VMI too
       podCtl.enqueue('vm:' + keyOf(vm));
       for (const t of vm.spec.dataVolumeTemplates ?? []) dvCtl.enqueue(`${vm.metadata.namespace}/${t.metadata.name}`);
     }));
     d.vmis.on(both((vmi) => {
       vmiCtl.enqueue(keyOf(vmi));
-      vmCtl.enqueue(keyOf(vmi));
       // A launcher exits with its domain: the kubelet revisits the VMI's pods.
       for (const p of d.pods.byIndex('vmi', vmi.metadata.uid ?? '')) podCtl.enqueue(keyOf(p));
     }));
@@ -133,14 +112,10 @@ export class KubeVirtSimulator {
       podCtl.enqueue(keyOf(pod));
       const owner = controllerOf(pod);
       if (owner?.kind === 'VirtualMachineInstance') vmiCtl.enqueue(`${pod.metadata.namespace}/${owner.name}`);
-      const mig = migrationKeyOfPod(pod);
-      if (mig) migCtl.enqueue(mig);
     }));
     d.dvs.on(both((dv) => {
       dvCtl.enqueue(keyOf(dv));
       dsCtl.enqueue(keyOf(dv)); // a DataSource of the same name waits for it
-      const owner = controllerOf(dv);
-      if (owner?.kind === 'VirtualMachine') vmCtl.enqueue(`${dv.metadata.namespace}/${owner.name}`);
     }));
     d.dataSources.on(both((ds) => dsCtl.enqueue(keyOf(ds))));
     // A changed Secret reaches the running guests whose access credentials name it (the kubelet
@@ -148,15 +123,12 @@ export class KubeVirtSimulator {
     d.secrets.on(both((secret) => {
       for (const vmi of d.vmis.list(secret.metadata.namespace)) if (passwordSecrets(vmi).includes(secret.metadata.name ?? '')) vmiCtl.enqueue(keyOf(vmi));
     }));
-    d.migrations.on(both((m) => {
-      migCtl.enqueue(keyOf(m));
-      vmiCtl.enqueue(`${m.metadata.namespace}/${m.spec.vmiName}`);
-    }));
+    d.migrations.on(both((m) => vmiCtl.enqueue(`${m.metadata.namespace}/${m.spec.vmiName}`)));
   }
 
   private informers(): Runnable[] {
     const d = this.deps;
-    return [d.vms, d.vmis, d.pods, d.dvs, d.dataSources, d.clusterInstancetypes, d.instancetypes, d.migrations, d.secrets];
+    return [d.vms, d.vmis, d.pods, d.dvs, d.dataSources, d.migrations, d.secrets];
   }
 
   /**
@@ -169,21 +141,19 @@ export class KubeVirtSimulator {
   }
 
   async start(): Promise<void> {
-    if (this.deps.realController) await this.deps.client.apply(STORAGE_CLASSES, WAIT_FOR_CONSUMER_CLASS, { fieldManager: 'kova-sim' });
+    await this.deps.client.apply(STORAGE_CLASSES, WAIT_FOR_CONSUMER_CLASS, { fieldManager: 'kova-sim' });
     for (const i of this.informers()) i.start();
     await Promise.all(this.informers().map((i) => i.synced));
     for (const c of this.controllers) c.start();
     this.heartbeat?.start();
-    await this.virtApi?.start();
-    await this.handlerServer?.start();
+    await this.handlerServer.start();
     await this.kubelet?.start();
     this.log.info('KubeVirt simulator started', { stepMs: this.stepMs });
   }
 
   async stop(): Promise<void> {
     this.heartbeat?.stop();
-    await this.virtApi?.stop();
-    await this.handlerServer?.stop();
+    await this.handlerServer.stop();
     await this.kubelet?.stop();
     await Promise.all(this.controllers.map((c) => c.stop()));
     for (const i of this.informers()) i.stop();

@@ -14,8 +14,12 @@ import type { Logger } from '../log.ts';
 import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance } from '../kubevirt/types.ts';
 import { closeServer, failure, json, status, type Reply } from './https.ts';
 import { SIM_NODE_LABEL } from './nodes.ts';
-import { PAUSED_ANNOTATION, SOFT_REBOOTS_ANNOTATION } from './virt-api.ts';
 import { serveVncUpgrades } from './vnc.ts';
+
+/** A paused domain, as the simulated hypervisor keeps it on the VMI (virt-handler.ts reports the Paused condition from it). */
+export const PAUSED_ANNOTATION = 'sim.kova.io/paused';
+/** How many soft reboots the simulated guest went through. */
+export const SOFT_REBOOTS_ANNOTATION = 'sim.kova.io/soft-reboots';
 
 const PATH = /^\/v1\/namespaces\/([^/]+)\/virtualmachineinstances\/([^/]+)\/([a-z]+)$/;
 

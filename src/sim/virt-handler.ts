@@ -1,111 +1,32 @@
-// The simulator's VMI reconcile, named for virt-handler: a VMI Scheduled on a Node whose launcher
-// pod runs becomes Running with what virt-handler reports from the domain (interfaces, guest OS,
-// Ready, AgentConnected, LiveMigratable, Paused, migration state), or Failed, Unknown as injected.
-// The same level-triggered step does virt-controller's share of a VMI, as the simulator has one
-// reconcile per object: the launcher pod (virt-controller.ts), Pending → Scheduling → Scheduled,
-// PodScheduled and Synchronized from the pod, Failed when the pod goes, the finalizer on deletion.
-// A running migration is moved on by migrations.ts; one whose object is gone is aborted here.
+// The simulated virt-handler, for VMIs: a VMI real virt-controller handed over (Scheduled, its
+// launcher pod running on this Node) becomes Running with what virt-handler reports from the domain
+// (interfaces, guest OS, AgentConnected, LiveMigratable, Paused, access credentials); its domain
+// stops when the VMI or its pod goes (Succeeded), or crashes or goes Unknown as injected; and the
+// two handlers' half of a live migration virt-controller runs. It writes as the `kubevirt-handler`
+// service account. virt-controller does the rest: the launcher pod, Pending → Scheduling →
+// Scheduled, Ready from the pod, the finalizers once the pod is gone.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { PODS, splitKey, type Pod } from '../kube/types.ts';
-import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachine, type VirtualMachineInstance, type VMIPhase } from '../kubevirt/types.ts';
-import { isFinal, now, withCondition, type SimDeps } from './deps.ts';
+import { splitKey, type Pod } from '../kube/types.ts';
+import { VIRTUAL_MACHINE_INSTANCES, type VirtualMachineInstance, type VMIPhase } from '../kubevirt/types.ts';
+import { now, withCondition, type SimDeps } from './deps.ts';
 import { held, holdsDomain, injected } from './injections.ts';
-import { abortOrphanedMigration } from './migrations.ts';
-import { PAUSED_ANNOTATION } from './virt-api.ts';
-import { createLauncherPod } from './virt-controller.ts';
+import { PAUSED_ANNOTATION } from './virt-handler-server.ts';
 import { syncPasswords } from './guest-agent.ts';
 
-/** The VMI: its launcher pod, its phase and what the simulated domain reports. */
+/** The VMI: what the simulated domain on its Node reports. */
 export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
   const { namespace, name } = splitKey(key);
   const vmi = d.vmis.get(name, namespace);
   if (!vmi) return;
   const vm = d.vms.get(name, namespace);
+  const phase = vmi.status?.phase ?? '';
+  if (!['Scheduled', 'Running', 'Unknown'].includes(phase)) return;
   // After a migration the pod on the VMI's node is the one that counts.
   const pods = d.pods.byIndex('vmi', vmi.metadata.uid ?? '').filter((p) => p.metadata.namespace === namespace);
   // (A Node can also hold the launcher that exited there after an earlier migration: the live one counts.)
   const here = pods.filter((p) => p.spec.nodeName === vmi.status?.nodeName);
   const pod = here.find((p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')) ?? here[0] ?? pods[0];
-  const inject = injected(vm);
-  if (d.realController) return reconcileNodeVMI(d, vmi, pod, vm);
-
-  if (vmi.metadata.deletionTimestamp) {
-    if (pod && !pod.metadata.deletionTimestamp) await d.client.delete(PODS, pod.metadata.name ?? '', namespace);
-    if (!pod && held(vm) !== 'stopping' && vmi.metadata.finalizers?.length) {
-      await d.vmiClient.mergePatch(VIRTUAL_MACHINE_INSTANCES, name, namespace, { metadata: { finalizers: null, resourceVersion: vmi.metadata.resourceVersion } });
-    }
-    return;
-  }
-  const phase = vmi.status?.phase ?? '';
-  if (isFinal(phase)) return;
-  const aborted = await abortOrphanedMigration(d, vmi);
-  if (aborted) {
-    await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, aborted);
-    return;
-  }
-  const { next, st, setPhase } = draft(vmi);
-  let requeue: number | undefined;
-
-  if (!pod) {
-    if (phase === '' || phase === 'Pending') {
-      if (held(vm) === 'starting') setPhase('Pending');
-      else {
-        await createLauncherPod(d, vmi);
-        setPhase('Scheduling');
-      }
-    } else {
-      st.reason = 'PodTerminating';
-      setPhase('Failed'); // the launcher pod went away under a live VMI
-    }
-  } else {
-    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    st.conditions = scheduled
-      ? withCondition(st.conditions, { type: 'PodScheduled', status: scheduled.status as 'True' | 'False', reason: scheduled.reason, message: scheduled.message })
-      : st.conditions;
-    if (inject === 'image-pull-error' || inject === 'image-pull-backoff') {
-      const reason = inject === 'image-pull-error' ? 'ErrImagePull' : 'ImagePullBackOff';
-      st.conditions = withCondition(st.conditions, { type: 'Synchronized', status: 'False', reason, message: `failed to pull image "quay.io/kubevirt/virt-launcher:sim": simulated ${reason}` });
-    } else if (inject === 'pvc-not-found') {
-      st.conditions = withCondition(st.conditions, { type: 'Synchronized', status: 'False', reason: 'FailedPvcNotFound', message: `PVC ${namespace}/${name}-root does not exist, waiting for it to appear` });
-    } else {
-      st.conditions = withCondition(st.conditions, { type: 'Synchronized', remove: true });
-    }
-    const podRunning = pod.status?.phase === 'Running' && !pod.metadata.deletionTimestamp;
-    if (podRunning && inject === 'crash-loop') {
-      st.reason = 'GuestCrashed';
-      setPhase('Failed');
-    } else if (podRunning && inject !== 'image-pull-error' && inject !== 'image-pull-backoff' && inject !== 'pvc-not-found') {
-      if (phase === 'Scheduling' || phase === 'Pending' || phase === '') {
-        setPhase('Scheduled');
-        st.nodeName = pod.spec.nodeName;
-        next.metadata.labels = { ...next.metadata.labels, 'kubevirt.io/nodeName': pod.spec.nodeName ?? '' };
-        st.activePods = { [pod.metadata.uid ?? '']: pod.spec.nodeName ?? '' };
-        st.qosClass = 'Burstable';
-        requeue = d.stepMs;
-      } else if (phase === 'Scheduled' || phase === 'Running' || phase === 'Unknown') {
-        handlerView(next, pod, inject);
-        syncCredentials(d, next, inject);
-        setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
-      }
-    }
-  }
-  if (isDeepStrictEqual(next, vmi)) return requeue ? { requeueAfterMs: requeue } : undefined;
-  // The VMI CRD has no status subresource: virt-handler updates the object itself.
-  await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
-  return requeue ? { requeueAfterMs: requeue } : undefined;
-}
-
-/**
- * virt-handler's share alone, with real virt-controller: a VMI virt-controller handed over
- * (Scheduled, its launcher pod running on this Node) becomes Running with what the domain reports;
- * its domain stops when the VMI or its pod goes (Succeeded), or crashes as injected (Failed).
- * virt-controller does the rest: the pod, Pending → Scheduling → Scheduled, Ready from the pod,
- * the finalizers once the pod is gone.
- */
-async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Pod | undefined, vm: VirtualMachine | undefined): Promise<{ requeueAfterMs?: number } | void> {
-  const phase = vmi.status?.phase ?? '';
-  if (!['Scheduled', 'Running', 'Unknown'].includes(phase)) return;
   const { next, st, setPhase } = draft(vmi);
   const inject = injected(vm);
   const podDown = !pod || !!pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
@@ -120,7 +41,7 @@ async function reconcileNodeVMI(d: SimDeps, vmi: VirtualMachineInstance, pod: Po
     st.reason = 'GuestCrashed';
     setPhase('Failed');
   } else {
-    handlerView(next, pod, inject, false);
+    handlerView(next, pod, inject);
     syncCredentials(d, next, inject);
     st.selinuxContext = 'none';
     st.machine = { type: 'q35' };
@@ -182,8 +103,8 @@ function draft(vmi: VirtualMachineInstance): { next: VirtualMachineInstance; st:
   return { next, st, setPhase };
 }
 
-/** What virt-handler reports from the running domain: interfaces, guest info, Paused, migration (and Ready, where no virt-controller derives it from the pod). */
-function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | undefined, ready = true): void {
+/** What virt-handler reports from the running domain: interfaces, guest info, Paused, migration. */
+function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | undefined): void {
   const st = (vmi.status ??= {});
   const ip = pod.status?.podIP;
   const hasPodNetwork = (vmi.spec.networks ?? []).some((n) => n.pod);
@@ -191,7 +112,6 @@ function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | und
   const mac = vmi.spec.domain.devices.interfaces?.find((i) => i.name === 'default')?.macAddress ?? macOf(vmi.metadata.uid ?? '');
   st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac, interfaceName: 'eth0', infoSource: 'domain, guest-agent' }] : [];
   st.guestOSInfo = { id: 'cirros', name: 'CirrOS', prettyName: 'CirrOS (simulated)', version: '0.6' };
-  if (ready) st.conditions = withCondition(st.conditions, { type: 'Ready', status: 'True' });
   // KubeVirt drops AgentConnected while the guest agent does not answer.
   st.conditions = withCondition(st.conditions, inject === 'no-guest-agent' ? { type: 'AgentConnected', remove: true } : { type: 'AgentConnected', status: 'True' });
   st.conditions = withCondition(st.conditions, { type: 'LiveMigratable', status: 'True' });
@@ -202,7 +122,7 @@ function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | und
       ? withCondition(st.conditions, { type: 'Paused', status: 'True', reason: 'PausedIOError', message: 'VMI was paused, low-level IO error detected' })
       : withCondition(st.conditions, { type: 'Paused', remove: true });
   if (st.migrationState?.migrationUid && !st.migrationState.endTimestamp) {
-    // A migration in progress: the migration controller moves it on.
+    // A migration in progress: migrationStep moves it on.
   } else if (inject === 'migrating') {
     st.migrationState = st.migrationState?.endTimestamp || !st.migrationState ? { startTimestamp: now(), sourceNode: st.nodeName } : st.migrationState;
   } else if (st.migrationState && !st.migrationState.endTimestamp) {

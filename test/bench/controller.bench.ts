@@ -117,11 +117,11 @@ async function main(): Promise<void> {
   const cp = await startControlPlane({ prefix: 'kova-bench-', progress: log });
   const stops: (() => Promise<void> | void)[] = [];
   try {
-    const components = await startKubeVirt(cp, kv, { controller: true });
+    const components = await startKubeVirt(cp, kv);
     const client = await KubeClient.load(cp.kubeconfigPath, { fieldManager: 'kova-bench' });
     stops.push(() => client.close());
     const quiet = createLogger({}, 'error');
-    const sim = new KubeVirtSimulator(await KubeClient.load(cp.kubeconfigPath, { fieldManager: 'kova-sim' }), quiet, { stepMs: 50, importSteps: 1, realVirtApi: handlerEndpointOf(components.handlerRef), realController: true });
+    const sim = new KubeVirtSimulator(await KubeClient.load(cp.kubeconfigPath, { fieldManager: 'kova-sim' }), quiet, { stepMs: 50, importSteps: 1, handler: handlerEndpointOf(components.handlerRef) });
     await sim.start();
     stops.push(() => sim.stop());
 

@@ -2,13 +2,14 @@
 // kubeconfig, serves the samples, and Ctrl-C stops every process it started.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
+import { kubevirtBuild } from '../../src/controlplane/kubevirt.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { NODES } from '../../src/kube/types.ts';
 import { eventually } from '../support/waiting.ts';
@@ -22,7 +23,7 @@ test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
     await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
-    // Real virt-api and virt-controller, not the simulator's fallback, with their logs where it says.
+    // Real virt-api and virt-controller (there is no fallback), with their logs where it says.
     const logs = /KubeVirt's virt-api and virt-controller are running \(logs: (\S+), (\S+)\)/.exec(out);
     assert.ok(logs, `kova dev runs real KubeVirt:\n${out}`);
     assert.doesNotMatch(out, /the simulator plays it/);
@@ -67,6 +68,33 @@ test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-
   assert.equal(await exited, 0, out);
   assert.match(out, /kova dev: stopped\./);
   // "[.]kova" keeps pgrep from matching the shell that runs it.
+  const left = execFileSync('bash', ['-c', `pgrep -f '${cwd}/[.]kova' || true`], { encoding: 'utf8' }).trim();
+  assert.equal(left, '', 'no process of the sandbox is left');
+});
+
+test('kova dev: when real KubeVirt cannot start it stops, says why and where the logs are; nothing falls back', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'kova-dev-'));
+  // virt-api and virt-controller that fail at once, as a broken build would.
+  const bin = join(cwd, 'broken-bin');
+  mkdirSync(bin);
+  for (const b of ['virt-api', 'virt-controller']) writeFileSync(join(bin, b), '#!/bin/sh\necho "cannot start (test)" >&2\nexit 3\n', { mode: 0o755 });
+  const { installDir } = await kubevirtBuild();
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--port', String(await freePort())], {
+    cwd, env: { ...process.env, KOVA_KUBEVIRT_BIN: bin, KOVA_KUBEVIRT_INSTALL: installDir }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('Kova sandbox is up.')) child.kill('SIGINT'); // a fallback: stop it, and fail below
+  });
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  assert.equal(code, 1, out);
+  assert.match(out, /starting KubeVirt's virt-api and virt-controller failed: virt-api (exited during start|did not become ready within \d+s)\n.*The sandbox needs real KubeVirt/, out);
+  assert.match(out, /Logs: \.kova\/dev\/kova\.log, \.kova\/dev\/virt-api\.log/);
+  assert.doesNotMatch(out, /Kova sandbox is up|the simulator plays it/);
+  assert.match(readFileSync(join(cwd, '.kova', 'dev', 'virt-api.log'), 'utf8'), /cannot start \(test\)/, 'virt-api\'s log is kept where the message says');
+  assert.match(readFileSync(join(cwd, '.kova', 'dev', 'kova.log'), 'utf8'), /starting KubeVirt's virt-api and virt-controller failed/);
   const left = execFileSync('bash', ['-c', `pgrep -f '${cwd}/[.]kova' || true`], { encoding: 'utf8' }).trim();
   assert.equal(left, '', 'no process of the sandbox is left');
 });

@@ -9,7 +9,7 @@ import { PasswordUsers } from '../../src/identity/auth.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, type DataVolume, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
 import { NODES } from '../../src/kube/types.ts';
-import { SOFT_REBOOTS_ANNOTATION } from '../../src/sim/virt-api.ts';
+import { SOFT_REBOOTS_ANNOTATION } from '../../src/sim/virt-handler-server.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
 import { spawnController } from '../support/processes.ts';
 import { grant } from '../support/people.ts';

@@ -8,7 +8,7 @@ import { startControlPlane } from '../support/controlplane.ts';
 export async function startOwnControlPlane(o: { apiServerArgs?: string[] } = {}): Promise<ControlPlane> {
   const kv = await kubevirtBuild();
   const cp = await startControlPlane({ prefix: 'kova-robust-', apiServerArgs: o.apiServerArgs, log: (l: string) => process.stderr.write(`control plane: ${l}\n`) });
-  const components = await startKubeVirt(cp, kv, { controller: true });
+  const components = await startKubeVirt(cp, kv);
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
   process.env.KOVA_TEST_DIR = cp.dir;

@@ -38,7 +38,8 @@ export async function startKova(o: { controller?: boolean; stepMs?: number; imag
   const cfg = { ...defaultConfig(), imagesNamespace: o.imagesNamespace ?? 'kova-images' };
   const c = await client();
   const handler = process.env.KOVA_TEST_KUBEVIRT_HANDLER;
-  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), o.log ?? quietLog(), { stepMs: o.stepMs ?? 50, importSteps: 3, realVirtApi: handler ? handlerEndpointOf(handler) : undefined, realController: !!handler });
+  if (!handler) throw new Error('KOVA_TEST_KUBEVIRT_HANDLER is not set: the test set-up (test/support/setup.ts) starts real virt-api and virt-controller');
+  const sim = new KubeVirtSimulator(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-sim' }), o.log ?? quietLog(), { handler: handlerEndpointOf(handler), stepMs: o.stepMs ?? 50, importSteps: 3 });
   await sim.start();
   const manager = async () => new ControllerManager(await KubeClient.load(kubeconfig(), { fieldManager: 'kova-controller' }), cfg, o.log ?? quietLog());
   let mgr = o.controller === false ? undefined : await manager();

@@ -17,7 +17,7 @@ export async function globalSetup(): Promise<void> {
   cp = await startControlPlane({ prefix: 'kova-test-', progress, log: (l) => process.stderr.write(`control plane: ${l}\n`) });
   // Real virt-api (its webhooks check every VM and VMI; it serves subresources.kubevirt.io) and real
   // virt-controller (VM → VMI → launcher pod, printableStatus, migrations); the simulator plays the Nodes.
-  const components = await startKubeVirt(cp, kv, { controller: true });
+  const components = await startKubeVirt(cp, kv);
   process.env.KOVA_TEST_KUBEVIRT_HANDLER = components.handlerRef;
   process.env.KOVA_TEST_KUBECONFIG = cp.kubeconfigPath;
   // Test files add JWT authenticators (an OIDC issuer they serve) by rewriting this file.
