@@ -90,9 +90,14 @@ export async function runDev(o: DevOptions): Promise<void> {
     let handler: HandlerEndpoint | undefined;
     const runSim = !o.kubeconfig || !!o.sim;
     if (!kubeconfig) {
-      say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl).');
-      say('          The first start builds them from Go modules: several minutes, once; later starts reuse ~/.cache/kova.');
-      binDir = await ensureBinaries((line) => say(`          ${line.replace(/^kova: /, '')}`));
+      say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)');
+      say('          and KubeVirt\'s CRDs, virt-api and virt-controller.');
+      say('          The first start builds them from Go modules, side by side: about 15 minutes on 2 cores, once; later starts reuse ~/.cache/kova.');
+      const progress = (line: string): void => say(`          ${line.replace(/^kova: /, '')}`);
+      // Both builds at once: one downloads modules while the other compiles (docs/adr/024-cold-start.md).
+      const kubevirt = kubevirtBuild(progress).then((b) => b, (e: unknown) => e instanceof Error ? e : new Error(String(e)));
+      binDir = await ensureBinaries(progress);
+      const kvBuild = await kubevirt;
       const crds = await crdsFor(true);
       const state = join(home, 'state');
       rmSync(state, { recursive: true, force: true });
@@ -115,8 +120,8 @@ export async function runDev(o: DevOptions): Promise<void> {
       // Real virt-api (admission webhooks, subresources.kubevirt.io) and virt-controller (VM → VMI →
       // launcher pod, printableStatus, migrations); the simulator plays the Nodes.
       try {
-        const build = await kubevirtBuild((line) => say(`          ${line.replace(/^kova: /, '')}`));
-        handler = (await startKubeVirt(cp, build, { controller: true })).handler;
+        if (kvBuild instanceof Error) throw kvBuild;
+        handler = (await startKubeVirt(cp, kvBuild, { controller: true })).handler;
         say(`kova dev: KubeVirt's virt-api and virt-controller are running (logs: ${join(state, 'virt-api.log')}, ${join(state, 'virt-controller.log')})`);
       } catch (e) {
         say(`kova dev: KubeVirt's virt-api could not be started (${String(e).trim().split('\n').at(-1)}); the simulator plays it.`);
