@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds Kova's test/dev control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl) from the Go modules pinned in this folder's go.mod.
-# Output: ${KOVA_CACHE:-~/.cache/kova}/k8s-<version>/bin. A binary already there is reused.
+# Builds Kova's test/dev control plane from the Go modules pinned in this folder's go.mod: etcd, and
+# one multi-call binary (kube/main.go) that is kube-apiserver, kube-controller-manager,
+# kube-scheduler and kubectl by the name it runs as, with those four names symlinked to it; both in
+# one go command (docs/adr/024-cold-start.md).
+# Output: ${KOVA_CACHE:-~/.cache/kova}/k8s-<version>-etcd-<version>/bin. Reused when all five names
+# are there (the older layout's five separate binaries too).
 # `build.sh helm` builds Helm (pinned in helm/go.mod) into ${KOVA_CACHE:-~/.cache/kova}/helm-<version>/bin.
 # `build.sh terraform` builds OpenTofu (pinned in opentofu/go.mod, a wrapper module carrying
 # OpenTofu's replace directive) and the OpenStack provider (pinned in openstack-provider/go.mod) into
@@ -10,9 +13,9 @@
 # `build.sh kubevirt-crds` generates KubeVirt's and CDI's CRDs (pinned in kubevirt/go.mod and
 # cdi/go.mod) with virt-operator's and cdi-operator's own code into
 # ${KOVA_CACHE:-~/.cache/kova}/kubevirt-<version>-cdi-<version>/crds; `build.sh kubevirt` also builds
-# virt-controller, virt-api and cdi-controller into …/bin (the CRDs first: a caller that needs only
-# them does not wait for the binaries), and writes what virt-operator would install (RBAC, webhook
-# configurations, API services) into …/install.
+# virt-controller and virt-api into …/bin and writes what virt-operator would install (RBAC, webhook
+# configurations, API services) into …/install; `build.sh kubevirt-full` (CI) adds cdi-controller,
+# which nothing runs. The two modules build side by side, each module's missing pieces in one go command.
 # Prints the bin directory (helm, Kubernetes) or the kubevirt-…-cdi-… directory on stdout's last
 # line; progress goes to stderr.
 set -euo pipefail

@@ -1,5 +1,6 @@
 // Pinned Kubernetes control plane for Kova's tests and `kova dev`.
-// Built by test/tools/build.sh into ~/.cache/kova/<version>/; never committed.
+// Built by test/tools/build.sh (etcd, and ./kube: the multi-call kube-apiserver, kube-controller-manager,
+// kube-scheduler and kubectl) into ~/.cache/kova/<version>/; never committed.
 module kova.local/test/tools
 
 go 1.26.0
