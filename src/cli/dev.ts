@@ -108,9 +108,13 @@ export async function runDev(o: DevOptions): Promise<void> {
     let binDir: string | undefined;
     let handler: HandlerEndpoint | undefined;
     if (!kubeconfig) {
-      say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl).');
-      say('          The first start builds them from Go modules: several minutes, once; later starts reuse ~/.cache/kova.');
-      binDir = await ensureBinaries((line) => say(`          ${line.replace(/^kova: /, '')}`));
+      say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)');
+      say('          and KubeVirt\'s CRDs, virt-api and virt-controller.');
+      say('          The first start builds them from Go modules, side by side: 11–17 minutes on 2 cores, once; later starts reuse ~/.cache/kova.');
+      // Both builds at once: one downloads modules while the other compiles (docs/adr/024-cold-start.md).
+      const kubevirt = kubevirtBuild(progress).then((b) => b, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      binDir = await ensureBinaries(progress);
+      const kvBuild = await kubevirt;
       const crds = await sandboxCrds(log, logFile);
       const state = join(home, 'state');
       rmSync(state, { recursive: true, force: true });
@@ -133,14 +137,9 @@ export async function runDev(o: DevOptions): Promise<void> {
       // Real virt-api (admission webhooks, subresources.kubevirt.io) and virt-controller (VM → VMI →
       // launcher pod, printableStatus, migrations); the simulator plays the Nodes. No fallback.
       const kubevirtLogs = [join(state, 'virt-api.log'), join(state, 'virt-controller.log')];
-      let build: { binDir: string; installDir: string };
+      if (kvBuild instanceof Error) throw kubevirtFailed('building virt-api and virt-controller (test/tools/build.sh kubevirt)', kvBuild, log, logFile);
       try {
-        build = await kubevirtBuild(progress);
-      } catch (e) {
-        throw kubevirtFailed('building virt-api and virt-controller (test/tools/build.sh kubevirt)', e, log, logFile);
-      }
-      try {
-        handler = handlerEndpointOf((await startKubeVirt(cp, build)).handlerRef);
+        handler = handlerEndpointOf((await startKubeVirt(cp, kvBuild)).handlerRef);
       } catch (e) {
         throw kubevirtFailed('starting KubeVirt\'s virt-api and virt-controller', e, log, logFile, keepKubevirtLogs(kubevirtLogs, home));
       }

@@ -3,7 +3,7 @@
 // (generated from their Go modules by test/tools/build.sh kubevirt-crds, or $KOVA_KUBEVIRT_CRDS).
 // Test files find it through KOVA_TEST_KUBECONFIG; teardown always stops every process.
 // Also fetches Nova's API-sample templates the conformance suites read (test/tools/nova-samples.ts).
-import type { ControlPlane } from '../../src/controlplane/controlplane.ts';
+import { ensureBinaries, type ControlPlane } from '../../src/controlplane/controlplane.ts';
 import { kubevirtBuild, startKubeVirt } from '../../src/controlplane/kubevirt.ts';
 import { startControlPlane } from './controlplane.ts';
 import { prepareNovaSamples } from '../tools/nova-samples.ts';
@@ -13,7 +13,8 @@ let cp: ControlPlane | undefined;
 export async function globalSetup(): Promise<void> {
   prepareNovaSamples();
   const progress = (line: string): void => void process.stderr.write(line + '\n');
-  const kv = await kubevirtBuild(progress);
+  // Both builds side by side on a cold machine (docs/adr/024-cold-start.md); instant once cached.
+  const [kv] = await Promise.all([kubevirtBuild(progress), ensureBinaries(progress)]);
   cp = await startControlPlane({ prefix: 'kova-test-', progress, log: (l) => process.stderr.write(`control plane: ${l}\n`) });
   // Real virt-api (its webhooks check every VM and VMI; it serves subresources.kubevirt.io) and real
   // virt-controller (VM → VMI → launcher pod, printableStatus, migrations); the simulator plays the Nodes.
