@@ -1,11 +1,12 @@
 // The one way Kova talks to the kube-apiserver.
 //
-// client-node's KubeConfig loads kubeconfigs (files, in-cluster, exec plugins) and fills TLS options;
-// the requests themselves go through one keep-alive https.Agent per client, because client-node 2.x
-// opens a new connection (and TLS handshake) for every call. See docs/adr/002-kube-client.md.
+// kube/kubeconfig.ts loads kubeconfigs (files, in-cluster; client-node only for exec plugins and auth
+// providers) into TLS options and headers; the requests themselves go through one keep-alive
+// https.Agent per client, because client-node 2.x opens a new connection (and TLS handshake) for
+// every call. See docs/adr/002-kube-client.md.
 import https from 'node:https';
 import http from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadConnection, type Connection } from './kubeconfig.ts';
 import { WebSocket } from 'ws';
 import type { KubeList, KubeObject, KubeStatus, ResourceType } from './types.ts';
 
@@ -77,7 +78,6 @@ export function resourceOfPath(path: string): string {
 }
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
   readonly server: URL;
   readonly fieldManager: string;
   private readonly agent: https.Agent | http.Agent;
@@ -86,11 +86,8 @@ export class KubeClient {
   private readonly onWrite: ClientOptions['onWrite'];
   private readonly timeoutMs: number;
 
-  private constructor(kc: KubeConfig, base: https.RequestOptions, opts: ClientOptions) {
-    this.kubeConfig = kc;
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+  private constructor(server: URL, base: https.RequestOptions, opts: ClientOptions) {
+    this.server = server;
     this.fieldManager = opts.fieldManager ?? 'kova';
     this.impersonate = opts.impersonate;
     this.onWrite = opts.onWrite;
@@ -100,23 +97,19 @@ export class KubeClient {
     this.agent = this.server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent(agentOptions);
   }
 
-  static async fromKubeConfig(kc: KubeConfig, opts: ClientOptions = {}): Promise<KubeClient> {
-    const base: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(base);
-    return new KubeClient(kc, base, opts);
+  /** A client for a loaded connection (kube/kubeconfig.ts). */
+  static fromConnection(c: Connection, opts: ClientOptions = {}): KubeClient {
+    return new KubeClient(c.server, c.options, opts);
   }
 
   /** Loads `path`, or $KUBECONFIG / ~/.kube/config / in-cluster when no path is given. */
   static async load(path?: string, opts: ClientOptions = {}): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-    return KubeClient.fromKubeConfig(kc, opts);
+    return KubeClient.fromConnection(await loadConnection(path), opts);
   }
 
   /** A client that sends every request as `user` (Kubernetes impersonation). */
   as(user: string, groups: string[] = []): KubeClient {
-    return new KubeClient(this.kubeConfig, this.baseOptions, { fieldManager: this.fieldManager, impersonate: { user, groups }, onWrite: this.onWrite, timeoutMs: this.timeoutMs });
+    return new KubeClient(this.server, this.baseOptions, { fieldManager: this.fieldManager, impersonate: { user, groups }, onWrite: this.onWrite, timeoutMs: this.timeoutMs });
   }
 
   close(): void {
