@@ -157,6 +157,12 @@ describe('server lifecycle', () => {
     assert.equal((await api.call('DELETE', `/v2.1/servers/${id}/migrations/${running.id}`, { token: admin, version: '2.24' })).status, 202);
     const back = await settled(id, 'ACTIVE');
     assert.equal(back['OS-EXT-SRV-ATTR:host'], running.source_compute, 'aborted: still on the source host');
+    // The abort went the way KubeVirt's goes: real virt-controller asked in the VMI's status (only it
+    // sets abortRequested) and the source handler reported the migration aborted.
+    const ms = (await vmi(id)).status?.migrationState;
+    assert.equal(ms?.abortRequested, true, `virt-controller signalled the abort: ${JSON.stringify(ms)}`);
+    assert.equal(ms?.abortStatus, 'Succeeded');
+    assert.equal(ms?.failed, true);
     const recs = (await api.call('GET', `/v2.1/os-migrations?instance_uuid=${id}`, { token: admin, version: '2.23' })).body.migrations;
     assert.equal(recs[0].status, 'cancelled');
     assert.equal((await api.call('GET', `/v2.1/servers/${id}/migrations`, { token: admin, version: '2.23' })).body.migrations.length, 0);
