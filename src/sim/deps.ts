@@ -6,7 +6,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { Pod, Secret } from '../kube/types.ts';
 import type { GuestPasswords } from './guest-agent.ts';
-import type { DataSource, DataVolume, KubeVirtCondition, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration, VMIPhase } from '../kubevirt/types.ts';
+import type { DataSource, DataVolume, KubeVirtCondition, VirtualMachine, VirtualMachineInstance, VMIPhase } from '../kubevirt/types.ts';
 
 /** The launcher pod label (set by virt-controller) naming its VMI's uid. */
 export const CREATED_BY = 'kubevirt.io/created-by';
@@ -22,7 +22,6 @@ export interface SimDeps {
   vmis: Informer<VirtualMachineInstance>;
   /** Launcher pods, indexed by their VMI's uid ('vmi'). */
   pods: Informer<Pod>;
-  migrations: Informer<VirtualMachineInstanceMigration>;
   dvs: Informer<DataVolume>;
   dataSources: Informer<DataSource>;
   /** Time between simulated steps (ms). */

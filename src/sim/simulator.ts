@@ -22,7 +22,7 @@ import { bootDisk, GuestPasswords, passwordSecrets } from './guest-agent.ts';
 import { Controller } from '../kube/controller.ts';
 import { Informer, type Runnable } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
-import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES } from '../kubevirt/types.ts';
+import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES } from '../kubevirt/types.ts';
 import { NodeHeartbeat } from './nodes.ts';
 import { VirtHandlerServer } from './virt-handler-server.ts';
 import { KUBEVIRT_IDENTITIES, KUBEVIRT_SA_GROUPS, type HandlerEndpoint } from '../controlplane/kubevirt.ts';
@@ -75,7 +75,6 @@ export class KubeVirtSimulator {
       pods: inf<Pod>(PODS, 'kubevirt.io=virt-launcher').addIndex('vmi', (p) => [p.metadata.labels?.[CREATED_BY] ?? '']),
       dvs: inf(DATA_VOLUMES),
       dataSources: inf(DATA_SOURCES),
-      migrations: inf(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS),
       secrets: inf<Secret>(SECRETS),
       guests: this.guests,
     };
@@ -123,12 +122,11 @@ export class KubeVirtSimulator {
     d.secrets.on(both((secret) => {
       for (const vmi of d.vmis.list(secret.metadata.namespace)) if (passwordSecrets(vmi).includes(secret.metadata.name ?? '')) vmiCtl.enqueue(keyOf(vmi));
     }));
-    d.migrations.on(both((m) => vmiCtl.enqueue(`${m.metadata.namespace}/${m.spec.vmiName}`)));
   }
 
   private informers(): Runnable[] {
     const d = this.deps;
-    return [d.vms, d.vmis, d.pods, d.dvs, d.dataSources, d.migrations, d.secrets];
+    return [d.vms, d.vmis, d.pods, d.dvs, d.dataSources, d.secrets];
   }
 
   /**

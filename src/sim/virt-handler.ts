@@ -13,6 +13,7 @@ import { now, withCondition, type SimDeps } from './deps.ts';
 import { held, holdsDomain, injected } from './injections.ts';
 import { PAUSED_ANNOTATION } from './virt-handler-server.ts';
 import { syncPasswords } from './guest-agent.ts';
+import { vmiStatusAsGo } from './go-json.ts';
 
 /** The VMI: what the simulated domain on its Node reports. */
 export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAfterMs?: number } | void> {
@@ -46,14 +47,22 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
     st.selinuxContext = 'none';
     st.machine = { type: 'q35' };
     setPhase(inject === 'unknown' ? 'Unknown' : 'Running');
-    // A migration being deleted is being aborted: virt-controller signals it in the VMI's status,
-    // but its patch can lose a race with the handlers' own writes, so the handlers also act on it.
-    const migrationExists = (uid: string): boolean => d.migrations.list(vmi.metadata.namespace).some((m) => m.metadata.uid === uid && !m.metadata.deletionTimestamp);
-    if (migrationStep(next, held(vm) === 'migrating', migrationExists)) {
-      if (!isDeepStrictEqual(next, vmi)) await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
+    if (migrationStep(next, held(vm) === 'migrating')) {
+      await write(d, vmi, next);
       return { requeueAfterMs: d.stepMs };
     }
   }
+  await write(d, vmi, next);
+}
+
+/**
+ * Stores the handlers' view of the VMI, if it changed, with its status encoded as KubeVirt's Go
+ * types encode it: real virt-controller's status patches `test` its Go round trip of the stored
+ * status (a migration abort tests the whole of it), so a status Go would write differently makes
+ * them fail for as long as it is stored.
+ */
+async function write(d: SimDeps, vmi: VirtualMachineInstance, next: VirtualMachineInstance): Promise<void> {
+  if (next.status) next.status = vmiStatusAsGo(next.status);
   if (isDeepStrictEqual(next, vmi)) return;
   await d.vmiClient.replace(VIRTUAL_MACHINE_INSTANCES, next);
 }
@@ -62,16 +71,15 @@ export async function reconcileVMI(d: SimDeps, key: string): Promise<{ requeueAf
  * One step of the two virt-handlers' side of a live migration virt-controller has handed over
  * (migrationState names the migration and the target node): the target prepares (its address),
  * the source starts, then — unless held — the source reports it completed and the target takes the
- * VMI over (its node). An abort virt-controller asks for, or the migration's disappearance, ends it
- * failed. Whether it is still going.
+ * VMI over (its node). An abort virt-controller asks for in the VMI's status (abortRequested, set
+ * once the migration is deleted while running) ends it failed, aborted. The handlers never read
+ * the migration object itself. Whether it is still going.
  */
-function migrationStep(vmi: VirtualMachineInstance, hold: boolean, exists: (migrationUid: string) => boolean): boolean {
+function migrationStep(vmi: VirtualMachineInstance, hold: boolean): boolean {
   const st = vmi.status ??= {};
   const ms = st.migrationState;
   if (!ms?.migrationUid || !ms.targetNode || ms.endTimestamp) return false;
-  // Aborted when asked, or when its migration went away at the moment it was handed over (a
-  // cancel that raced the hand-off leaves no one to ask).
-  if (ms.abortRequested || !exists(ms.migrationUid)) {
+  if (ms.abortRequested) {
     st.migrationState = { ...ms, abortStatus: 'Succeeded', failed: true, endTimestamp: now() };
     return false;
   }

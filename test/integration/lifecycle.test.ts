@@ -7,7 +7,7 @@ import { SERVERS, type Server } from '../../src/api/server.ts';
 import { ACTION_RULES, checkAction } from '../../src/nova/actions.ts';
 import { PasswordUsers } from '../../src/identity/auth.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
-import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, type DataVolume, type VirtualMachineInstance } from '../../src/kubevirt/types.ts';
+import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, type DataVolume, type VirtualMachineInstance, type VirtualMachineInstanceMigration } from '../../src/kubevirt/types.ts';
 import { NODES } from '../../src/kube/types.ts';
 import { SOFT_REBOOTS_ANNOTATION } from '../../src/sim/virt-handler-server.ts';
 import { startApi, startKova, type Api, type Kova } from '../support/cluster.ts';
@@ -154,9 +154,21 @@ describe('server lifecycle', () => {
     assert.equal(running.server_uuid, id);
     assert.equal((await api.call('GET', `/v2.1/servers/${id}/migrations/${running.id}`, { token: admin, version: '2.80' })).body.migration.id, running.id);
     assert.equal((await api.call('POST', `/v2.1/servers/${id}/migrations/${running.id}/action`, { token: admin, version: '2.22', body: { force_complete: null } })).status, 202);
+    // Running in KubeVirt too (handed over to the handlers, started): an abort then goes through them.
+    const vmiName = server(id).metadata.name ?? '';
+    await eventually('migration running in KubeVirt', async () => {
+      const m = (await kova.client.list<VirtualMachineInstanceMigration>(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, { namespace: ns })).items.find((x) => x.spec.vmiName === vmiName);
+      return m?.status?.phase === 'Running' && (await vmi(id)).status?.migrationState?.startTimestamp ? m : undefined;
+    });
     assert.equal((await api.call('DELETE', `/v2.1/servers/${id}/migrations/${running.id}`, { token: admin, version: '2.24' })).status, 202);
     const back = await settled(id, 'ACTIVE');
     assert.equal(back['OS-EXT-SRV-ATTR:host'], running.source_compute, 'aborted: still on the source host');
+    // The abort went the way KubeVirt's goes: real virt-controller asked in the VMI's status (only it
+    // sets abortRequested) and the source handler reported the migration aborted.
+    const ms = (await vmi(id)).status?.migrationState;
+    assert.equal(ms?.abortRequested, true, `virt-controller signalled the abort: ${JSON.stringify(ms)}`);
+    assert.equal(ms?.abortStatus, 'Succeeded');
+    assert.equal(ms?.failed, true);
     const recs = (await api.call('GET', `/v2.1/os-migrations?instance_uuid=${id}`, { token: admin, version: '2.23' })).body.migrations;
     assert.equal(recs[0].status, 'cancelled');
     assert.equal((await api.call('GET', `/v2.1/servers/${id}/migrations`, { token: admin, version: '2.23' })).body.migrations.length, 0);
