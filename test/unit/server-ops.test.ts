@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Operation, type Server } from '../../src/api/server.ts';
 import { type DataVolume, type VirtualMachine, type VirtualMachineInstance, type VirtualMachineInstanceMigration } from '../../src/kubevirt/types.ts';
-import { advance, migrationIds, operationState, rebuildVolumeName, updateMigrations, vmOverrides, type Observed, type ShownState } from '../../src/controllers/server/operations.ts';
+import { advance, migrationIds, migrationStatus, operationState, rebuildVolumeName, updateMigrations, vmOverrides, type Observed, type ShownState } from '../../src/controllers/server/operations.ts';
 import { novaStateOf } from '../../src/nova/status.ts';
 
 const vm = (printableStatus: string): VirtualMachine => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'web' }, spec: { template: { spec: { domain: { devices: {} } } } }, status: { printableStatus: printableStatus as never } });
@@ -51,8 +51,14 @@ describe('operations move as KubeVirt shows the work done', () => {
     const op: Operation = { kind: 'liveMigrate', requestId: 'm', phase: 'queued', migrationName: 'web-1' };
     const m = (phase?: string): VirtualMachineInstanceMigration => ({ metadata: { name: 'web-1' }, spec: { vmiName: 'web' }, status: phase ? { phase } : undefined });
     assert.equal(advance(op, obs({})).op?.phase, 'queued', 'not made yet');
-    assert.equal(advance(op, obs({ migration: m('Scheduling') })).op?.phase, 'migrating');
+    assert.equal(advance(op, obs({ migration: m('Scheduling') })).op?.phase, 'accepted');
+    assert.equal(migrationStatus({ ...op, phase: 'accepted' }), 'queued');
+    assert.equal(advance(op, obs({ migration: m('PreparingTarget') })).op?.phase, 'preparing');
+    assert.equal(migrationStatus({ ...op, phase: 'preparing' }), 'preparing');
+    assert.equal(advance(op, obs({ migration: m('Running') })).op?.phase, 'migrating');
+    assert.equal(migrationStatus({ ...op, phase: 'migrating' }), 'running');
     assert.equal(advance({ ...op, phase: 'migrating' }, obs({})).outcome, 'cancelled');
+    assert.equal(advance({ ...op, phase: 'accepted' }, obs({})).outcome, 'cancelled', 'deleted before it ran: cancelled too');
     assert.equal(advance(op, obs({ migration: m('Succeeded') })).outcome, 'done');
     assert.equal(advance(op, obs({ migration: { ...m('Failed'), status: { phase: 'Failed', migrationState: { failureReason: 'no target' } } } })).message, 'no target');
     assert.deepEqual(operationState(op, active, obs({})), { status: 'MIGRATING', vmState: 'active', taskState: 'migrating', powerState: 'Running', progress: 0 });

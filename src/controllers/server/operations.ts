@@ -50,6 +50,13 @@ export interface Step {
   message?: string;
 }
 
+/**
+ * A live migration's phase in the operation by KubeVirt's: `migrating` once the memory is being
+ * copied (Nova's `running`, when force_complete is allowed), `preparing` while the target is made
+ * ready, else `accepted` (made, waiting for its turn or its target pod: Nova's `queued`).
+ */
+const LIVE_MIGRATION_PHASE: Record<string, string> = { PreparingTarget: 'preparing', TargetReady: 'preparing', Running: 'migrating' };
+
 /** Moves an operation on by what is observed. */
 export function advance(op: Operation, o: Observed): Step {
   switch (op.kind) {
@@ -73,14 +80,15 @@ export function advance(op: Operation, o: Observed): Step {
       return !o.wantRunning || !op.fromVMI || replacedAndRunning(op, o) ? { outcome: 'done' } : { op };
     case 'liveMigrate': {
       const m = o.migration;
-      if (!m) return op.phase === 'migrating' ? { outcome: 'cancelled', message: 'the migration was aborted' } : { op };
+      // Gone once seen (deleted: an abort) is cancelled; not yet made stays queued.
+      if (!m) return op.phase === 'queued' ? { op } : { outcome: 'cancelled', message: 'the migration was aborted' };
       if (m.status?.phase === 'Succeeded') return { outcome: 'done' };
       if (m.status?.phase === 'Failed') {
         // An abort (the migration deleted while it ran) ends it Failed too, with the abort's status.
         if (m.metadata.deletionTimestamp || m.status.migrationState?.abortStatus === 'Succeeded') return { outcome: 'cancelled', message: 'the migration was aborted' };
         return { outcome: 'failed', message: m.status.migrationState?.failureReason ?? 'the live migration failed' };
       }
-      return { op: { ...op, phase: 'migrating' } };
+      return { op: { ...op, phase: LIVE_MIGRATION_PHASE[m.status?.phase ?? ''] ?? 'accepted' } };
     }
     case 'createImage':
       if (o.imagePhase === 'Succeeded') return { outcome: 'done' };
@@ -163,7 +171,7 @@ const MIGRATION_TYPES = { resize: 'resize', migrate: 'migration', liveMigrate: '
 
 /** Nova's migration status for where the operation is. */
 export function migrationStatus(op: Operation, outcome?: Step['outcome']): string {
-  if (op.kind === 'liveMigrate') return outcome === 'done' ? 'completed' : outcome === 'failed' ? 'error' : outcome === 'cancelled' ? 'cancelled' : op.phase === 'migrating' ? 'running' : 'queued';
+  if (op.kind === 'liveMigrate') return outcome === 'done' ? 'completed' : outcome === 'failed' ? 'error' : outcome === 'cancelled' ? 'cancelled' : op.phase === 'migrating' ? 'running' : op.phase === 'preparing' ? 'preparing' : 'queued';
   if (op.kind === 'evacuate') return outcome === 'done' ? 'done' : outcome === 'failed' ? 'failed' : 'accepted';
   if (outcome === 'done') return op.phase === 'reverting' ? 'reverted' : 'confirmed';
   if (outcome === 'failed') return 'error';

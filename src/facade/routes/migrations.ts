@@ -67,14 +67,23 @@ async function serverMigrationAction(req: FastifyRequest, reply: FastifyReply) {
   // Nova reads the action's name first.
   knownAction(req.body, ['force_complete']);
   const { m } = await liveOne(req, '2.22');
-  if (m.status !== 'running') throw badRequest(`Migration ${m.id} state of instance is ${m.status}. Cannot force_complete while the migration is in this state.`);
+  if (m.status !== 'running') throw invalidMigrationState(req, m, 'force_complete');
   // KubeVirt has no call to force a running migration to complete; it converges on its own (README).
   return reply.code(202).send();
 }
 
 /** Abort is KubeVirt's: delete the VirtualMachineInstanceMigration while it runs. */
+/** Nova's refusal of an action on a migration in a state that does not allow it. */
+function invalidMigrationState(req: FastifyRequest, m: MigrationRecord, method: string): Error {
+  const { id } = req.params as { id: string };
+  return badRequest(`Migration ${m.id} state of instance ${id} is ${m.status}. Cannot ${method} while the migration is in this state.`);
+}
+
 async function abortServerMigration(req: FastifyRequest, reply: FastifyReply) {
-  const { s } = await liveOne(req, '2.24');
+  const { s, m } = await liveOne(req, '2.24');
+  // Nova aborts a running migration; one still queued or preparing only from 2.65.
+  const abortable = req.nova.version.atLeast('2.65') ? ['queued', 'preparing', 'running'] : ['running'];
+  if (!abortable.includes(m.status ?? '')) throw invalidMigrationState(req, m, 'abort live migration');
   const op = s.status?.operation;
   if (op?.kind === 'liveMigrate' && op.migrationName) {
     await callerClient(req).delete(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, op.migrationName, s.metadata.namespace);
