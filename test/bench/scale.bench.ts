@@ -142,13 +142,16 @@ async function main(): Promise<void> {
     const ctl = spawn(process.execPath, [join(REPO_ROOT, 'src/cli/main.ts'), 'controller', '--kubeconfig', cp.kubeconfigPath, '--metrics-port', String(metricsPort), '--host', '127.0.0.1', '--no-leader-elect'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...RUNTIME_ENV, KOVA_LOG_LEVEL: 'error' } });
     procs.push(ctl);
     const t0 = performance.now();
+    const total = N + SPREAD * Math.ceil(N / SPREAD) + 50;
     let idle = 0;
     for (;;) {
       await sleep(2000);
       const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
       const depth = Number(/^kova_workqueue_depth\{controller="server"\} (\S+)$/m.exec(text)?.[1] ?? NaN);
-      idle = depth === 0 ? idle + 1 : 0;
-      if (idle >= 3 || performance.now() - t0 > 30 * 60_000) break;
+      // Drained: every server reconciled at least once (an empty queue before the first sync is not), and the queue empty.
+      const reconciled = Number(/^kova_reconcile_duration_seconds_count\{controller="server"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+      idle = depth === 0 && reconciled >= total ? idle + 1 : 0;
+      if (idle >= 3 || performance.now() - t0 > 40 * 60_000) break;
     }
     const controllerRss = await rssOf(`http://127.0.0.1:${metricsPort}/metrics`);
 
@@ -163,7 +166,7 @@ async function main(): Promise<void> {
       filtered_status_and_name: s(filtered),
       all_tenants_admin_limit_1000: s(allTenants),
       post_servers_with_existing: { ...s(creates), existing: N * 2 },
-      rss_mb: { api: apiRss, controller: controllerRss, aim: '≤ 300 each', controller_drained_s: Math.round((performance.now() - t0) / 1000) },
+      rss_mb: { api: apiRss, controller: controllerRss, aim: '≤ 300 each', controller_drained_s: Math.round((performance.now() - t0) / 1000), controller_drained: idle >= 3 },
     }, null, 2) + '\n');
     client.close();
   } finally {
