@@ -258,17 +258,25 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 interface ManagedFieldsEntry { manager?: string; operation?: string; time?: string; subresource?: string; fieldsV1?: Record<string, unknown> }
 
 /**
- * What the caches keep of an object: all of it but the bulk of metadata.managedFields — each
- * writer's entry keeps its manager, operation, time and subresource and only the top-level fields it
- * owns (`f:spec`, `f:status`, …), which is what Kova reads of them (src/nova/timestamps.ts). On large
- * objects the field sets are most of the bytes. Writes never send them back (KubeClient.replace).
+ * What the caches keep of an object: all of it but metadata.managedFields, which becomes the two
+ * times Kova reads of it (src/nova/timestamps.ts) — the last write of the spec (an entry owning
+ * `f:spec`, not a subresource's) and the last write of anything else, when later. With thousands of
+ * objects cached, every writer's entry and field set were a good part of the memory. Writes never
+ * send them back (KubeClient.replace).
  */
 export function compact<T extends KubeObject>(obj: T): T {
   const mf = (obj.metadata as { managedFields?: ManagedFieldsEntry[] }).managedFields;
   if (!mf?.length) return obj;
-  const managedFields = mf.map((e) => ({
-    ...(e.manager ? { manager: e.manager } : {}), ...(e.operation ? { operation: e.operation } : {}), ...(e.time ? { time: e.time } : {}), ...(e.subresource ? { subresource: e.subresource } : {}),
-    ...(e.fieldsV1 ? { fieldsV1: Object.fromEntries(Object.keys(e.fieldsV1).map((k) => [k, {}])) } : {}),
-  }));
+  let spec: string | undefined;
+  let last: string | undefined;
+  for (const e of mf) {
+    if (!e.time) continue;
+    if (!e.subresource && e.fieldsV1 && 'f:spec' in e.fieldsV1 && (!spec || e.time > spec)) spec = e.time;
+    if (!last || e.time > last) last = e.time;
+  }
+  const managedFields: ManagedFieldsEntry[] = [
+    ...(spec ? [{ time: spec, fieldsV1: { 'f:spec': {} } }] : []),
+    ...(last && last !== spec ? [{ time: last, subresource: 'status' }] : []),
+  ];
   return { ...obj, metadata: { ...obj.metadata, managedFields } };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resourceOfPath } from '../../src/kube/client.ts';
 import { compact } from '../../src/kube/informer.ts';
-import { specUpdatedAt } from '../../src/nova/timestamps.ts';
+import { lastWriteAt, specUpdatedAt } from '../../src/nova/timestamps.ts';
 
 test('a request path names its resource, with any subresource, for core and group APIs in any scope', () => {
   assert.equal(resourceOfPath('/api/v1/namespaces/demo/pods/p1/status'), 'pods/status');
@@ -14,22 +14,25 @@ test('a request path names its resource, with any subresource, for core and grou
   assert.equal(resourceOfPath('/apis/authorization.k8s.io/v1/subjectaccessreviews'), 'subjectaccessreviews');
 });
 
-test('a cached object keeps each writer\'s manager, time and top-level fields, not its field sets', () => {
+test('a cached object keeps of managedFields only the last spec write and the last write', () => {
   const obj = {
     metadata: {
       name: 'web',
       managedFields: [
         { manager: 'kova-api', operation: 'Update', time: '2026-11-30T01:00:00Z', fieldsV1: { 'f:spec': { 'f:flavor': {}, 'f:metadata': { 'f:role': {} } } } },
+        { manager: 'kubectl', operation: 'Update', time: '2026-11-30T01:00:02Z', fieldsV1: { 'f:metadata': { 'f:labels': {} } } },
         { manager: 'kova-controller', operation: 'Update', time: '2026-11-30T01:00:05Z', subresource: 'status', fieldsV1: { 'f:status': { 'f:status': {} } } },
+        { manager: 'kova-old', operation: 'Update', time: '2026-11-29T01:00:00Z', fieldsV1: { 'f:spec': { 'f:image': {} } } },
       ],
     },
     spec: { flavor: 'm1.tiny' },
   };
   const c = compact(obj);
   assert.deepEqual(c.metadata.managedFields, [
-    { manager: 'kova-api', operation: 'Update', time: '2026-11-30T01:00:00Z', fieldsV1: { 'f:spec': {} } },
-    { manager: 'kova-controller', operation: 'Update', time: '2026-11-30T01:00:05Z', subresource: 'status', fieldsV1: { 'f:status': {} } },
+    { time: '2026-11-30T01:00:00Z', fieldsV1: { 'f:spec': {} } },
+    { time: '2026-11-30T01:00:05Z', subresource: 'status' },
   ]);
+  assert.equal(lastWriteAt(c), '2026-11-30T01:00:05Z', 'the last write of anything is still known');
   assert.equal(specUpdatedAt({ ...c, metadata: { ...c.metadata, generation: 2 } }), '2026-11-30T01:00:00Z', 'the spec\'s last writer is still known');
   assert.equal(c.spec, obj.spec);
 });
