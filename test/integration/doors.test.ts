@@ -72,6 +72,8 @@ describe('the Compute API and the spec door agree', () => {
     const name = uniq('stopped');
     const made = await createServer(kova.client, ns, name, { flavor: 'door.tiny', availabilityZone: zone, powerState: 'Shutoff' });
     const s = await serverStatusIs(kova.client, ns, name, 'SHUTOFF');
+    // The API decides from its cache: wait until it shows the stopped server too.
+    await eventually('the API shows SHUTOFF', async () => (await api.call('GET', `/v2.1/servers/${s.metadata.uid}`, { token: member })).body.server?.status === 'SHUTOFF');
     const r = await api.call('POST', `/v2.1/servers/${s.metadata.uid}/action`, { token: member, body: { reboot: { type: 'SOFT' } } });
     assert.equal(r.status, 409);
     const apiMessage: string = r.body.conflictingRequest.message;
