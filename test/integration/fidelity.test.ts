@@ -216,7 +216,7 @@ describe('Nova fidelity', () => {
     });
 
     test('instance actions (2.58): updated_at is the start until the action\'s event finishes, then its finish; migrations: created_at kept, updated_at moves with the status', async () => {
-      await ensureFlavor(kova.client, { id: '2', name: 'm1.small', vcpus: 1, ramMiB: 1024, diskGiB: 1 });
+      await ensureFlavor(kova.client, { id: '2', name: 'm1.small', vcpus: 1, ramMiB: 2048, diskGiB: 2 });
       const id = await create({ name: 'fid-times' });
       await active(id);
       const name = (await kova.client.list<Server>(SERVERS, { namespace: ns })).items.find((x) => x.metadata.uid === id)!.metadata.name ?? '';
