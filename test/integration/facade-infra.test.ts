@@ -122,8 +122,11 @@ describe('façade: hosts, aggregates, zones, limits, Kubernetes tokens', () => {
       const l = (await kova.client.get<Node>(NODES, spare)).metadata.labels ?? {};
       return l[memberLabel(agg?.metadata.name ?? '')] === 'true' && l['topology.kubernetes.io/zone'] === 'az-rack';
     });
-    const zones = await api.call('GET', '/v2.1/os-availability-zone', { token: member });
-    assert.ok(zones.body.availabilityZoneInfo.some((z: { zoneName: string; hosts: unknown }) => z.zoneName === 'az-rack' && z.hosts === null));
+    // The API reads zones from its Node cache, which may be a moment behind the read above.
+    await eventually('the zone listed by the API', async () => {
+      const zones = await api.call('GET', '/v2.1/os-availability-zone', { token: member });
+      return zones.body.availabilityZoneInfo.some((z: { zoneName: string; hosts: unknown }) => z.zoneName === 'az-rack' && z.hosts === null);
+    });
     const detail = await api.call('GET', '/v2.1/os-availability-zone/detail', { token: admin });
     assert.ok(detail.body.availabilityZoneInfo.find((z: { zoneName: string }) => z.zoneName === 'az-rack').hosts[spare]['nova-compute']);
     // The host is in az-rack now: another zone's aggregate cannot take it.
