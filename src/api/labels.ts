@@ -27,6 +27,8 @@ export const APPLIED_HASH = `${GROUP}/applied-hash`;
 export const REQUEST_ANNOTATION = `${GROUP}/request`;
 /** On a Server: one annotation per request the Compute API made of it, `request.compute.kova.io/<request id>` (docs/adr/009). */
 export const REQUEST_STAMP_PREFIX = `request.${GROUP}/`;
+/** On a project's quota Lease: the resourceVersion of the last Server write a holder made under it (docs/adr/019). */
+export const LAST_SERVER_WRITE = `${GROUP}/last-server-write`;
 /** On a Server: the Nova user who created it. */
 export const USER_ANNOTATION = `${GROUP}/user-id`;
 /** On a Server: Nova's reservation id of the create request that made it. */

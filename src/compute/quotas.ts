@@ -13,12 +13,11 @@ import type { Caches } from '../cache/caches.ts';
 import type { KovaConfig } from '../cache/config.ts';
 import { isAlreadyExists, isConflict, type KubeClient } from '../kube/client.ts';
 import { LEASES, type KubeObject } from '../kube/types.ts';
-import { GROUP } from '../api/group.ts';
 import type { Lease } from '../nova/services.ts';
 import {
   checkDeltas, CLASS_QUOTA_NAME, countedServer, effectiveLimits, PROJECT_QUOTA_NAME, quotaAdmitted, usageOf, type Holdings, type Limits, type QuotaScope,
 } from '../nova/quotas.ts';
-import { USER_ANNOTATION } from '../api/labels.ts';
+import { LAST_SERVER_WRITE, USER_ANNOTATION } from '../api/labels.ts';
 
 export { QUOTASETS };
 
@@ -99,9 +98,6 @@ const expired = (l: Lease, now: number): boolean => !l.spec?.renewTime || Date.p
 
 /** The lock was not had in time: a 503 to the caller, as when the kube-apiserver cannot be reached. */
 const lockTimeout = (what: string): Error => Object.assign(new Error(`quota lock ${what} not acquired in time`), { code: 'KOVA_KUBE_TIMEOUT' });
-
-/** On the quota Lease: the resourceVersion of the last Server write a holder made under it. */
-export const LAST_SERVER_WRITE = `${GROUP}/last-server-write`;
 
 /** A project's quota lock, held. */
 export interface QuotaLock {

@@ -58,7 +58,6 @@ export function findKeyPair(caches: Pick<Caches, 'keyPair' | 'keyPairs'>, namesp
 /** A host (Node) by name. */
 export const findHost = (caches: Caches, name: string): Node | undefined => caches.nodes.get(name);
 
-/** The availability zone of a host. */
 /** A host's availability zone: its zone label, or Nova's default zone for a host in none (as os-hosts shows it). */
 export const hostZone = (n: Node | undefined): string | undefined => (n ? zoneOf(n) : undefined);
 

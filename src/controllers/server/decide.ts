@@ -185,7 +185,8 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
       ? updateMigrations(prev?.migrations, server.metadata.uid ?? '', curOp, outcome, requester(stampOf(curOp.requestId)), now, state.host)
       : prev?.migrations,
     conditions: setCondition(setCondition(base.conditions, passwordCondition(vmi, server.metadata.generation)), acceptedCondition(plan?.refusal ?? stillRefused(prev, server.metadata.generation), server.metadata.generation)),
-    // Every request not yet recorded, oldest first, so the newest is on top.
+    // Every request not yet recorded, oldest first, so the newest is on top (the first step, with
+    // none, finishes the open event of the action already on top even when nothing new came).
     instanceActions: [undefined, ...unrecordedStamps(stamps, prev?.instanceActions), ...(plan?.unstamped ?? []).map((u) => unstampedRequest(server, projectId, u, now))].reduce((list, st) => nextInstanceActions(list, st, {
       time: now,
       reached: (action) => !base.taskState && !rebooting && (!op || op.phase === 'verify') && actionEndsAt(action, state.status),

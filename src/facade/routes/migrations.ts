@@ -72,13 +72,13 @@ async function serverMigrationAction(req: FastifyRequest, reply: FastifyReply) {
   return reply.code(202).send();
 }
 
-/** Abort is KubeVirt's: delete the VirtualMachineInstanceMigration while it runs. */
 /** Nova's refusal of an action on a migration in a state that does not allow it. */
 function invalidMigrationState(req: FastifyRequest, m: MigrationRecord, method: string): Error {
   const { id } = req.params as { id: string };
   return badRequest(`Migration ${m.id} state of instance ${id} is ${m.status}. Cannot ${method} while the migration is in this state.`);
 }
 
+/** Abort is KubeVirt's: delete the VirtualMachineInstanceMigration (virt-controller signals the handlers). */
 async function abortServerMigration(req: FastifyRequest, reply: FastifyReply) {
   const { s, m } = await liveOne(req, '2.24');
   // Nova aborts a running migration; one still queued or preparing only from 2.65.

@@ -216,7 +216,6 @@ async function createServer(req: FastifyRequest, reply: FastifyReply): Promise<F
   return reply.code(202).send(serverCreated(vc, first, shownPassword(req, password)));
 }
 
-/** How many of min..max servers of `flavor` the project (and the caller) has room for now, or Nova's 403. */
 /**
  * How many of min..max servers fit the project's and the user's quotas and the group's
  * server_group_members, counted under the quota lock (compute/quotas.ts `lockedServerHoldings`:
