@@ -12,10 +12,17 @@ import type { KubeClient } from '../kube/client.ts';
 import { LEASES, NAMESPACES, NODES, type KubeObject, type Namespace, type Node, type ResourceType } from '../kube/types.ts';
 import { Informer, type InformerOptions } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
-import { CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type DataVolume, type Instancetype, type VirtualMachineInstanceMigration, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import { slimVirtualMachine, slimVirtualMachineInstance, type CachedVirtualMachine, type CachedVirtualMachineInstance, CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type DataVolume, type Instancetype, type VirtualMachineInstanceMigration,  } from '../kubevirt/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { KovaConfig, LeaseRef } from './config.ts';
 import type { Lease } from '../nova/services.ts';
+import { newestFirst } from '../nova/server-columns.ts';
+
+/** The servers informer's kept order: Nova's default list order (`Informer.sorted`). */
+export const SERVERS_NEWEST_FIRST = 'newest-first';
+
+/** The DataVolumes informer's index of a server's volumes, by `namespace/server name`. */
+export const DATA_VOLUMES_BY_SERVER = 'server';
 
 export class Caches {
   readonly servers: Informer<Server>;
@@ -27,8 +34,10 @@ export class Caches {
   readonly quotaSets: Informer<QuotaSet>;
   /** Deleted servers' records (docs/adr/022), by Nova id. */
   readonly deletedServers: Informer<DeletedServer>;
-  readonly vms: Informer<VirtualMachine>;
-  readonly vmis: Informer<VirtualMachineInstance>;
+  /** Slimmed (`CachedVirtualMachine`): the controller's cache of thousands of VMs keeps what it reads. */
+  readonly vms: Informer<CachedVirtualMachine>;
+  /** Slimmed (`CachedVirtualMachineInstance`): status and metadata only. */
+  readonly vmis: Informer<CachedVirtualMachineInstance>;
   readonly dataVolumes: Informer<DataVolume>;
   readonly migrations: Informer<VirtualMachineInstanceMigration>;
   readonly images: Informer<DataSource>;
@@ -50,18 +59,19 @@ export class Caches {
     this.profile = profile;
     this.imagesNamespace = cfg.imagesNamespace;
     const onError = (what: string) => (err: unknown) => log.warn('watch failed; restarting', { resource: what, err });
-    const make = <T extends KubeObject>(t: ResourceType, o: Partial<InformerOptions> = {}) =>
+    const make = <T extends KubeObject>(t: ResourceType, o: Partial<InformerOptions<T>> = {}) =>
       new Informer<T>(client, t, { ...o, onError: onError(t.plural) });
-    this.servers = make<Server>(SERVERS).addIndex('uid', (x) => [x.metadata.uid ?? '']);
+    this.servers = make<Server>(SERVERS).addIndex('uid', (x) => [x.metadata.uid ?? '']).addOrder(SERVERS_NEWEST_FIRST, newestFirst);
     this.flavors = make<Flavor>(FLAVORS).addIndex('id', (f) => [f.spec.id ?? f.metadata.name ?? '']);
     this.keyPairs = make<KeyPair>(KEYPAIRS).addIndex('name', (k) => [`${k.metadata.namespace}/${k.spec.name}`]);
     this.aggregates = make<Aggregate>(AGGREGATES);
     this.serverGroups = make<ServerGroup>(SERVER_GROUPS).addIndex('uid', (g) => [g.metadata.uid ?? '']);
     this.quotaSets = make<QuotaSet>(QUOTASETS);
     this.deletedServers = make<DeletedServer>(DELETED_SERVERS).addIndex('uid', (d) => [d.spec.serverId]);
-    this.vms = make<VirtualMachine>(VIRTUAL_MACHINES, { labelSelector: SERVER_LABEL });
-    this.vmis = make<VirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: SERVER_LABEL });
-    this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: SERVER_LABEL });
+    this.vms = make<CachedVirtualMachine>(VIRTUAL_MACHINES, { labelSelector: SERVER_LABEL, transform: slimVirtualMachine });
+    this.vmis = make<CachedVirtualMachineInstance>(VIRTUAL_MACHINE_INSTANCES, { labelSelector: SERVER_LABEL, transform: slimVirtualMachineInstance });
+    // A server's volumes by `namespace/server`: a reconcile reads its own, not a scan of the project's.
+    this.dataVolumes = make<DataVolume>(DATA_VOLUMES, { labelSelector: SERVER_LABEL }).addIndex(DATA_VOLUMES_BY_SERVER, (d) => [`${d.metadata.namespace}/${d.metadata.labels?.[SERVER_LABEL] ?? ''}`]);
     this.migrations = make<VirtualMachineInstanceMigration>(VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, { labelSelector: SERVER_LABEL });
     // An image is found by its uid, or by the id Kova gave it before it existed (createImage).
     this.images = make<DataSource>(DATA_SOURCES, { namespace: cfg.imagesNamespace }).addIndex('uid', (d) => [d.metadata.uid ?? '', ...(d.metadata.labels?.[IMAGE_ID_LABEL] ? [d.metadata.labels[IMAGE_ID_LABEL]] : [])]);

@@ -10,7 +10,7 @@ import { keyOf, type KubeObject, type ResourceType } from './types.ts';
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler<T> = (type: InformerEvent, obj: T, old?: T) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -19,6 +19,12 @@ export interface InformerOptions {
   /** Server-side watch timeout (s); the watch is then resumed from the last resourceVersion. */
   watchTimeoutSeconds?: number;
   onError?: (err: unknown) => void;
+  /**
+   * What the cache keeps of each object (after `compact`), like client-go's transform: a cache of
+   * thousands of objects drops the fields no reader of it uses. Writes never start from a cached
+   * object's spec, so what is dropped is never written back.
+   */
+  transform?: (o: T) => T;
 }
 
 /** What a set of informers is started, awaited and stopped through. */
@@ -37,12 +43,13 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly type: ResourceType;
   readonly stats: InformerStats = { restarts: 0, relists: 0 };
   private readonly client: KubeClient;
-  private readonly opts: InformerOptions;
+  private readonly opts: InformerOptions<T>;
   private readonly store = new Map<string, T>();
   /** The store's keys by namespace, so a namespace's objects are found without a scan of all. */
   private readonly byNamespace = new Map<string, Set<string>>();
   private readonly handlers: Handler<T>[] = [];
   private readonly indexes = new Map<string, { fn: (o: T) => string[]; map: Map<string, Set<string>> }>();
+  private readonly orders = new Map<string, Order<T>>();
   private rv = '';
   private abort: AbortController | undefined;
   private running = false;
@@ -52,7 +59,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly synced: Promise<void>;
   hasSynced = false;
 
-  constructor(client: KubeClient, type: ResourceType, opts: InformerOptions = {}) {
+  constructor(client: KubeClient, type: ResourceType, opts: InformerOptions<T> = {}) {
     this.client = client;
     this.type = type;
     this.opts = opts;
@@ -92,6 +99,28 @@ export class Informer<T extends KubeObject = KubeObject> {
     const keys = this.indexes.get(name)?.map.get(value);
     if (!keys) return [];
     return [...keys].map((k) => this.store.get(k)).filter((o): o is T => o !== undefined);
+  }
+
+  /**
+   * Adds a kept order: `sorted(name, namespace)` returns the store's keys (of a namespace, or all)
+   * sorted by `compare`, sorted again only after an object came or went there, or after an update
+   * for which `moved(old, new)` is true (by default never: order by fields that do not change).
+   */
+  addOrder(name: string, compare: (a: T, b: T) => number, moved: (old: T, obj: T) => boolean = () => false): this {
+    this.orders.set(name, { compare, moved, sorted: new Map() });
+    return this;
+  }
+
+  /** The keys of a namespace's objects (every object's without one) in the order `name` keeps. */
+  sorted(name: string, namespace?: string): readonly string[] {
+    const o = this.orders.get(name);
+    if (!o) throw new Error(`no order ${name} on ${this.type.plural}`);
+    let keys = o.sorted.get(namespace);
+    if (!keys) {
+      const list = this.list(namespace).sort(o.compare);
+      o.sorted.set(namespace, (keys = list.map(keyOf)));
+    }
+    return keys;
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -147,21 +176,30 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const list = await this.client.listAll<T>(this.type, {
-      namespace: this.opts.namespace,
-      labelSelector: this.opts.labelSelector,
-      fieldSelector: this.opts.fieldSelector,
-    });
+    // Page by page, each object compacted as its page arrives: a relist of thousands never holds
+    // them all as the apiserver sent them (managedFields and all) at once.
+    const seen = new Set<string>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.client.list<T>(this.type, {
+        namespace: this.opts.namespace,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        limit: 500,
+        continue: cont,
+      });
+      for (const item of page.items) {
+        seen.add(keyOf(item));
+        this.upsert(item);
+      }
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion ?? rv;
+    } while (cont);
     this.stats.relists++;
     this.lastRelist = Date.now();
-    const seen = new Set<string>();
-    for (const item of list.items) {
-      const key = keyOf(item);
-      seen.add(key);
-      this.upsert(item);
-    }
     for (const [key, old] of this.store) if (!seen.has(key)) this.remove(old);
-    this.rv = list.metadata?.resourceVersion ?? '';
+    this.rv = rv;
     if (!this.hasSynced) {
       this.hasSynced = true;
       this.syncedResolve();
@@ -211,7 +249,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private upsert(raw: T): void {
-    const obj = compact(raw);
+    const obj = this.opts.transform ? this.opts.transform(compact(raw)) : compact(raw);
     const key = keyOf(obj);
     const old = this.store.get(key);
     if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
@@ -221,6 +259,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (old) for (const v of ix.fn(old)) ix.map.get(v)?.delete(key);
       for (const v of ix.fn(obj)) addTo(ix.map, v, key);
     }
+    for (const o of this.orders.values()) if (!old || o.moved(old, obj)) forget(o, obj);
     this.emit(old ? 'update' : 'add', obj, old);
   }
 
@@ -233,6 +272,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     inNs?.delete(key);
     if (inNs?.size === 0) this.byNamespace.delete(old.metadata.namespace ?? '');
     for (const ix of this.indexes.values()) for (const v of ix.fn(old)) ix.map.get(v)?.delete(key);
+    for (const o of this.orders.values()) forget(o, old);
     this.emit('delete', old);
   }
 
@@ -245,6 +285,19 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
     }
   }
+}
+
+interface Order<T> {
+  compare: (a: T, b: T) => number;
+  moved: (old: T, obj: T) => boolean;
+  /** Sorted keys by namespace (undefined: every object), made when first asked for. */
+  sorted: Map<string | undefined, string[]>;
+}
+
+/** An object came, went or moved: its namespace's order and the whole order are made again when next asked for. */
+function forget<T extends KubeObject>(o: Order<T>, obj: T): void {
+  o.sorted.delete(obj.metadata.namespace ?? '');
+  o.sorted.delete(undefined);
 }
 
 function addTo(map: Map<string, Set<string>>, value: string, key: string): void {

@@ -99,6 +99,48 @@ export interface VirtualMachine extends KubeObject {
   };
 }
 
+/**
+ * A VirtualMachine as the controller's cache keeps it (`slimVirtualMachine`): without its instance
+ * template's spec and its volume templates' specs, the bulk of it. The controller applies a VM
+ * whole from the Server and decides by the applied hash; of the VM it reads names, labels,
+ * annotations and status. A full VirtualMachine is one too.
+ */
+export type CachedVirtualMachine = KubeObject & {
+  status?: VirtualMachine['status'];
+  spec: Pick<VirtualMachineSpec, 'runStrategy' | 'instancetype' | 'preference'> & {
+    template: { metadata?: VirtualMachineSpec['template']['metadata'] };
+    dataVolumeTemplates?: { metadata: { name: string } }[];
+  };
+};
+
+/** What the controller's cache keeps of a VirtualMachine. */
+export function slimVirtualMachine(vm: VirtualMachine | CachedVirtualMachine): CachedVirtualMachine {
+  const { runStrategy, instancetype, preference, template, dataVolumeTemplates } = vm.spec;
+  return {
+    ...vm,
+    spec: {
+      ...(runStrategy ? { runStrategy } : {}),
+      ...(instancetype ? { instancetype } : {}),
+      ...(preference ? { preference } : {}),
+      template: template?.metadata ? { metadata: template.metadata } : {},
+      ...(dataVolumeTemplates ? { dataVolumeTemplates: dataVolumeTemplates.map((t) => ({ metadata: { name: t.metadata.name } })) } : {}),
+    },
+  };
+}
+
+/**
+ * A VirtualMachineInstance as the controller's cache keeps it (`slimVirtualMachineInstance`): its
+ * status and metadata, not its spec (KubeVirt's own, made from the VM; the controller reads none
+ * of it). A full VirtualMachineInstance is one too.
+ */
+export type CachedVirtualMachineInstance = KubeObject & { status?: VirtualMachineInstance['status']; spec?: unknown };
+
+/** What the controller's cache keeps of a VirtualMachineInstance. */
+export function slimVirtualMachineInstance(vmi: VirtualMachineInstance | CachedVirtualMachineInstance): CachedVirtualMachineInstance {
+  const { spec: _spec, ...kept } = vmi;
+  return kept;
+}
+
 export interface VMIInterface {
   name?: string;
   ipAddress?: string;

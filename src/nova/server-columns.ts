@@ -18,6 +18,22 @@ export interface ServerFacts {
 
 export type Column = string | number | boolean | null;
 
+/**
+ * Nova's default server order (no sort_key): created_at, then uuid, both descending; the order
+ * the API's cache keeps ready (`SERVERS_NEWEST_FIRST`). Neither column changes after creation.
+ */
+export function newestFirst(a: Server, b: Server): number {
+  return descending(a.metadata.creationTimestamp, b.metadata.creationTimestamp) || descending(a.metadata.uid, b.metadata.uid);
+}
+
+/** Descending, with a missing value last (MySQL sorts NULL first, so last when descending). */
+function descending(x: string | undefined, y: string | undefined): number {
+  if (x === y) return 0;
+  if (x === undefined) return 1;
+  if (y === undefined) return -1;
+  return x < y ? 1 : -1;
+}
+
 /** Nova's reservation id: the create request's, else (a Server made with kubectl) one derived from its uid. */
 export const reservationIdOf = (s: Server): string => s.metadata.annotations?.[RESERVATION_ANNOTATION] ?? `r-${(s.metadata.uid ?? '').replace(/-/g, '').slice(0, 8)}`;
 

@@ -2,7 +2,7 @@
 // host and addresses, computed from the VM, its VMI and its DataVolumes. Pure: no I/O.
 // The mapping is the table in ../shared/design/architecture.md ("Server state: Nova view of KubeVirt").
 import type { Address, Fault, ServerStatus, POWER_REQUESTS } from '../api/server.ts';
-import { vmCondition, type DataVolume, type VirtualMachine, type VirtualMachineInstance } from '../kubevirt/types.ts';
+import { vmCondition, type DataVolume, type CachedVirtualMachineInstance, type CachedVirtualMachine } from '../kubevirt/types.ts';
 
 export type NovaStatus = NonNullable<ServerStatus['status']>;
 export type PowerState = NonNullable<ServerStatus['powerState']>;
@@ -37,8 +37,8 @@ export interface NovaStateInput {
   previous?: Pick<ServerStatus, 'status' | 'vmState' | 'host' | 'addresses'>;
   /** A reference (flavor, image, key pair) that cannot be resolved: the server cannot be built. */
   referenceFault?: Omit<Fault, 'created'>;
-  vm?: VirtualMachine;
-  vmi?: VirtualMachineInstance;
+  vm?: CachedVirtualMachine;
+  vmi?: CachedVirtualMachineInstance;
   dataVolumes?: DataVolume[];
   /** Network name used for the pod network in `addresses`. */
   networkName?: string;
@@ -190,7 +190,7 @@ export function importProgress(dvs: DataVolume[] | undefined): number {
   return Math.max(0, Math.min(100, Math.floor(sum / dvs.length)));
 }
 
-function crashDetails(vm: VirtualMachine): string | undefined {
+function crashDetails(vm: CachedVirtualMachine): string | undefined {
   const f = vm.status?.startFailure;
   return f ? `consecutive start failures: ${f.consecutiveFailCount ?? 0}${f.retryAfterTimestamp ? `, next retry after ${f.retryAfterTimestamp}` : ''}` : undefined;
 }
@@ -210,7 +210,7 @@ function dataVolumeMessage(dvs: DataVolume[] | undefined): string | undefined {
 }
 
 /** Nova addresses from the VMI's interfaces: { <network>: [{addr, version, type, macAddr}] }. */
-export function addressesOf(vmi: VirtualMachineInstance, networkName: string): Record<string, Address[]> {
+export function addressesOf(vmi: CachedVirtualMachineInstance, networkName: string): Record<string, Address[]> {
   const out: Record<string, Address[]> = {};
   for (const iface of vmi.status?.interfaces ?? []) {
     const ips = iface.ipAddresses?.length ? iface.ipAddresses : iface.ipAddress ? [iface.ipAddress] : [];

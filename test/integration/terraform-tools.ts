@@ -2,7 +2,7 @@
 // terraform, cached in ~/.cache/kova like the control plane), and a CLI configuration that installs
 // the provider from a local filesystem mirror, so `tofu init` needs no registry.
 import { execFile } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
@@ -44,4 +44,52 @@ export async function terraformTools(): Promise<TerraformTools> {
       return path;
     },
   };
+}
+
+/** Where Kova's log is, and how far it went: `requestsSince(mark())` lists the requests logged after. */
+export interface KovaLog {
+  mark(): number;
+  /** The requests Kova logged after `from` (a byte offset), each as `req-… METHOD route → status`; failed ones only unless `all`. */
+  requestsSince(from: number, all?: boolean): string[];
+}
+
+/** Reads `kova dev`'s JSON log (one object per line; a request line is `msg: "request"`). */
+export function kovaLog(file: string): KovaLog {
+  const size = (): number => (existsSync(file) ? statSync(file).size : 0);
+  return {
+    mark: size,
+    requestsSince(from, all = false) {
+      const end = size();
+      if (end <= from) return [];
+      const buf = Buffer.alloc(end - from);
+      const fd = openSync(file, 'r');
+      try {
+        readSync(fd, buf, 0, buf.length, from);
+      } finally {
+        closeSync(fd);
+      }
+      const lines: string[] = [];
+      for (const line of buf.toString('utf8').split('\n')) {
+        let rec: { msg?: string; requestId?: string; method?: string; route?: string; status?: number; project?: string };
+        try {
+          rec = JSON.parse(line) as typeof rec;
+        } catch {
+          continue;
+        }
+        if (rec.msg !== 'request' || (!all && (rec.status ?? 0) < 400)) continue;
+        lines.push(`${rec.requestId} ${rec.method} ${rec.route} → ${rec.status}${rec.project ? ` (project ${rec.project})` : ''}`);
+      }
+      return lines;
+    },
+  };
+}
+
+/**
+ * What a failed tofu command prints: the command, its exit code, its output (the provider's own
+ * error is in stderr) and the Kova requests that failed while it ran, by request id (the id Kova
+ * returns in x-openstack-request-id and logs with the request).
+ */
+export function tofuFailure(args: string[], r: { code: number; stdout: string; stderr: string }, kovaRequests: string[]): string {
+  const ids = kovaRequests.length ? kovaRequests.map((l) => `  ${l}`).join('\n') : '  (none failed: see the provider\'s error above)';
+  return `tofu ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}\nKova requests that failed meanwhile (request id, method, route, status):\n${ids}`;
 }

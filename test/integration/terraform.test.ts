@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { QUOTASETS, type QuotaSet } from '../../src/api/quotaset.ts';
 import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { AGGREGATES, type Aggregate } from '../../src/api/aggregate.ts';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
+import { flavorId } from '../../src/nova/views/flavors.ts';
 import { KEYPAIRS, type KeyPair } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { SERVER_GROUPS, type ServerGroup } from '../../src/api/server-group.ts';
@@ -24,11 +25,14 @@ import { SECRETS, type KubeObject, type ResourceType, type Secret } from '../../
 import { DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { eventually } from '../support/waiting.ts';
-import { terraformTools, type TerraformTools } from './terraform-tools.ts';
+import { kovaLog, terraformTools, tofuFailure, type KovaLog, type TerraformTools } from './terraform-tools.ts';
 
 const exec = promisify(execFile);
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'terraform');
 const PROJECT = 'demo';
+const PENDING = join(REPO_ROOT, 'test', 'fixtures', 'terraform-pending');
+
+type TofuRun = { code: number; stdout: string; stderr: string; failed: string[]; failure: string };
 
 describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev', () => {
   let tools: TerraformTools;
@@ -41,26 +45,38 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
   let exited: Promise<number | null>;
   let vars: string[] = [];
 
-  /** Runs tofu in the working folder; resolves with its exit code and output (a failure shows both). */
-  const tofu = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  let log: KovaLog;
+
+  /**
+   * Runs tofu in a folder (the working folder unless given); resolves with its exit code and output,
+   * and, when it failed, `failure`: the provider's own error and the Kova requests that failed
+   * meanwhile, by request id.
+   */
+  const tofuIn = async (cwd: string, ...args: string[]): Promise<TofuRun> => {
+    const from = log.mark();
+    let r: { code: number; stdout: string; stderr: string };
     try {
-      const { stdout, stderr } = await exec(tools.tofu, [...args], { cwd: work, env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
-      return { code: 0, stdout, stderr };
+      const { stdout, stderr } = await exec(tools.tofu, [...args], { cwd, env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
+      r = { code: 0, stdout, stderr };
     } catch (e) {
       const x = e as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? String(e) };
+      r = { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? String(e) };
     }
+    // Kova writes its request line when the response is sent; tofu may exit first.
+    if (r.code !== 0) await new Promise((res) => setTimeout(res, 200));
+    return { ...r, failed: r.code === 0 ? [] : log.requestsSince(from), failure: r.code === 0 ? '' : tofuFailure(args, r, log.requestsSince(from)) };
   };
+  const tofu = (...args: string[]): Promise<TofuRun> => tofuIn(work, ...args);
   const ok = async (...args: string[]): Promise<string> => {
     const r = await tofu(...args);
-    assert.equal(r.code, 0, `tofu ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+    assert.equal(r.code, 0, r.failure);
     return r.stdout;
   };
   const apply = () => ok('apply', '-auto-approve', '-input=false', '-no-color', ...vars);
   /** `plan -detailed-exitcode`: 0 means the cloud matches the configuration (2 would be a diff). */
   const assertNoDrift = async (): Promise<void> => {
     const r = await tofu('plan', '-detailed-exitcode', '-input=false', '-no-color', ...vars);
-    assert.equal(r.code, 0, `plan found changes (drift) or failed:\n${r.stdout}\n${r.stderr}`);
+    assert.equal(r.code, 0, `plan found changes (drift) or failed:\n${r.failure || `${r.stdout}\n${r.stderr}`}`);
     assert.match(r.stdout, /No changes\. Your infrastructure matches the configuration\./);
   };
   const outputs = async (): Promise<Record<string, { value: any }>> => JSON.parse(await ok('output', '-json')) as Record<string, { value: any }>;
@@ -83,6 +99,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     exited = new Promise((r) => child.once('exit', (code) => r(code)));
     await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
     kube = await KubeClient.load(join(sandbox, '.kova', 'dev', 'kubeconfig'), { fieldManager: 'kova-test' });
+    log = kovaLog(join(sandbox, '.kova', 'dev', 'kova.log'));
     work = join(sandbox, 'terraform');
     cpSync(FIXTURES, work, { recursive: true });
     env = {
@@ -120,8 +137,10 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     const keys = (await list<KeyPair>(KEYPAIRS, PROJECT)).map((k) => k.spec.name).sort();
     assert.deepEqual(keys.filter((k) => k.startsWith('tf-')), ['tf-generated', 'tf-imported']);
     assert.match(o.generated_private_key!.value, /PRIVATE KEY/);
-    // Flavors.
+    // Flavors; the data source finds m1.tiny by name, with its id and sizes.
     const flavors = await list<Flavor>(FLAVORS);
+    const tiny = flavors.find((f) => f.spec.name === 'm1.tiny');
+    assert.deepEqual(o.tiny_flavor!.value, { id: tiny && flavorId(tiny), vcpus: tiny?.spec.vcpus, ram: tiny?.spec.ramMiB, disk: tiny?.spec.diskGiB ?? 0 });
     const web = flavors.find((f) => f.spec.name === 'tf.web');
     assert.deepEqual(web?.spec.extraSpecs, { 'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': '2MB' });
     const priv = flavors.find((f) => f.spec.name === 'tf.private');
@@ -196,7 +215,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
   test('destroy removes everything it made, and nothing is left in the cluster', async () => {
     const o = await outputs();
     const r = await tofu('destroy', '-auto-approve', '-input=false', '-no-color', ...vars);
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.equal(r.code, 0, r.failure);
     assert.match(r.stdout, /Destroy complete! Resources: 10 destroyed\./);
     let left: string[] = [];
     const leftover = async (): Promise<string[]> => [
@@ -208,6 +227,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
       ...(await list<Flavor>(FLAVORS)).filter((f) => f.spec.name.startsWith('tf.')).map((f) => `flavor ${f.spec.name}`),
       ...(await list<Aggregate>(AGGREGATES)).filter((a) => a.spec.name === 'tf-ssd').map(() => 'aggregate tf-ssd'),
       ...(await list<ServerGroup>(SERVER_GROUPS, PROJECT)).map((g) => `server group ${g.spec.name}`),
+      ...(await list<QuotaSet>(QUOTASETS, PROJECT)).map((q) => `quota set ${q.metadata.name}`),
       ...(await list<Secret>(SECRETS, PROJECT)).filter((x) => x.metadata.name?.endsWith('-user-data')).map((x) => `secret ${x.metadata.name}`),
     ];
     await eventually('nothing Terraform made to be left', async () => (left = await leftover()).length === 0, 60_000).catch((e: Error) => {
@@ -218,4 +238,44 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     assert.equal(JSON.parse(after.stdout).values, undefined, 'the state is empty');
     assert.ok(!existsSync(join(work, 'terraform.tfstate')) || !readFileSync(join(work, 'terraform.tfstate'), 'utf8').includes('openstack_compute_instance_v2'));
   });
+  test('a failure prints the provider\'s own error and the Kova request ids involved', async () => {
+    // A key pair whose public key Nova would refuse, in a folder of its own.
+    const bad = join(sandbox, 'terraform-bad');
+    mkdirSync(bad);
+    cpSync(join(FIXTURES, 'versions.tf'), join(bad, 'versions.tf'));
+    writeFileSync(join(bad, 'main.tf'), 'resource "openstack_compute_keypair_v2" "bad" {\n  name       = "tf-bad"\n  public_key = "ssh-rsa not-a-key"\n}\n');
+    assert.equal((await tofuIn(bad, 'init', '-input=false', '-no-color')).code, 0);
+    const r = await tofuIn(bad, 'apply', '-auto-approve', '-input=false', '-no-color');
+    assert.notEqual(r.code, 0);
+    // The provider's error, with Nova's message from Kova's fault body.
+    assert.match(r.failure, /Error: Unable to create openstack_compute_keypair_v2 tf-bad/);
+    assert.match(r.failure, /Keypair data is invalid/);
+    // The request that failed, by the id Kova logged it with.
+    assert.equal(r.failed.length, 1, r.failure);
+    assert.match(r.failed[0]!, /^req-[0-9a-f-]{36} POST \/v2\.1\/os-keypairs → 400 \(project demo\)$/);
+    assert.ok(r.failure.includes(r.failed[0]!), r.failure);
+    assert.deepEqual((await list<KeyPair>(KEYPAIRS, PROJECT)).filter((k) => k.spec.name === 'tf-bad'), [], 'nothing half-made');
+  });
+
+  // Configurations waiting for a capability (test/fixtures/terraform-pending): each runs as a todo test
+  // (its failure, the provider's error and Kova's failed requests, printed but not failing the suite),
+  // and whatever it made is destroyed either way.
+  for (const folder of readdirSync(PENDING, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    const main = readFileSync(join(PENDING, folder, 'main.tf'), 'utf8');
+    const reason = /^# pending: (.+)$/m.exec(main)?.[1];
+    test(`${folder}: apply, no drift, destroy`, reason ? { todo: reason } : {}, async () => {
+      const dir = join(sandbox, `pending-${folder}`);
+      cpSync(join(PENDING, folder), dir, { recursive: true });
+      cpSync(join(FIXTURES, 'versions.tf'), join(dir, 'versions.tf'));
+      try {
+        for (const args of [['init'], ['apply', '-auto-approve'], ['plan', '-detailed-exitcode']]) {
+          const r = await tofuIn(dir, ...args, '-input=false', '-no-color');
+          assert.equal(r.code, 0, r.failure);
+        }
+      } finally {
+        const r = await tofuIn(dir, 'destroy', '-auto-approve', '-input=false', '-no-color');
+        assert.equal(r.code, 0, r.failure);
+      }
+    });
+  }
 });

@@ -11,7 +11,7 @@ import { QUOTA_CONDITION } from '../../src/nova/quotas.ts';
 import { decide, type Decision, type Effect, type ServerObservation } from '../../src/controllers/server/decide.ts';
 import { snapshotOf, type Lookups } from '../../src/controllers/server/references.ts';
 import { rebuildVolumeName } from '../../src/controllers/server/operations.ts';
-import type { DataSource, DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../src/kubevirt/types.ts';
+import { slimVirtualMachine, slimVirtualMachineInstance, type CachedVirtualMachineInstance, type DataSource, type DataVolume, type CachedVirtualMachine, type VirtualMachine, type VirtualMachineInstance, type VirtualMachineInstanceMigration } from '../../src/kubevirt/types.ts';
 
 const NOW = '2026-11-29T12:00:00Z';
 const cfg: KovaConfig = { imagesNamespace: 'kova-images', networkName: 'default', podCidrs: ['10.244.0.0/16'], podMtu: 1500, shelvedOffloadTimeSeconds: 0, reclaimInstanceIntervalSeconds: 0 };
@@ -50,16 +50,17 @@ const server = (spec: Partial<ServerSpec> = {}, status?: ServerStatus, meta: Par
   spec: { name: 'web', flavor: 'small', image: 'cirros', ...spec },
   ...(status ? { status } : {}),
 });
-const vm = (printableStatus?: string, o: Partial<VirtualMachine['metadata']> = {}, volumes = ['web-root']): VirtualMachine => ({
+// VMs and VMIs as the controller's cache keeps them (slimmed): decide must need nothing more.
+const vm = (printableStatus?: string, o: Partial<VirtualMachine['metadata']> = {}, volumes = ['web-root']): CachedVirtualMachine => slimVirtualMachine({
   metadata: { name: 'web', namespace: 'proj', ...o },
   spec: { template: { spec: { domain: { devices: {} } } }, dataVolumeTemplates: volumes.map((name) => ({ metadata: { name }, spec: {} })) },
   ...(printableStatus ? { status: { printableStatus: printableStatus as never } } : {}),
-});
-const vmi = (uid: string, phase = 'Running', o: Partial<NonNullable<VirtualMachineInstance['status']>> = {}): VirtualMachineInstance => ({
+} satisfies VirtualMachine);
+const vmi = (uid: string, phase = 'Running', o: Partial<NonNullable<VirtualMachineInstance['status']>> = {}): CachedVirtualMachineInstance => slimVirtualMachineInstance({
   metadata: { name: 'web', namespace: 'proj', uid },
   spec: { domain: { devices: {} } },
   status: { phase: phase as never, nodeName: 'node-1', interfaces: [{ name: 'default', ipAddress: '10.0.0.5', mac: 'aa' }], ...o },
-});
+} satisfies VirtualMachineInstance);
 const dv = (name: string, phase = 'Succeeded', o: Partial<DataVolume['metadata']> = {}): DataVolume => ({ metadata: { name, namespace: 'proj', uid: `${name}-uid`, labels: { [SERVER_LABEL]: 'web' }, ...o }, spec: {}, status: { phase: phase as never } });
 
 /** A server that is up: built, launched, ACTIVE, with the VM Kova would apply (same hash). */
@@ -70,10 +71,10 @@ const activeStatus = (o: Partial<ServerStatus> = {}): ServerStatus => ({
 
 const observe = (o: Partial<ServerObservation> & { server: Server }): ServerObservation => ({ dataVolumes: [dv('web-root')], now: NOW, ...o });
 /** Decides twice when needed: the first time to learn the hash Kova applies, so the VM looks already applied. */
-function applied(s: Server, base: Partial<ServerObservation> = {}, lookups = refs()): VirtualMachine {
+function applied(s: Server, base: Partial<ServerObservation> = {}, lookups = refs()): CachedVirtualMachine {
   const d = decide(observe({ server: s, vm: vm('Running'), vmi: vmi('vmi-1'), ...base }), lookups, cfg);
   const desired = d.apply?.vm ?? base.vm ?? vm('Running');
-  return { ...desired, status: { printableStatus: (base.vm?.status?.printableStatus ?? 'Running') as never } };
+  return slimVirtualMachine({ ...desired, status: { printableStatus: (base.vm?.status?.printableStatus ?? 'Running') as never } });
 }
 const run = (o: Partial<ServerObservation> & { server: Server }, lookups = refs(), c = cfg): Decision => decide(observe(o), lookups, c);
 const kinds = (effects: Effect[]): string[] => effects.map((e) => (e.kind === 'event' ? `event:${e.reason}` : e.kind));

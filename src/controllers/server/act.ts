@@ -8,7 +8,7 @@ import { writeStatus } from '../../kube/status.ts';
 import { ownerReference, SECRETS, type Secret } from '../../kube/types.ts';
 import { encryptedPassword, PASSWORD_KEY } from '../../nova/password.ts';
 import type { PasswordStep } from './password.ts';
-import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, VMI_SUBRESOURCES, type DataSource, type VirtualMachineInstance } from '../../kubevirt/types.ts';
+import { DATA_SOURCES, DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, VMI_SUBRESOURCES, type DataSource, type CachedVirtualMachineInstance  } from '../../kubevirt/types.ts';
 import type { ControllerDeps } from '../deps.ts';
 import { SERVER_GROUPS, type ServerGroup } from '../../api/server-group.ts';
 import { freeSlot, groupMembers, perHost } from '../../nova/server-groups.ts';
@@ -16,7 +16,7 @@ import type { Decision, Effect } from './decide.ts';
 import { backupTypeLabel, credentialsSecretName, imageVolumeName, rootVolumeName } from './vm.ts';
 
 /** Applies, writes status, runs the effects. Returns the requeue delay the decision asked for. */
-export async function act(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, d: Decision): Promise<{ requeueAfterMs?: number } | void> {
+export async function act(deps: ControllerDeps, server: Server, vmi: CachedVirtualMachineInstance | undefined, d: Decision): Promise<{ requeueAfterMs?: number } | void> {
   // A password is copied before the status records it (a repeat copies the same again), never after.
   let current = server;
   let status = d.status;
@@ -48,7 +48,7 @@ export async function act(deps: ControllerDeps, server: Server, vmi: VirtualMach
   if (requeueAfterMs !== undefined) return { requeueAfterMs };
 }
 
-async function run(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, e: Effect): Promise<void> {
+async function run(deps: ControllerDeps, server: Server, vmi: CachedVirtualMachineInstance | undefined, e: Effect): Promise<void> {
   const name = server.metadata.name ?? '';
   const namespace = server.metadata.namespace ?? '';
   switch (e.kind) {
@@ -168,7 +168,7 @@ async function shareKeySecret(deps: ControllerDeps, server: Server, secretName: 
  * SOFT reboot through KubeVirt's softreboot subresource (the guest reboots, the VMI stays), once
  * claimed in status. When KubeVirt cannot (no ACPI or agent), Nova's fallback: a HARD reboot.
  */
-async function softReboot(deps: ControllerDeps, server: Server, vmi: VirtualMachineInstance | undefined, requestId: string): Promise<void> {
+async function softReboot(deps: ControllerDeps, server: Server, vmi: CachedVirtualMachineInstance | undefined, requestId: string): Promise<void> {
   if (!vmi) return;
   try {
     await putSubresource(deps, vmi.metadata.namespace ?? '', vmi.metadata.name ?? '', 'softreboot');

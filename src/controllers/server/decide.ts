@@ -6,7 +6,7 @@ import type { Operation, Server, ServerStatus } from '../../api/server.ts';
 import type { KovaConfig } from '../../cache/config.ts';
 import { findCondition, setCondition } from '../../kube/conditions.ts';
 import type { Condition } from '../../kube/types.ts';
-import type { DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../kubevirt/types.ts';
+import type { DataVolume, VirtualMachine, CachedVirtualMachineInstance, VirtualMachineInstanceMigration, CachedVirtualMachine } from '../../kubevirt/types.ts';
 import { actionEndsAt } from '../../nova/actions.ts';
 import { imageIdOf } from '../../nova/images.ts';
 import { nextInstanceActions, stampsOf, unrecordedStamps, type RequestStamp } from '../../nova/instance-actions.ts';
@@ -26,8 +26,8 @@ import { guestKind, passwordCondition, planPassword, type PasswordStep } from '.
 /** What the caches show about one Server. */
 export interface ServerObservation {
   server: Server;
-  vm?: VirtualMachine;
-  vmi?: VirtualMachineInstance;
+  vm?: CachedVirtualMachine;
+  vmi?: CachedVirtualMachineInstance;
   /** DataVolumes labelled as this server's, in its namespace. */
   dataVolumes: DataVolume[];
   /** The migration of the live migration in flight. */
@@ -227,7 +227,7 @@ export function decide(o: ServerObservation, refs: Lookups, cfg: KovaConfig): De
  * powerState Paused ⇄ Running on a running VMI goes through KubeVirt's pause and unpause
  * subresources. A pause KubeVirt made for its own reasons (an I/O error) is left alone.
  */
-function pauseAction(server: Server, vmi: VirtualMachineInstance | undefined): 'pause' | 'unpause' | undefined {
+function pauseAction(server: Server, vmi: CachedVirtualMachineInstance | undefined): 'pause' | 'unpause' | undefined {
   if (!vmi || vmi.status?.phase !== 'Running' || vmi.metadata.deletionTimestamp) return undefined;
   const paused = vmi.status.conditions?.find((x) => x.type === 'Paused' && x.status === 'True');
   const want = server.spec.powerState ?? 'Running';
@@ -235,7 +235,7 @@ function pauseAction(server: Server, vmi: VirtualMachineInstance | undefined): '
 }
 
 /** What an operation does to the cluster at its phase. */
-function operationEffects(op: Operation, vmi: VirtualMachineInstance | undefined, migrationSeen: boolean): Effect[] {
+function operationEffects(op: Operation, vmi: CachedVirtualMachineInstance | undefined, migrationSeen: boolean): Effect[] {
   const replacing = !!op.fromVMI && vmi?.metadata.uid === op.fromVMI && !vmi.metadata.deletionTimestamp;
   switch (op.kind) {
     case 'resize':

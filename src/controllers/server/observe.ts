@@ -1,7 +1,6 @@
 // What the caches show about one Server, read in one place (no request to the apiserver).
-import { SERVER_LABEL } from '../../api/labels.ts';
 import type { Server } from '../../api/server.ts';
-import type { Caches } from '../../cache/caches.ts';
+import { DATA_VOLUMES_BY_SERVER, type Caches } from '../../cache/caches.ts';
 import type { ServerObservation } from './decide.ts';
 import { imageVolumeName } from './vm.ts';
 
@@ -13,7 +12,7 @@ export function observe(caches: Caches, server: Server, now: Date = new Date()):
     server,
     vm: caches.vms.get(name, namespace),
     vmi: caches.vmis.get(name, namespace),
-    dataVolumes: caches.dataVolumes.list(namespace).filter((d) => d.metadata.labels?.[SERVER_LABEL] === name),
+    dataVolumes: caches.dataVolumes.byIndex(DATA_VOLUMES_BY_SERVER, `${namespace}/${name}`),
     migration: op?.migrationName ? caches.migrations.get(op.migrationName, namespace) : undefined,
     imageVolume: op?.kind === 'createImage' && op.imageId ? caches.imageVolumes.get(imageVolumeName(op.imageId), caches.imagesNamespace) : undefined,
     now: now.toISOString().replace(/\.\d+Z$/, 'Z'),

@@ -4,15 +4,15 @@
 // (docs/adr/009 and 013), so a restart never repeats work.
 import { createHash } from 'node:crypto';
 import type { FlavorSnapshot, MigrationRecord, Operation, Server } from '../../api/server.ts';
-import type { DataVolume, VirtualMachine, VirtualMachineInstance, VirtualMachineInstanceMigration } from '../../kubevirt/types.ts';
+import type { DataVolume, CachedVirtualMachine, CachedVirtualMachineInstance, VirtualMachineInstanceMigration } from '../../kubevirt/types.ts';
 import { importProgress, type NovaState } from '../../nova/status.ts';
 
 export type ShownState = Omit<NovaState, 'running'>;
 
 /** What the cluster shows about the work. */
 export interface Observed {
-  vm?: VirtualMachine;
-  vmi?: VirtualMachineInstance;
+  vm?: CachedVirtualMachine;
+  vmi?: CachedVirtualMachineInstance;
   dataVolumes: DataVolume[];
   migration?: VirtualMachineInstanceMigration;
   /** createImage: the image's DataVolume phase. */
@@ -39,7 +39,7 @@ export function replacedAndRunning(op: Pick<Operation, 'fromVMI'>, o: Observed):
 }
 
 /** A live VMI an operation may replace or migrate. */
-export const liveVMI = (vmi: VirtualMachineInstance | undefined): VirtualMachineInstance | undefined =>
+export const liveVMI = (vmi: CachedVirtualMachineInstance | undefined): CachedVirtualMachineInstance | undefined =>
   vmi && !vmi.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(vmi.status?.phase ?? '') ? vmi : undefined;
 
 export interface Step {

@@ -5,7 +5,7 @@
 // its encrypted copy, and which request Secrets are superseded. Pure: no password is read here.
 import type { Server } from '../../api/server.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
-import type { VirtualMachineInstance } from '../../kubevirt/types.ts';
+import type { CachedVirtualMachineInstance } from '../../kubevirt/types.ts';
 import { imageProperties } from '../../nova/images.ts';
 import { AGENT_OFFLINE, guestAdminUser, PASSWORD_CONDITION } from '../../nova/password.ts';
 import { findKeyPair } from '../../compute/references.ts';
@@ -70,7 +70,7 @@ export function planPassword(refs: Lookups, server: Server, guest: GuestKind): P
 }
 
 /** KubeVirt's AccessCredentialsSynchronized (set by virt-handler from virt-launcher's report), as a Server condition. */
-export function passwordCondition(vmi: VirtualMachineInstance | undefined, gen: number | undefined): ConditionInput {
+export function passwordCondition(vmi: CachedVirtualMachineInstance | undefined, gen: number | undefined): ConditionInput {
   const c = vmi?.status?.conditions?.find((x) => x.type === 'AccessCredentialsSynchronized');
   if (!vmi || vmi.metadata.deletionTimestamp) return { type: PASSWORD_CONDITION, status: 'Unknown', reason: 'NoGuest', message: 'no guest is running', observedGeneration: gen };
   if (!c) return { type: PASSWORD_CONDITION, status: 'Unknown', reason: 'Pending', message: 'waiting for the guest agent', observedGeneration: gen };

@@ -13,7 +13,7 @@ import { needsUefi, type PodPlacement, type VmInputs } from './vm.ts';
 import { SERVER_GROUP_SLOT_LABEL } from '../../api/labels.ts';
 import { findServerGroup } from '../../compute/server-groups.ts';
 import { perHost } from '../../nova/server-groups.ts';
-import type { VirtualMachine } from '../../kubevirt/types.ts';
+import type { CachedVirtualMachine } from '../../kubevirt/types.ts';
 
 /** The cache look-ups a decision needs (the Caches, or a table in tests). */
 export type Lookups = Pick<Caches, 'flavor' | 'image' | 'keyPair' | 'keyPairs' | 'projectIdOf' | 'serverGroup' | 'servers'>;
@@ -124,7 +124,7 @@ export function resolveReferences(refs: Lookups, imagesNamespace: string, server
  * status (`claimSlot`: claim one first); its VM's slot stands in when the record is gone. A group
  * that is gone is a fault before the VM exists; after, its members are free of it (as in Nova).
  */
-export function resolveHints(refs: Lookups, server: Server, vm: VirtualMachine | undefined): { hints?: PodPlacement; fault?: Fault; claimSlot?: string } {
+export function resolveHints(refs: Lookups, server: Server, vm: CachedVirtualMachine | undefined): { hints?: PodPlacement; fault?: Fault; claimSlot?: string } {
   const spec = server.spec;
   if (!spec.serverGroup && !spec.sameHost?.length && !spec.differentHost?.length) return {};
   const ns = server.metadata.namespace ?? '';

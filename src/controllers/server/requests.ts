@@ -6,7 +6,7 @@ import type { Operation, Server, ServerStatus } from '../../api/server.ts';
 import { checkAction, instanceActionOf, instanceActionOfOperation, instanceActionOfPowerChange } from '../../nova/actions.ts';
 import { unrecordedStamps, type RequestStamp } from '../../nova/instance-actions.ts';
 import { serverState } from '../../nova/server-state.ts';
-import type { VirtualMachineInstance } from '../../kubevirt/types.ts';
+import type { CachedVirtualMachineInstance } from '../../kubevirt/types.ts';
 import { liveVMI, migrationIds, migrationName, rebuildVolumeName, rescueVolumeName } from './operations.ts';
 import { flavorMatches, snapshotOf, type Lookups } from './references.ts';
 
@@ -28,7 +28,7 @@ export interface Plan {
 /** Nova's quota refusal of a resize from one flavor to another, if it would go over (the spec door's check). */
 export type ResizeQuota = (from: { vcpus: number; ramMiB: number }, to: { vcpus: number; ramMiB: number }) => string | undefined;
 
-export function planRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, stamps: RequestStamp[], now: string, resizeQuota?: ResizeQuota): Plan {
+export function planRequests(refs: Lookups, server: Server, vmi: CachedVirtualMachineInstance | undefined, stamps: RequestStamp[], now: string, resizeQuota?: ResizeQuota): Plan {
   const st = server.status ?? {};
   // The requests the Compute API made since the controller last recorded them, oldest first.
   const fresh = unrecordedStamps(stamps, st.instanceActions);
@@ -65,7 +65,7 @@ export function unstampedRequest(server: Server, projectId: string, u: { action:
   return { requestId, action: u.action, userId: '', projectId, at: now };
 }
 
-function takeRequests(refs: Lookups, server: Server, vmi: VirtualMachineInstance | undefined, fresh: RequestStamp[], now: string, resizeQuota?: ResizeQuota): Plan {
+function takeRequests(refs: Lookups, server: Server, vmi: CachedVirtualMachineInstance | undefined, fresh: RequestStamp[], now: string, resizeQuota?: ResizeQuota): Plan {
   const resizeStamp = fresh.findLast((s) => s.action === 'resize');
   const spec = server.spec;
   const st = server.status ?? {};

@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Informer } from '../../kube/informer.ts';
 import { isConflict, type KubeClient } from '../../kube/client.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import { keyOf, type KubeObject } from '../../kube/types.ts';
 import { forbidden, notFound, NovaError } from '../../nova/faults.ts';
 import type { Page, ViewContext } from '../../nova/views/links.ts';
 import { GROUP } from '../../api/group.ts';
@@ -47,21 +47,50 @@ export function requireProject(req: FastifyRequest): { namespace: string; id: st
 }
 
 /** Nova's limit/marker paging over an already filtered and sorted list. */
-export function page<T>(items: T[], idOf: (t: T) => string, query: { limit?: string | number; marker?: string }, maxLimit = 1000): Page<T> {
+export function page<T>(items: T[], idOf: (t: T) => string, query: PageQuery, maxLimit = 1000): Page<T> {
+  const limit = pageLimit(query, maxLimit);
   let start = 0;
   if (query.marker !== undefined) {
     const i = items.findIndex((t) => idOf(t) === query.marker);
-    if (i < 0) throw new NovaError(400, `marker [${query.marker}] not found`);
+    if (i < 0) throw markerNotFound(query.marker);
     start = i + 1;
-  }
-  let limit = maxLimit;
-  if (query.limit !== undefined) {
-    const n = Number(query.limit);
-    if (!Number.isInteger(n) || n < 0) throw new NovaError(400, `Invalid input for query parameters limit. Value: ${query.limit}. '${query.limit}' does not match '^[0-9]*$'`);
-    limit = Math.min(n, maxLimit);
   }
   const slice = items.slice(start, start + limit);
   return { items: slice, full: slice.length === limit && limit > 0, limit };
+}
+
+/**
+ * The same page, read from an order the informer keeps (`Informer.addOrder`): the marker found by
+ * id (`find`), then objects taken after it as long as `keep` passes them, until the page is full.
+ * A page costs its own length, not a sort of the whole project.
+ */
+export function pageInOrder<T extends KubeObject>(inf: Informer<T>, order: string, namespace: string | undefined, keep: (t: T) => boolean, find: (id: string) => T | undefined, query: PageQuery, maxLimit = 1000): Page<T> {
+  const limit = pageLimit(query, maxLimit);
+  const keys = inf.sorted(order, namespace);
+  let start = 0;
+  if (query.marker !== undefined) {
+    const m = find(query.marker);
+    const i = m ? keys.indexOf(keyOf(m)) : -1;
+    if (!m || i < 0 || !keep(m)) throw markerNotFound(query.marker);
+    start = i + 1;
+  }
+  const items: T[] = [];
+  for (let i = start; i < keys.length && items.length < limit; i++) {
+    const t = inf.getByKey(keys[i]!);
+    if (t && keep(t)) items.push(t);
+  }
+  return { items, full: items.length === limit && limit > 0, limit };
+}
+
+type PageQuery = { limit?: string | number; marker?: string };
+
+const markerNotFound = (marker: string): NovaError => new NovaError(400, `marker [${marker}] not found`);
+
+function pageLimit(query: PageQuery, maxLimit: number): number {
+  if (query.limit === undefined) return maxLimit;
+  const n = Number(query.limit);
+  if (!Number.isInteger(n) || n < 0) throw new NovaError(400, `Invalid input for query parameters limit. Value: ${query.limit}. '${query.limit}' does not match '^[0-9]*$'`);
+  return Math.min(n, maxLimit);
 }
 
 /** Waits until the informer's cache satisfies `pred`, so the caller's next read sees its write. */

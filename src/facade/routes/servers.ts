@@ -30,7 +30,9 @@ import { stampAnnotations } from '../request-stamp.ts';
 import { last, type Query } from '../query.ts';
 import { validate } from '../validate.ts';
 import { passwordSecretName, requestedPassword, shownPassword, writePasswordSecret } from '../admin-password.ts';
-import { cacheCatchUp, callerClient, canListServers, findServer, idParam, page, patchFresh, requireProject, viewContext } from './common.ts';
+import { cacheCatchUp, callerClient, canListServers, findServer, idParam, page, pageInOrder, patchFresh, requireProject, viewContext } from './common.ts';
+import { SERVERS_NEWEST_FIRST } from '../../cache/caches.ts';
+import type { Page } from '../../nova/views/links.ts';
 
 export async function serverRoutes(app: FastifyInstance): Promise<void> {
   app.get('/servers', (req) => listServers(req, false));
@@ -51,23 +53,31 @@ async function listServers(req: FastifyRequest, detail: boolean): Promise<Record
   checkListQuery(q, v);
   const everyProject = allTenants(q);
   if (everyProject && !admin) throw forbidden(`Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.`);
-  let list: Server[];
   // Deleted servers are read from their records (docs/adr/022) when the query could show them.
   const withDeleted = wantsDeleted(q, admin, v);
+  let ns: string | undefined;
+  let inProject = (_s: Server): boolean => true;
   if (everyProject) {
-    list = withDeleted ? [...c.servers.list(), ...deletedServerRows(c)] : c.servers.list();
     const project = last(q.project_id) ?? last(q.tenant_id);
-    if (project) list = list.filter((s) => (c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace) === project || s.metadata.namespace === project);
+    if (project) inProject = (s) => (c.projectIdOf(s.metadata.namespace ?? '') ?? s.metadata.namespace) === project || s.metadata.namespace === project;
   } else {
-    const ns = requireProject(req).namespace;
+    ns = requireProject(req).namespace;
     await canListServers(req, ns);
-    list = withDeleted ? [...c.servers.list(ns), ...deletedServerRows(c, ns)] : c.servers.list(ns);
   }
   const facts = (s: Server) => serverFacts(c, s);
-  list = list.filter(serverFilter(q, admin, v, facts));
-  list.sort(serverOrder(q, admin, v, facts));
+  const filter = serverFilter(q, admin, v, facts);
+  const keep = (s: Server): boolean => inProject(s) && filter(s);
+  const paging = { limit: last(q.limit), marker: last(q.marker) };
+  let p: Page<Server>;
+  if (!withDeleted && q.sort_key === undefined && q.sort_dir === undefined) {
+    // Nova's default order, kept by the cache: a page reads only as far as it needs.
+    p = pageInOrder(c.servers, SERVERS_NEWEST_FIRST, ns, keep, (id) => c.servers.byIndex('uid', id)[0], paging);
+  } else {
+    const list = [...c.servers.list(ns), ...(withDeleted ? deletedServerRows(c, ns) : [])].filter(keep);
+    list.sort(serverOrder(q, admin, v, facts));
+    p = page(list, serverId, paging);
+  }
   const vc = await viewContext(req);
-  const p = page(list, serverId, { limit: last(q.limit), marker: last(q.marker) });
   return serverList(vc, p, { detail, query: q, inputs: (s) => serverViewInputs(c, s) });
 }
 
