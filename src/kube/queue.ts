@@ -2,12 +2,14 @@
 // - a key added while waiting is not added twice;
 // - a key added while being processed is marked dirty and processed once more afterwards;
 // - failures are retried with per-key exponential backoff (forgotten on success), under a global
-//   token bucket; `addAfter` schedules a key for later (requeue-after).
+//   token bucket that holds retries only, as client-go's default controller rate limiter does: new
+//   work is never held by it (a burst of 10,000 new servers runs at the workers' pace);
+// - `addAfter` schedules a key for later (requeue-after).
 
 export interface QueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** Global token bucket: steady rate (per second) and burst. */
+  /** Global token bucket for retries: steady rate (per second) and burst. */
   qps?: number;
   burst?: number;
   concurrency?: number;
@@ -67,11 +69,21 @@ export class WorkQueue {
     );
   }
 
+  /** A failed key comes back after the longer of its own backoff and its turn in the retry bucket. */
   private addRateLimited(key: string): void {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
     this.retries++;
-    this.addAfter(key, Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** n));
+    this.addAfter(key, Math.max(Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** n), this.reserveToken()));
+  }
+
+  /** Takes a token from the bucket (it may go below zero: a reservation); returns how long until it is due (ms). */
+  private reserveToken(): number {
+    const now = Date.now();
+    this.tokens = Math.min(this.opts.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.opts.qps);
+    this.lastRefill = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : (-this.tokens / this.opts.qps) * 1000;
   }
 
   private async take(): Promise<string | undefined> {
@@ -80,23 +92,9 @@ export class WorkQueue {
       const key = this.order.shift();
       if (key !== undefined) {
         this.waiting.delete(key);
-        await this.token();
         return key;
       }
       await new Promise<void>((r) => this.waiters.push(r));
-    }
-  }
-
-  private async token(): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.opts.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.opts.qps);
-      this.lastRefill = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, ((1 - this.tokens) / this.opts.qps) * 1000));
     }
   }
 

@@ -169,6 +169,35 @@ describe('WorkQueue', { timeout: 10_000 }, () => {
     await h.stop();
   });
 
+  test('new work is not held by the retry bucket: 20 new keys with a bucket of 1 a second run at once', async () => {
+    const h = start(async () => {}, { qps: 1, burst: 1 });
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) h.q.add(`k${i}`);
+    await until(() => h.calls.length === 20, 1500, 'all 20 keys (held by the bucket they would take 19 s)');
+    assert.ok(Date.now() - t0 < 1500);
+    await h.stop();
+  });
+
+  test('retries are held by the bucket: four keys failing at once come back one bucket interval apart', async () => {
+    const failed = new Set<string>();
+    const h = start(
+      async (key) => {
+        if (!failed.has(key)) {
+          failed.add(key);
+          throw new Error('once');
+        }
+      },
+      { qps: 10, burst: 1, baseDelayMs: 1 },
+    );
+    for (const k of ['a', 'b', 'c', 'd']) h.q.add(k);
+    await until(() => h.calls.length === 8, 3000, 'four failures and four retries');
+    const retries = h.calls.slice(4).map((c) => c.at).sort((x, y) => x - y);
+    const firstFailure = h.calls[0]!.at;
+    // The bucket holds one token at 10 a second: the retries are due at about 0, 100, 200 and 300 ms.
+    assert.ok(retries[3]! - firstFailure >= 250, `the last retry came ${retries[3]! - firstFailure} ms after the first failure`);
+    await h.stop();
+  });
+
   test('backoff is capped at maxDelayMs', async () => {
     let n = 0;
     const h = start(
