@@ -95,7 +95,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     stopping = true;
     say('\nkova dev: stopping…');
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    logStream.end();
+    await new Promise<void>((r) => logStream.end(r));
     say('kova dev: stopped.');
   };
   const signalled = new Promise<void>((resolve) => {

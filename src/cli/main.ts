@@ -164,7 +164,9 @@ async function main(): Promise<void> {
     }
     case 'dev':
       await runDev({ kubeconfig: values.kubeconfig, stepMs, log, host: values.host, port: values.port ? Number(values.port) : undefined });
-      return;
+      // Everything it started is stopped; a client still retrying a control plane that died first
+      // (its apiserver killed from outside) must not keep the command from ending.
+      process.exit();
     default:
       process.stdout.write(USAGE);
       process.exitCode = values.help || !command ? 0 : 2;
