@@ -110,7 +110,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     if (!kubeconfig) {
       say('kova dev: preparing the Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)');
       say('          and KubeVirt\'s CRDs, virt-api and virt-controller.');
-      say('          The first start builds them from Go modules, side by side: 11–17 minutes on 2 cores, once; later starts reuse ~/.cache/kova.');
+      say('          The first start builds them from Go modules, side by side: about 10 minutes on 2 idle cores, once; later starts reuse ~/.cache/kova.');
       // Both builds at once: one downloads modules while the other compiles (docs/adr/024-cold-start.md).
       const kubevirt = kubevirtBuild(progress).then((b) => b, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
       binDir = await ensureBinaries(progress);
