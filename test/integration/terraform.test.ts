@@ -227,13 +227,16 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
       ...(await list<Flavor>(FLAVORS)).filter((f) => f.spec.name.startsWith('tf.')).map((f) => `flavor ${f.spec.name}`),
       ...(await list<Aggregate>(AGGREGATES)).filter((a) => a.spec.name === 'tf-ssd').map(() => 'aggregate tf-ssd'),
       ...(await list<ServerGroup>(SERVER_GROUPS, PROJECT)).map((g) => `server group ${g.spec.name}`),
-      ...(await list<QuotaSet>(QUOTASETS, PROJECT)).map((q) => `quota set ${q.metadata.name}`),
       ...(await list<Secret>(SECRETS, PROJECT)).filter((x) => x.metadata.name?.endsWith('-user-data')).map((x) => `secret ${x.metadata.name}`),
     ];
     await eventually('nothing Terraform made to be left', async () => (left = await leftover()).length === 0, 60_000).catch((e: Error) => {
       throw new Error(`${e.message}: ${left.join(', ')}`);
     });
     assert.ok(o.web_id!.value);
+    // The provider's destroy of a quota set only forgets it (its Delete is RemoveFromState), on
+    // OpenStack as here: the project keeps the quotas it was given.
+    const quota = (await list<QuotaSet>(QUOTASETS, PROJECT)).find((q) => q.metadata.name === PROJECT_QUOTA_NAME);
+    assert.equal(quota?.spec.instances, 20);
     const after = await tofu('show', '-json');
     assert.equal(JSON.parse(after.stdout).values, undefined, 'the state is empty');
     assert.ok(!existsSync(join(work, 'terraform.tfstate')) || !readFileSync(join(work, 'terraform.tfstate'), 'utf8').includes('openstack_compute_instance_v2'));
