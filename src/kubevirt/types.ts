@@ -147,6 +147,8 @@ export interface VMIInterface {
   ipAddresses?: string[];
   mac?: string;
   interfaceName?: string;
+  /** The pod's interface it rides on; virt-controller's network controller sets it (eth0 for the pod network). */
+  podInterfaceName?: string;
   infoSource?: string;
 }
 

@@ -118,7 +118,11 @@ function handlerView(vmi: VirtualMachineInstance, pod: Pod, inject: string | und
   const hasPodNetwork = (vmi.spec.networks ?? []).some((n) => n.pod);
   // The MAC the VM asks for, else one KubeVirt makes up for this VMI.
   const mac = vmi.spec.domain.devices.interfaces?.find((i) => i.name === 'default')?.macAddress ?? macOf(vmi.metadata.uid ?? '');
-  st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac, interfaceName: 'eth0', infoSource: 'domain, guest-agent' }] : [];
+  // virt-controller's network controller names the pod interface an interface rides on
+  // (podInterfaceName); virt-handler merges its domain's view into that status and keeps it, so the
+  // two never write over each other.
+  const podInterfaceName = st.interfaces?.find((i) => i.name === 'default')?.podInterfaceName;
+  st.interfaces = hasPodNetwork && ip ? [{ name: 'default', ipAddress: ip, ipAddresses: [ip], mac, interfaceName: 'eth0', infoSource: 'domain, guest-agent', ...(podInterfaceName ? { podInterfaceName } : {}) }] : [];
   st.guestOSInfo = { id: 'cirros', name: 'CirrOS', prettyName: 'CirrOS (simulated)', version: '0.6' };
   // KubeVirt drops AgentConnected while the guest agent does not answer.
   st.conditions = withCondition(st.conditions, inject === 'no-guest-agent' ? { type: 'AgentConnected', remove: true } : { type: 'AgentConnected', status: 'True' });

@@ -174,6 +174,26 @@ describe('server lifecycle', () => {
     assert.equal((await api.call('GET', `/v2.1/servers/${id}/migrations`, { token: admin, version: '2.23' })).body.migrations.length, 0);
   });
 
+  test('a live migration still queued or preparing: no abort before 2.65 (Nova\'s InvalidMigrationState); from 2.65 it is cancelled', async () => {
+    const id = await create('abort-early', { metadata: {} });
+    // The target's launcher pod is held in ContainerCreating by the simulated kubelet: the migration
+    // is created but never handed to the handlers.
+    await kova.client.mergePatch(SERVERS, server(id).metadata.name ?? '', ns, { metadata: { annotations: { 'sim.kova.io/hold': 'starting' } } });
+    assert.equal((await act(id, { 'os-migrateLive': { host: null, block_migration: 'auto' } }, admin)).status, 202);
+    const early = await eventually('migration queued or preparing', async () => {
+      const l = (await api.call('GET', `/v2.1/servers/${id}/migrations`, { token: admin, version: '2.80' })).body.migrations;
+      return ['queued', 'preparing'].includes(l?.[0]?.status) ? l[0] : undefined;
+    });
+    const refused = await api.call('DELETE', `/v2.1/servers/${id}/migrations/${early.id}`, { token: admin, version: '2.64' });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.badRequest.message, new RegExp(`^Migration ${early.id} state of instance ${id} is (queued|preparing)\\. Cannot abort live migration while the migration is in this state\\.$`));
+    assert.equal((await api.call('DELETE', `/v2.1/servers/${id}/migrations/${early.id}`, { token: admin, version: '2.65' })).status, 202);
+    const back = await settled(id, 'ACTIVE');
+    assert.equal(back['OS-EXT-SRV-ATTR:host'], early.source_compute, 'cancelled: still on the source host');
+    const recs = (await api.call('GET', `/v2.1/os-migrations?instance_uuid=${id}`, { token: admin, version: '2.23' })).body.migrations;
+    assert.equal(recs[0].status, 'cancelled');
+  });
+
   test('rebuild → REBUILD → ACTIVE on a new root disk from the new image; the old disk is deleted', async () => {
     const id = await create('rebuild-me');
     const name = server(id).metadata.name ?? '';
