@@ -204,6 +204,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     await signalled;
   } catch (err) {
     say(`kova dev: ${err instanceof Error ? err.message : String(err)}`);
+    log.error('kova dev failed', { err: err instanceof Error ? err.message : String(err) });
     process.exitCode = 1;
   } finally {
     await stopAll();

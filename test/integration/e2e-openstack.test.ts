@@ -1,13 +1,13 @@
 // End to end with the real openstack CLI against `kova dev`, as the README tells a new user:
 // start the sandbox, point OS_CLIENT_CONFIG_FILE at the clouds.yaml it wrote, and go.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
+import { startSandbox, type Sandbox } from '../support/sandbox.ts';
 import { eventually } from '../support/waiting.ts';
 import { openstackCli } from './openstack-cli.ts';
 
@@ -16,23 +16,15 @@ const exec = promisify(execFile);
 describe('openstack CLI against kova dev', () => {
   let cwd: string;
   let osc: string;
-  let out = '';
-  let child: ReturnType<typeof spawn>;
-  let exited: Promise<number | null>;
+  let dev: Sandbox | undefined;
 
   before(async () => {
     osc = await openstackCli();
     cwd = mkdtempSync(join(tmpdir(), 'kova-e2e-'));
-    const port = await freePort();
-    child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--step-ms', '100', '--port', String(port)], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    exited = new Promise((r) => child.once('exit', (code) => r(code)));
-    await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
+    dev = await startSandbox(cwd, ['--step-ms', '100']);
   });
   after(async () => {
-    child?.kill('SIGINT');
-    assert.equal(await exited, 0, out);
+    if (dev) assert.equal(await dev.stop(), 0, dev.output());
   });
 
   const os = async (...args: string[]): Promise<string> => {
@@ -47,6 +39,7 @@ describe('openstack CLI against kova dev', () => {
 
   test('the printed clouds.yaml is the written one', () => {
     const written = readFileSync(join(cwd, '.kova', 'dev', 'clouds.yaml'), 'utf8');
+    const out = dev!.output();
     assert.match(out, /auth_url: http:\/\/127\.0\.0\.1:\d+\/identity\/v3/);
     assert.ok(out.includes(written.split('\n')[3]?.trim() ?? 'x'));
   });

@@ -54,7 +54,8 @@ function mutate(body: unknown, how: { op: number; pick: number; value: unknown; 
   const keys = Object.keys(node);
   const key = keys[how.pick % Math.max(1, keys.length)];
   if (how.op === 0 && key !== undefined) delete node[key];
-  else if (how.op === 1) node[how.key] = how.value;
+  // (An array's `length` set to a non-length would throw here, in the generator, not in the API.)
+  else if (how.op === 1 && !(Array.isArray(node) && how.key === 'length')) node[how.key] = how.value;
   else if (key !== undefined) node[key] = how.value;
   return copy;
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { QUOTASETS, type QuotaSet } from '../../src/api/quotaset.ts';
 import { PROJECT_QUOTA_NAME } from '../../src/nova/quotas.ts';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +19,13 @@ import { flavorId } from '../../src/nova/views/flavors.ts';
 import { KEYPAIRS, type KeyPair } from '../../src/api/keypair.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
 import { SERVER_GROUPS, type ServerGroup } from '../../src/api/server-group.ts';
-import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
+import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { SECRETS, type KubeObject, type ResourceType, type Secret } from '../../src/kube/types.ts';
 import { DATA_VOLUMES, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES } from '../../src/kubevirt/types.ts';
 import { ensureImage } from '../../src/sim/seed.ts';
 import { eventually } from '../support/waiting.ts';
+import { startSandbox, type Sandbox } from '../support/sandbox.ts';
 import { kovaLog, terraformTools, tofuFailure, type KovaLog, type TerraformTools } from './terraform-tools.ts';
 
 const exec = promisify(execFile);
@@ -40,9 +41,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
   let work: string;
   let env: NodeJS.ProcessEnv;
   let kube: KubeClient;
-  let out = '';
-  let child: ReturnType<typeof spawn>;
-  let exited: Promise<number | null>;
+  let dev: Sandbox | undefined;
   let vars: string[] = [];
 
   let log: KovaLog;
@@ -92,12 +91,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
     // Builds OpenTofu and the provider on first use (cached), or fails saying why.
     tools = await terraformTools();
     sandbox = mkdtempSync(join(tmpdir(), 'kova-tf-'));
-    const port = await freePort();
-    child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--step-ms', '100', '--port', String(port)], { cwd: sandbox, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    exited = new Promise((r) => child.once('exit', (code) => r(code)));
-    await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
+    dev = await startSandbox(sandbox, ['--step-ms', '100']);
     kube = await KubeClient.load(join(sandbox, '.kova', 'dev', 'kubeconfig'), { fieldManager: 'kova-test' });
     log = kovaLog(join(sandbox, '.kova', 'dev', 'kova.log'));
     work = join(sandbox, 'terraform');
@@ -118,8 +112,7 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
   after(async () => {
     // Whatever a failed test left behind goes with the sandbox.
     kube?.close();
-    child?.kill('SIGINT');
-    assert.equal(await exited, 0, out);
+    if (dev) assert.equal(await dev.stop(), 0, dev.output());
   });
 
   test('init installs the pinned provider from the filesystem mirror and reaches no registry', async () => {
