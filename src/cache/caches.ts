@@ -12,7 +12,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { LEASES, NAMESPACES, NODES, type KubeObject, type Namespace, type Node, type ResourceType } from '../kube/types.ts';
 import { Informer, type InformerOptions } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
-import { slimVirtualMachine, slimVirtualMachineInstance, type CachedVirtualMachine, type CachedVirtualMachineInstance, CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, type DataSource, type DataVolume, type Instancetype, type VirtualMachineInstanceMigration,  } from '../kubevirt/types.ts';
+import { CLUSTER_INSTANCETYPES, DATA_SOURCES, DATA_VOLUMES, INSTANCETYPES, VIRTUAL_MACHINE_INSTANCE_MIGRATIONS, VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, slimVirtualMachine, slimVirtualMachineInstance, type CachedVirtualMachine, type CachedVirtualMachineInstance, type DataSource, type DataVolume, type Instancetype, type VirtualMachineInstanceMigration } from '../kubevirt/types.ts';
 import type { Metrics } from '../metrics.ts';
 import type { KovaConfig, LeaseRef } from './config.ts';
 import type { Lease } from '../nova/services.ts';

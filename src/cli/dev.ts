@@ -203,8 +203,9 @@ export async function runDev(o: DevOptions): Promise<void> {
     say('Ctrl-C stops everything.');
     await signalled;
   } catch (err) {
-    say(`kova dev: ${err instanceof Error ? err.message : String(err)}`);
-    log.error('kova dev failed', { err: err instanceof Error ? err.message : String(err) });
+    const why = err instanceof Error ? err.message : String(err);
+    say(`kova dev: ${why}`);
+    log.error('kova dev failed', { err: why });
     process.exitCode = 1;
   } finally {
     await stopAll();

@@ -189,16 +189,23 @@ export class KubeClient {
   }
 
   /** Lists every page of a collection. */
-  async listAll<T extends KubeObject>(t: ResourceType, o: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<KubeList<T>> {
-    const items: T[] = [];
+  /** Every object, a page (500) at a time as the apiserver sends them; the last page's resourceVersion is the list's. */
+  async *pages<T extends KubeObject>(t: ResourceType, o: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): AsyncGenerator<KubeList<T>> {
     let cont: string | undefined;
-    let rv = '';
     do {
       const page = await this.list<T>(t, { ...o, limit: 500, continue: cont });
-      items.push(...page.items);
+      yield page;
       cont = page.metadata?.continue || undefined;
-      rv = page.metadata?.resourceVersion ?? rv;
     } while (cont);
+  }
+
+  async listAll<T extends KubeObject>(t: ResourceType, o: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<KubeList<T>> {
+    const items: T[] = [];
+    let rv = '';
+    for await (const page of this.pages<T>(t, o)) {
+      items.push(...page.items);
+      rv = page.metadata?.resourceVersion ?? rv;
+    }
     return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: rv }, items };
   }
 

@@ -179,23 +179,15 @@ export class Informer<T extends KubeObject = KubeObject> {
     // Page by page, each object compacted as its page arrives: a relist of thousands never holds
     // them all as the apiserver sent them (managedFields and all) at once.
     const seen = new Set<string>();
-    let cont: string | undefined;
     let rv = '';
-    do {
-      const page = await this.client.list<T>(this.type, {
-        namespace: this.opts.namespace,
-        labelSelector: this.opts.labelSelector,
-        fieldSelector: this.opts.fieldSelector,
-        limit: 500,
-        continue: cont,
-      });
+    const { namespace, labelSelector, fieldSelector } = this.opts;
+    for await (const page of this.client.pages<T>(this.type, { namespace, labelSelector, fieldSelector })) {
       for (const item of page.items) {
         seen.add(keyOf(item));
         this.upsert(item);
       }
-      cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? rv;
-    } while (cont);
+    }
     this.stats.relists++;
     this.lastRelist = Date.now();
     for (const [key, old] of this.store) if (!seen.has(key)) this.remove(old);

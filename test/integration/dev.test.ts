@@ -8,21 +8,19 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { FLAVORS, type Flavor } from '../../src/api/flavor.ts';
 import { SERVERS, type Server } from '../../src/api/server.ts';
-import { REPO_ROOT, freePort } from '../../src/controlplane/controlplane.ts';
+import { REPO_ROOT } from '../../src/controlplane/controlplane.ts';
 import { kubevirtBuild } from '../../src/controlplane/kubevirt.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { NODES } from '../../src/kube/types.ts';
+import { startSandbox } from '../support/sandbox.ts';
 import { eventually } from '../support/waiting.ts';
 
 test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-C', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'kova-dev-'));
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--step-ms', '50', '--port', String(await freePort())], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const dev = await startSandbox(cwd, ['--step-ms', '50']);
+  let code: number | null;
   try {
-    await eventually('the sandbox to be up', async () => out.includes('Kova sandbox is up.'), 180_000);
+    const out = dev.output();
     // Real virt-api and virt-controller (there is no fallback), with their logs where it says.
     const logs = /KubeVirt's virt-api and virt-controller are running \(logs: (\S+), (\S+)\)/.exec(out);
     assert.ok(logs, `kova dev runs real KubeVirt:\n${out}`);
@@ -63,10 +61,10 @@ test('kova dev: a sandbox cloud that runs the samples and stops cleanly on Ctrl-
       c.close();
     }
   } finally {
-    child.kill('SIGINT');
+    code = await dev.stop();
   }
-  assert.equal(await exited, 0, out);
-  assert.match(out, /kova dev: stopped\./);
+  assert.equal(code, 0, dev.output());
+  assert.match(dev.output(), /kova dev: stopped\./);
   // "[.]kova" keeps pgrep from matching the shell that runs it.
   const left = execFileSync('bash', ['-c', `pgrep -f '${cwd}/[.]kova' || true`], { encoding: 'utf8' }).trim();
   assert.equal(left, '', 'no process of the sandbox is left');
@@ -79,7 +77,7 @@ test('kova dev: when real KubeVirt cannot start it stops, says why and where the
   mkdirSync(bin);
   for (const b of ['virt-api', 'virt-controller']) writeFileSync(join(bin, b), '#!/bin/sh\necho "cannot start (test)" >&2\nexit 3\n', { mode: 0o755 });
   const { installDir } = await kubevirtBuild();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--port', String(await freePort())], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', '--port', '0'], {
     cwd, env: { ...process.env, KOVA_KUBEVIRT_BIN: bin, KOVA_KUBEVIRT_INSTALL: installDir }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

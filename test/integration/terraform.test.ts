@@ -61,9 +61,11 @@ describe('Terraform (OpenTofu + terraform-provider-openstack) against kova dev',
       const x = e as { code?: number; stdout?: string; stderr?: string };
       r = { code: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? String(e) };
     }
+    if (r.code === 0) return { ...r, failed: [], failure: '' };
     // Kova writes its request line when the response is sent; tofu may exit first.
-    if (r.code !== 0) await new Promise((res) => setTimeout(res, 200));
-    return { ...r, failed: r.code === 0 ? [] : log.requestsSince(from), failure: r.code === 0 ? '' : tofuFailure(args, r, log.requestsSince(from)) };
+    await new Promise((res) => setTimeout(res, 200));
+    const failed = log.requestsSince(from);
+    return { ...r, failed, failure: tofuFailure(args, r, failed) };
   };
   const tofu = (...args: string[]): Promise<TofuRun> => tofuIn(work, ...args);
   const ok = async (...args: string[]): Promise<string> => {
